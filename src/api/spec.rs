@@ -1,0 +1,283 @@
+//! The `OidcSsoConfig` custom resource: what a platform team declares.
+//!
+//! Doc comments on fields are user documentation: they become `kubectl explain` text.
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::status::OidcSsoConfigStatus;
+
+/// The Infisical Cloud (US) API address, used when `hostAPI` is not set.
+pub const DEFAULT_HOST_API: &str = "https://us.infisical.com";
+
+/// Declares the OIDC single sign-on configuration of one Infisical organisation.
+///
+/// The operator creates the configuration in Infisical when it does not exist, keeps it equal to
+/// this spec (correcting changes made elsewhere), and reports the configuration's id and state in
+/// `status`. An organisation has at most one OIDC configuration, so at most one OidcSsoConfig may
+/// target an organisation.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "oidc.infisical-operator.io",
+    version = "v1alpha1",
+    kind = "OidcSsoConfig",
+    plural = "oidcssoconfigs",
+    shortname = "oidcsso",
+    category = "infisical",
+    namespaced,
+    cel,
+    status = "OidcSsoConfigStatus",
+    doc = "OidcSsoConfig declares the OIDC single sign-on configuration of an Infisical organisation.",
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Reason", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].reason"),
+    printcolumn(name = "ID", type_ = "string", json_path = ".status.id"),
+    printcolumn(name = "Active", type_ = "boolean", json_path = ".status.isActive"),
+    printcolumn(name = "Org", type_ = "string", json_path = ".spec.organizationId", priority = "1"),
+    printcolumn(name = "Message", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message", priority = "1"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[x_kube(validation = Rule::new("self.configurationType != 'discoveryURL' || (has(self.discoveryURL) && self.discoveryURL.trim() != '')").message("discoveryURL is required when configurationType is discoveryURL"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.issuer) && self.issuer.trim() != '')").message("issuer is required when configurationType is custom"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.authorizationEndpoint) && self.authorizationEndpoint.trim() != '')").message("authorizationEndpoint is required when configurationType is custom"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.jwksUri) && self.jwksUri.trim() != '')").message("jwksUri is required when configurationType is custom"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.tokenEndpoint) && self.tokenEndpoint.trim() != '')").message("tokenEndpoint is required when configurationType is custom"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.userinfoEndpoint) && self.userinfoEndpoint.trim() != '')").message("userinfoEndpoint is required when configurationType is custom"))]
+#[serde(rename_all = "camelCase")]
+pub struct OidcSsoConfigSpec {
+    /// ID of the Infisical organisation whose OIDC configuration this resource manages
+    /// (Organization Settings in Infisical). Immutable: to move a configuration to another
+    /// organisation, create a new resource.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("organizationId is immutable"))]
+    #[schemars(length(min = 1))]
+    pub organization_id: String,
+
+    /// Base URL of the Infisical API: `https://us.infisical.com` (default), `https://eu.infisical.com`,
+    /// or a self-hosted instance. Must use https; plain http is accepted only for a loopback address.
+    /// The host must also be on the operator's allow-list (`--allowed-hosts`).
+    #[serde(rename = "hostAPI", default = "default_host_api")]
+    #[x_kube(validation = Rule::new("self.startsWith('https://') || self.startsWith('http://127.') || self.startsWith('http://localhost:') || self.startsWith('http://localhost/') || self == 'http://localhost' || self.startsWith('http://[::1]')").message("hostAPI must use https (http is accepted only for loopback addresses)"))]
+    pub host_api: String,
+
+    /// Secret in this namespace holding a PEM bundle of CA certificates to trust for `hostAPI`,
+    /// for self-hosted Infisical behind a private CA. When set, only these CAs are trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle_ref: Option<CaBundleRef>,
+
+    /// How the operator authenticates to Infisical. Exactly one method must be set. The identity
+    /// needs the organisation permissions `sso: read, create, edit`.
+    pub authentication: Authentication,
+
+    /// How Infisical finds the identity provider's endpoints: `discoveryURL` (from the provider's
+    /// OpenID discovery document) or `custom` (the five endpoints given explicitly).
+    pub configuration_type: ConfigurationType,
+
+    /// The identity provider's OpenID discovery document, e.g.
+    /// `https://idp.example.com/.well-known/openid-configuration`. Required for `discoveryURL`.
+    #[serde(rename = "discoveryURL", default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("discoveryURL must be an http(s) URL"))]
+    pub discovery_url: Option<String>,
+
+    /// The identity provider's issuer identifier. Required for `custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+
+    /// The identity provider's authorization endpoint. Required for `custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("authorizationEndpoint must be an http(s) URL"))]
+    pub authorization_endpoint: Option<String>,
+
+    /// The identity provider's JSON Web Key Set URL. Required for `custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("jwksUri must be an http(s) URL"))]
+    pub jwks_uri: Option<String>,
+
+    /// The identity provider's token endpoint. Required for `custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("tokenEndpoint must be an http(s) URL"))]
+    pub token_endpoint: Option<String>,
+
+    /// The identity provider's userinfo endpoint. Required for `custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("userinfoEndpoint must be an http(s) URL"))]
+    pub userinfo_endpoint: Option<String>,
+
+    /// The OAuth client ID that Infisical was registered with at the identity provider.
+    #[schemars(length(min = 1))]
+    pub client_id: String,
+
+    /// The key of a Secret in this namespace holding the OAuth client secret. The operator reads
+    /// it on every pass, so rotating the Secret rotates the secret in Infisical.
+    pub client_secret_ref: SecretKeyRef,
+
+    /// Whether members can log in with this configuration. Defaults to true.
+    #[serde(default = "default_true")]
+    pub is_active: bool,
+
+    /// Email domains allowed to log in, e.g. `[example.com]`. Empty allows every domain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(validation = Rule::new("self.all(d, !d.contains(',') && d.trim() != '')").message("each allowedEmailDomains entry must be one non-empty domain (use list items, not commas)"))]
+    pub allowed_email_domains: Vec<String>,
+
+    /// Assign users to Infisical groups from the identity provider's group claims at login.
+    #[serde(default)]
+    pub manage_group_memberships: bool,
+
+    /// Algorithm the identity provider signs ID tokens with. Defaults to RS256.
+    #[serde(default)]
+    pub jwt_signature_algorithm: JwtSignatureAlgorithm,
+
+    /// What happens in Infisical when this resource is deleted. `Orphan` (default) leaves the
+    /// configuration as it is; `Deactivate` sets it inactive first. Infisical has no way to delete
+    /// an OIDC configuration.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// What to do when the organisation already has an OIDC configuration that this resource did
+    /// not create. `Never` (default) reports `AdoptionRequired` and changes nothing; `Adopt` takes it
+    /// over and makes it equal to this spec.
+    #[serde(default)]
+    pub adoption_policy: AdoptionPolicy,
+
+    /// How often to compare Infisical's configuration with this spec and correct drift, e.g.
+    /// `10m` or `1h`. At least 30s. Defaults to the operator's `--default-resync-interval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    pub resync_interval: Option<String>,
+
+    /// Stop all changes to Infisical while true. Status keeps its last values and reports `Suspended`.
+    #[serde(default)]
+    pub suspend: bool,
+}
+
+/// A reference to one key of a Secret in the resource's namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub struct SecretKeyRef {
+    /// Name of the Secret, in the same namespace as this resource.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Key within the Secret.
+    #[schemars(length(min = 1))]
+    pub key: String,
+}
+
+/// A reference to a Secret in the resource's namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub struct SecretRef {
+    /// Name of the Secret, in the same namespace as this resource.
+    #[schemars(length(min = 1))]
+    pub name: String,
+}
+
+/// A Secret key holding PEM-encoded CA certificates.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub struct CaBundleRef {
+    /// Name of the Secret, in the same namespace as this resource.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Key within the Secret. Defaults to `ca.crt`.
+    #[serde(default = "default_ca_key")]
+    pub key: String,
+}
+
+/// Credentials for the Infisical API. Set exactly one method.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.universalAuth) != has(self.token)").message("set exactly one authentication method: universalAuth or token"))]
+pub struct Authentication {
+    /// Log in as an Infisical machine identity with Universal Auth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universal_auth: Option<UniversalAuth>,
+    /// Use a static access token (Infisical Token Auth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenAuth>,
+}
+
+/// Universal Auth machine identity credentials.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UniversalAuth {
+    /// Secret in this namespace with the keys `clientId` and `clientSecret` of the identity.
+    pub credentials_ref: SecretRef,
+}
+
+/// A static Infisical access token.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenAuth {
+    /// The Secret key holding the access token.
+    pub secret_ref: SecretKeyRef,
+}
+
+/// How Infisical finds the identity provider's endpoints.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum ConfigurationType {
+    /// Read the endpoints from the provider's discovery document.
+    #[serde(rename = "discoveryURL")]
+    DiscoveryUrl,
+    /// Use the endpoints given in the spec.
+    #[serde(rename = "custom")]
+    Custom,
+}
+
+impl ConfigurationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DiscoveryUrl => "discoveryURL",
+            Self::Custom => "custom",
+        }
+    }
+}
+
+/// ID token signature algorithm.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum JwtSignatureAlgorithm {
+    #[default]
+    RS256,
+    HS256,
+    RS512,
+    EdDSA,
+}
+
+impl JwtSignatureAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::HS256 => "HS256",
+            Self::RS512 => "RS512",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+}
+
+/// What happens in Infisical when the resource is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Leave the configuration in Infisical untouched.
+    #[default]
+    Orphan,
+    /// Set the configuration inactive, then let the resource go.
+    Deactivate,
+}
+
+/// Whether an existing configuration that this resource did not create may be taken over.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum AdoptionPolicy {
+    /// Never take over a configuration this resource did not create.
+    #[default]
+    Never,
+    /// Take over an existing configuration and make it equal to the spec.
+    Adopt,
+}
+
+fn default_host_api() -> String {
+    DEFAULT_HOST_API.to_string()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_ca_key() -> String {
+    "ca.crt".to_string()
+}

@@ -1,0 +1,62 @@
+//! What the operator reports back on the resource. Never holds a secret.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The observed state of the organisation's OIDC configuration in Infisical.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcSsoConfigStatus {
+    /// ID of the OIDC configuration in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// ID of the organisation the configuration belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    /// Whether the configuration is active in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_active: Option<bool>,
+    /// Configuration type stored in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_type: Option<String>,
+    /// Issuer stored in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Discovery URL stored in Infisical.
+    #[serde(rename = "discoveryURL", default, skip_serializing_if = "Option::is_none")]
+    pub discovery_url: Option<String>,
+    /// Authorization endpoint stored in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    /// JWKS URI stored in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Token endpoint stored in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// Userinfo endpoint stored in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    /// Allowed email domains stored in Infisical, in Infisical's comma-separated form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_email_domains: Option<String>,
+    /// Whether Infisical manages group memberships from the provider's claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manage_group_memberships: Option<bool>,
+    /// ID token signature algorithm stored in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_signature_algorithm: Option<String>,
+    /// The `metadata.generation` that the conditions describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready`, `Reconciling` and `Stalled`, following the Kubernetes status conventions (kstatus).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}
+
+impl OidcSsoConfigStatus {
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.type_ == type_)
+    }
+}

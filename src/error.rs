@@ -1,0 +1,211 @@
+//! One error type for the whole operator.
+//!
+//! Each variant has a stable [`Error::reason`] (condition reason, event reason, metric label) and a
+//! [`Error::class`] that decides how the controller retries. Messages never contain secret values:
+//! they are built from names, keys, and Infisical's own messages, which do not echo secrets.
+
+use std::time::Duration;
+
+/// How a failure is retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Needs a change to the spec, a Secret, or Infisical: Stalled, slow retry.
+    Permanent,
+    /// Outage, timeout or 5xx: exponential backoff with jitter.
+    Transient,
+    /// 429: wait the server's advertised delay.
+    RateLimited,
+    /// The access token was refused: log in again once, then treat as permanent.
+    Auth,
+}
+
+/// An error response from Infisical, as parsed from its `{reqId, statusCode, message, error}` body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    /// Infisical's `error` field (e.g. `PermissionDenied`, `TokenError`, `Create`).
+    pub error: String,
+    /// Infisical's `message`, flattened to text (422 messages are issue arrays).
+    pub message: String,
+    pub req_id: Option<String>,
+    /// How long Infisical asked us to wait (429 only).
+    pub retry_after: Option<Duration>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Infisical answered {} {}: {}", self.status, self.error, self.message)?;
+        if let Some(req_id) = &self.req_id {
+            write!(f, " (reqId {req_id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl ApiError {
+    pub fn is_token_rejected(&self) -> bool {
+        self.status == 401 || (self.status == 403 && self.error == "TokenError")
+    }
+
+    fn is_plan_restriction(&self) -> bool {
+        self.status == 400 && self.message.contains("plan restriction")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Secret {namespace}/{name} not found")]
+    SecretNotFound { namespace: String, name: String },
+
+    #[error("Secret {namespace}/{name} has no key {key:?}")]
+    SecretKeyMissing { namespace: String, name: String, key: String },
+
+    #[error("invalid spec: {field}: {message}")]
+    InvalidSpec { field: String, message: String },
+
+    #[error("host {host:?} is not on the operator's allowed hosts ({allowed}); see --allowed-hosts")]
+    HostNotAllowed { host: String, allowed: String },
+
+    #[error("CA bundle in Secret {name} key {key:?} is not usable: {message}")]
+    InvalidCaBundle { name: String, key: String, message: String },
+
+    #[error(
+        "organization already has an OIDC configuration {id} that this resource did not create; set spec.adoptionPolicy: Adopt to take it over"
+    )]
+    AdoptionRequired { id: String },
+
+    #[error("organization {org} is already managed by {other}; only one OidcSsoConfig may target an organization")]
+    OwnershipConflict { org: String, other: String },
+
+    #[error(
+        "status.id {recorded} does not match the organization's configuration {found}; the configuration was replaced outside this operator"
+    )]
+    IdMismatch { recorded: String, found: String },
+
+    #[error("resource cannot be read: {0}")]
+    MalformedResource(String),
+
+    #[error("{0}")]
+    Infisical(ApiError),
+
+    #[error("cannot reach Infisical at {host}: {message}")]
+    Transport { host: String, message: String },
+
+    #[error("unexpected answer from Infisical: {0}")]
+    Decode(String),
+
+    #[error("Kubernetes API error: {0}")]
+    Kube(#[from] kube::Error),
+
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+}
+
+impl Error {
+    /// Stable, CamelCase: used as condition reason, event reason and metric label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::SecretNotFound { .. } => "SecretNotFound",
+            Self::SecretKeyMissing { .. } => "SecretKeyMissing",
+            Self::InvalidSpec { .. } => "InvalidSpec",
+            Self::HostNotAllowed { .. } => "HostNotAllowed",
+            Self::InvalidCaBundle { .. } => "InvalidCABundle",
+            Self::AdoptionRequired { .. } => "AdoptionRequired",
+            Self::OwnershipConflict { .. } => "OwnershipConflict",
+            Self::IdMismatch { .. } => "IdMismatch",
+            Self::MalformedResource(_) => "MalformedResource",
+            Self::Infisical(api) => match api.status {
+                _ if api.is_plan_restriction() => "PlanRestricted",
+                400 => "RejectedByInfisical",
+                401 => "AuthenticationFailed",
+                403 if api.error == "TokenError" => "AuthenticationFailed",
+                403 => "PermissionDenied",
+                404 => "OrganizationNotFound",
+                422 => "ValidationFailed",
+                429 => "RateLimited",
+                _ => "InfisicalUnavailable",
+            },
+            Self::Transport { .. } => "InfisicalUnreachable",
+            Self::Decode(_) => "UnexpectedResponse",
+            Self::Kube(_) => "KubernetesError",
+            Self::Finalizer(_) => "FinalizerFailed",
+        }
+    }
+
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Infisical(api) => match api.status {
+                429 => ErrorClass::RateLimited,
+                _ if api.is_token_rejected() => ErrorClass::Auth,
+                s if s >= 500 => ErrorClass::Transient,
+                _ => ErrorClass::Permanent,
+            },
+            Self::Transport { .. } | Self::Decode(_) | Self::Kube(_) | Self::Finalizer(_) => ErrorClass::Transient,
+            _ => ErrorClass::Permanent,
+        }
+    }
+
+    /// The wait Infisical asked for, for rate-limited errors.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Infisical(api) => api.retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn invalid_spec(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidSpec { field: field.into(), message: message.into() }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, error: &str, message: &str) -> Error {
+        Error::Infisical(ApiError {
+            status,
+            error: error.into(),
+            message: message.into(),
+            req_id: Some("req-abcdefghijklmn".into()),
+            retry_after: None,
+        })
+    }
+
+    #[test]
+    fn infisical_statuses_map_to_stable_reasons_and_classes() {
+        let cases = [
+            (api(400, "BadRequest", "Failed to create OIDC SSO configuration due to plan restriction. Upgrade plan to update SSO configuration."), "PlanRestricted", ErrorClass::Permanent),
+            (api(400, "BadRequest", "Local IPs not allowed as URL"), "RejectedByInfisical", ErrorClass::Permanent),
+            (api(401, "UnauthorizedError", "Token missing"), "AuthenticationFailed", ErrorClass::Auth),
+            (api(403, "TokenError", "Your token has expired. Please re-authenticate."), "AuthenticationFailed", ErrorClass::Auth),
+            (api(403, "PermissionDenied", "You are not allowed to create on sso"), "PermissionDenied", ErrorClass::Permanent),
+            (api(404, "NotFound", "Organization with ID 'x' not found"), "OrganizationNotFound", ErrorClass::Permanent),
+            (api(422, "ValidationFailure", "Issuer is required"), "ValidationFailed", ErrorClass::Permanent),
+            (api(429, "RateLimitExceeded", "Rate limit exceeded. Please try again in 3 seconds"), "RateLimited", ErrorClass::RateLimited),
+            (api(500, "Create", "Something went wrong"), "InfisicalUnavailable", ErrorClass::Transient),
+            (api(503, "ServiceUnavailable", "down"), "InfisicalUnavailable", ErrorClass::Transient),
+        ];
+        for (err, reason, class) in cases {
+            assert_eq!(err.reason(), reason, "{err}");
+            assert_eq!(err.class(), class, "{err}");
+        }
+    }
+
+    #[test]
+    fn message_carries_infisical_message_and_req_id() {
+        let err = api(403, "PermissionDenied", "You are not allowed to create on sso");
+        let text = err.to_string();
+        assert!(text.contains("You are not allowed to create on sso"));
+        assert!(text.contains("req-abcdefghijklmn"));
+    }
+
+    #[test]
+    fn transport_failures_are_transient() {
+        let err = Error::Transport { host: "h".into(), message: "connection reset".into() };
+        assert_eq!(err.class(), ErrorClass::Transient);
+        assert_eq!(err.reason(), "InfisicalUnreachable");
+    }
+}

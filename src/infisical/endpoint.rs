@@ -1,0 +1,134 @@
+//! Where an Infisical API lives, and whether the operator may talk to it.
+
+use std::net::IpAddr;
+
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Hosts the operator may send credentials to: exact names, `*.suffix` wildcards, or `*`.
+#[derive(Clone, Debug)]
+pub struct AllowedHosts(Vec<String>);
+
+impl AllowedHosts {
+    pub fn new(patterns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self(
+            patterns
+                .into_iter()
+                .map(|p| p.into().trim().to_ascii_lowercase())
+                .filter(|p| !p.is_empty())
+                .collect(),
+        )
+    }
+
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.0.iter().any(|pattern| {
+            pattern == "*"
+                || *pattern == host
+                || pattern
+                    .strip_prefix("*.")
+                    .is_some_and(|suffix| host.ends_with(&format!(".{suffix}")))
+        })
+    }
+}
+
+impl std::fmt::Display for AllowedHosts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(","))
+    }
+}
+
+/// The base URL of an Infisical instance, normalised: no trailing `/` or `/api`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// Parses `hostAPI`: https, or http for loopback only; the host must be allowed.
+    pub fn parse(host_api: &str, allowed: &AllowedHosts) -> Result<Self> {
+        let invalid = |message: &str| Error::invalid_spec("spec.hostAPI", message);
+        let url = Url::parse(host_api.trim()).map_err(|e| invalid(&format!("not a URL: {e}")))?;
+        let host = url.host_str().ok_or_else(|| invalid("has no host"))?.to_string();
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("must not contain credentials"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("must not have a query or fragment"));
+        }
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&host) => {}
+            "http" => return Err(invalid("must use https (http is accepted only for loopback addresses)")),
+            other => return Err(invalid(&format!("unsupported scheme {other:?}"))),
+        }
+        if !allowed.allows(host.trim_start_matches('[').trim_end_matches(']')) {
+            return Err(Error::HostNotAllowed { host, allowed: allowed.to_string() });
+        }
+        let mut base = url.as_str().trim_end_matches('/').to_string();
+        if let Some(stripped) = base.strip_suffix("/api") {
+            base = stripped.to_string();
+        }
+        Ok(Self(base))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{}", self.0, path)
+    }
+
+    /// The host part, for messages and metric labels.
+    pub fn host(&self) -> String {
+        Url::parse(&self.0)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare == "localhost" || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud() -> AllowedHosts {
+        AllowedHosts::new(["us.infisical.com", "*.example.org", "127.0.0.1"])
+    }
+
+    #[test]
+    fn normalises_trailing_slash_and_api_suffix() {
+        for input in ["https://us.infisical.com", "https://us.infisical.com/", "https://us.infisical.com/api", "https://us.infisical.com/api/"] {
+            assert_eq!(BaseUrl::parse(input, &cloud()).unwrap().as_str(), "https://us.infisical.com", "{input}");
+        }
+    }
+
+    #[test]
+    fn http_only_for_loopback() {
+        assert!(BaseUrl::parse("http://127.0.0.1:8080", &cloud()).is_ok());
+        let err = BaseUrl::parse("http://us.infisical.com", &cloud()).unwrap_err();
+        assert_eq!(err.reason(), "InvalidSpec");
+        assert!(err.to_string().contains("spec.hostAPI"));
+    }
+
+    #[test]
+    fn host_must_be_allowed() {
+        assert!(BaseUrl::parse("https://infisical.example.org", &cloud()).is_ok());
+        assert!(BaseUrl::parse("https://example.org", &cloud()).is_err());
+        let err = BaseUrl::parse("https://evil.test", &cloud()).unwrap_err();
+        assert_eq!(err.reason(), "HostNotAllowed");
+        assert!(AllowedHosts::new(["*"]).allows("anything.test"));
+    }
+
+    #[test]
+    fn rejects_credentials_and_garbage() {
+        assert!(BaseUrl::parse("https://user:pw@us.infisical.com", &cloud()).is_err());
+        assert!(BaseUrl::parse("not a url", &cloud()).is_err());
+        assert!(BaseUrl::parse("ftp://us.infisical.com", &cloud()).is_err());
+    }
+}

@@ -1,0 +1,122 @@
+//! The operator's Infisical client: typed calls, shared token cache, per-host budgets.
+
+mod auth;
+mod endpoint;
+mod http;
+mod limiter;
+mod secret;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use reqwest::Method;
+use sha2::{Digest, Sha256};
+
+pub use auth::Credentials;
+pub use endpoint::{AllowedHosts, BaseUrl};
+pub use http::HttpSettings;
+pub use secret::SecretString;
+use wire::{CreateOidcConfig, OidcConfig, OidcConfigSummary, UpdateOidcConfig};
+
+use crate::error::{Error, ErrorClass, Result};
+use crate::metrics::Metrics;
+
+/// Where and how to reach one Infisical instance.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub base: BaseUrl,
+    /// PEM bundle; when set, the only CAs trusted for this instance.
+    pub ca_pem: Option<Vec<u8>>,
+    pub credentials: Credentials,
+}
+
+/// Shared by every reconcile: one pool and budget per instance, one token per identity.
+pub struct Infisical {
+    hosts: Mutex<HashMap<(BaseUrl, Option<String>), Arc<http::HostClient>>>,
+    tokens: auth::TokenCache,
+    settings: HttpSettings,
+    metrics: Arc<Metrics>,
+}
+
+impl Infisical {
+    pub fn new(settings: HttpSettings, metrics: Arc<Metrics>) -> Self {
+        Self { hosts: Mutex::default(), tokens: auth::TokenCache::default(), settings, metrics }
+    }
+
+    fn host(&self, connection: &Connection) -> Result<Arc<http::HostClient>> {
+        let ca_key = connection.ca_pem.as_ref().map(|pem| format!("{:x}", Sha256::digest(pem)));
+        let key = (connection.base.clone(), ca_key);
+        let mut hosts = self.hosts.lock().expect("host map lock");
+        if let Some(client) = hosts.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(http::HostClient::new(
+            connection.base.clone(),
+            connection.ca_pem.as_deref(),
+            self.settings.clone(),
+            self.metrics.clone(),
+        )?);
+        hosts.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// Runs `call` with a token; if Infisical refuses the token, logs in again once and retries.
+    async fn authorised<T, F, Fut>(&self, connection: &Connection, call: F) -> Result<T>
+    where
+        F: Fn(Arc<http::HostClient>, SecretString) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let host = self.host(connection)?;
+        let token = self.tokens.token(&host, &connection.credentials).await?;
+        match call(host.clone(), token.clone()).await {
+            Err(error) if error.class() == ErrorClass::Auth && matches!(connection.credentials, Credentials::UniversalAuth { .. }) => {
+                tracing::debug!(reason = error.reason(), "Infisical refused the access token; logging in again");
+                self.tokens.invalidate(&host, &connection.credentials, &token).await;
+                let fresh = self.tokens.token(&host, &connection.credentials).await?;
+                call(host, fresh).await
+            }
+            other => other,
+        }
+    }
+
+    /// The organisation's configuration, or `None` when it has none.
+    pub async fn get_config(&self, connection: &Connection, organization_id: &str) -> Result<Option<OidcConfig>> {
+        let path = format!("/api/v1/sso/oidc/config?organizationId={}", urlencode(organization_id));
+        self.authorised(connection, |host, token| {
+            let path = path.clone();
+            async move {
+                match host.send::<()>("oidc-config-get", Method::GET, &path, Some(&token), None).await {
+                    Ok(answer) => answer.json().map(Some),
+                    Err(Error::Infisical(api)) if api.status == 404 && api.message.starts_with("OIDC configuration") => Ok(None),
+                    Err(other) => Err(other),
+                }
+            }
+        })
+        .await
+    }
+
+    pub async fn create_config(&self, connection: &Connection, body: &CreateOidcConfig) -> Result<OidcConfigSummary> {
+        self.authorised(connection, |host, token| async move {
+            let answer = host.send("oidc-config-create", Method::POST, "/api/v1/sso/oidc/config", Some(&token), Some(body)).await?;
+            answer.json()
+        })
+        .await
+    }
+
+    /// Applies a partial update. `None` when Infisical answered with an empty body (no config).
+    pub async fn update_config(&self, connection: &Connection, body: &UpdateOidcConfig) -> Result<Option<OidcConfigSummary>> {
+        self.authorised(connection, |host, token| async move {
+            let answer = host.send("oidc-config-update", Method::PATCH, "/api/v1/sso/oidc/config", Some(&token), Some(body)).await?;
+            if answer.body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(None);
+            }
+            answer.json().map(Some)
+        })
+        .await
+    }
+}
+
+fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

@@ -1,0 +1,8 @@
+//! infisical-oidc-operator: keeps an Infisical organisation's OIDC SSO configuration equal to an
+//! `OidcSsoConfig` resource.
+
+pub mod api;
+pub mod error;
+pub mod infisical;
+pub mod metrics;
+pub mod reconcile;

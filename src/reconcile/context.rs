@@ -1,0 +1,82 @@
+//! State shared by all reconcile passes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use kube::Client;
+use kube::core::DeserializeGuard;
+use kube::runtime::events::Recorder;
+use kube::runtime::reflector::Store;
+
+use crate::api::OidcSsoConfig;
+use crate::infisical::{AllowedHosts, Infisical};
+use crate::metrics::Metrics;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub allowed_hosts: AllowedHosts,
+    pub default_resync: Duration,
+    /// Longest wait between retries of a transient failure.
+    pub max_backoff: Duration,
+    /// First wait after a transient failure.
+    pub base_backoff: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: AllowedHosts::new(["app.infisical.com", "us.infisical.com", "eu.infisical.com"]),
+            default_resync: Duration::from_secs(600),
+            max_backoff: Duration::from_secs(300),
+            base_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What the operator remembers about a resource between passes (lost on restart, by design:
+/// it only tunes backoff and names the cause of an update).
+#[derive(Clone, Debug, Default)]
+pub struct Memory {
+    pub consecutive_failures: u32,
+    pub secret_digest: Option<[u8; 32]>,
+    /// (generation, error) last reported on a malformed object.
+    pub reported_malformed: Option<(i64, String)>,
+}
+
+pub struct Context {
+    pub client: Client,
+    pub infisical: Infisical,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Recorder,
+    pub settings: Settings,
+    stores: RwLock<Vec<Store<DeserializeGuard<OidcSsoConfig>>>>,
+    memory: Mutex<HashMap<String, Memory>>,
+}
+
+impl Context {
+    pub fn new(client: Client, infisical: Infisical, metrics: Arc<Metrics>, recorder: Recorder, settings: Settings) -> Self {
+        Self { client, infisical, metrics, recorder, settings, stores: RwLock::default(), memory: Mutex::default() }
+    }
+
+    /// Registers a controller's cache, used to find other resources targeting the same organisation.
+    pub fn add_store(&self, store: Store<DeserializeGuard<OidcSsoConfig>>) {
+        self.stores.write().expect("stores lock").push(store);
+    }
+
+    pub fn stores(&self) -> Vec<Store<DeserializeGuard<OidcSsoConfig>>> {
+        self.stores.read().expect("stores lock").clone()
+    }
+
+    pub fn memory(&self, key: &str) -> Memory {
+        self.memory.lock().expect("memory lock").get(key).cloned().unwrap_or_default()
+    }
+
+    pub fn update_memory(&self, key: &str, update: impl FnOnce(&mut Memory)) {
+        update(self.memory.lock().expect("memory lock").entry(key.to_string()).or_default());
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.memory.lock().expect("memory lock").remove(key);
+    }
+}

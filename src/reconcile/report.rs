@@ -1,0 +1,206 @@
+//! Step 6: turn a pass's outcome into status, Events and the next requeue.
+
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::Patch;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Api, Resource, ResourceExt};
+use rand::Rng;
+
+use crate::api::conditions::{Health, conditions_for};
+use crate::api::{OidcSsoConfig, OidcSsoConfigStatus};
+use crate::error::{Error, ErrorClass, Result};
+use crate::infisical::wire::OidcConfigSummary;
+
+use super::apply::{clear_create_pending, status_apply_params};
+use super::context::Context;
+
+/// What a pass achieved.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Infisical matches the spec (possibly after a write).
+    Synced {
+        config: OidcConfigSummary,
+        /// An Event to record for a write that happened (reason, note).
+        event: Option<(&'static str, String)>,
+        clear_create_pending: bool,
+    },
+    Suspended,
+    Failed(Error),
+}
+
+/// Writes status (only when it changed), records Events, and picks the requeue.
+pub async fn report(ctx: &Context, resource: &OidcSsoConfig, outcome: Outcome, resync: Duration) -> Result<Action> {
+    let key = format!("{}/{}", resource.namespace().unwrap_or_default(), resource.name_any());
+    let old = resource.status.clone().unwrap_or_default();
+    let mut status = old.clone();
+    let generation = resource.metadata.generation.unwrap_or_default();
+
+    let (health, action, clear_pending, write_event) = match &outcome {
+        Outcome::Synced { config, event, clear_create_pending } => {
+            mirror(&mut status, config);
+            ctx.update_memory(&key, |m| m.consecutive_failures = 0);
+            let message = format!("OIDC configuration {} is in sync", config.id);
+            (Health::Ready { reason: "Synced".into(), message }, Action::requeue(jitter(resync)), *clear_create_pending, event.clone())
+        }
+        Outcome::Suspended => (
+            Health::Reconciling { reason: "Suspended".into(), message: "spec.suspend is true: no changes are made to Infisical".into() },
+            Action::await_change(),
+            false,
+            None,
+        ),
+        Outcome::Failed(error) => {
+            let (health, action) = failure(ctx, &key, error, resync);
+            (health, action, false, None)
+        }
+    };
+    // Suspension is neither progress nor failure: report it on Ready only.
+    let mut conditions = conditions_for(&old.conditions, &health, generation, &Time(k8s_openapi::jiff::Timestamp::now()));
+    if matches!(outcome, Outcome::Suspended) {
+        conditions.truncate(1);
+    }
+    status.conditions = conditions;
+    status.observed_generation = Some(generation);
+
+    if status != old {
+        write_status(ctx, resource, &status).await?;
+    }
+    if clear_pending {
+        clear_create_pending(ctx, resource).await?;
+    }
+
+    let old_reason = old.condition(crate::api::conditions::READY).map(|c| c.reason.clone());
+    if let Some((reason, note)) = write_event {
+        publish(ctx, resource, EventType::Normal, reason, note).await;
+    } else if old_reason.as_deref() != Some(health.reason()) {
+        let type_ = if health.is_ready() { EventType::Normal } else { EventType::Warning };
+        let type_ = if matches!(outcome, Outcome::Suspended) { EventType::Normal } else { type_ };
+        publish(ctx, resource, type_, health.reason(), health.message().to_string()).await;
+    }
+    Ok(action)
+}
+
+/// Health and requeue for a failed pass, by error class.
+fn failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health, Action) {
+    let reason = error.reason().to_string();
+    let message = error.to_string();
+    ctx.metrics.reconcile_errors.get_or_create(&crate::metrics::ReasonLabel { reason: reason.clone() }).inc();
+    match error.class() {
+        ErrorClass::Permanent | ErrorClass::Auth => {
+            tracing::warn!(%reason, %message, "stalled");
+            ctx.update_memory(key, |m| m.consecutive_failures = 0);
+            (Health::Stalled { reason, message }, Action::requeue(jitter(resync)))
+        }
+        ErrorClass::RateLimited => {
+            let wait = error.retry_after().unwrap_or(Duration::from_secs(10)) + Duration::from_millis(rand::rng().random_range(0..1000));
+            tracing::info!(wait_s = wait.as_secs(), "rate limited by Infisical");
+            (Health::Reconciling { reason, message }, Action::requeue(wait))
+        }
+        ErrorClass::Transient => {
+            let mut failures = 0;
+            ctx.update_memory(key, |m| {
+                m.consecutive_failures = m.consecutive_failures.saturating_add(1);
+                failures = m.consecutive_failures;
+            });
+            let wait = backoff(ctx.settings.base_backoff, ctx.settings.max_backoff, failures);
+            tracing::warn!(%reason, %message, retry_in_s = wait.as_secs_f64(), "transient failure; backing off");
+            (Health::Reconciling { reason, message: format!("{message}; retrying in {}s", wait.as_secs()) }, Action::requeue(wait))
+        }
+    }
+}
+
+/// Exponential backoff with full jitter on the upper half: base·2^(n-1), capped.
+pub fn backoff(base: Duration, cap: Duration, failures: u32) -> Duration {
+    let exponent = failures.saturating_sub(1).min(20);
+    let ceiling = base.saturating_mul(1u32 << exponent).min(cap);
+    let half = ceiling / 2;
+    half + Duration::from_secs_f64(rand::rng().random_range(0.0..=half.as_secs_f64().max(0.001)))
+}
+
+/// Spreads periodic resyncs of many resources by ±10%.
+pub fn jitter(interval: Duration) -> Duration {
+    interval.mul_f64(rand::rng().random_range(0.9..1.1))
+}
+
+fn mirror(status: &mut OidcSsoConfigStatus, c: &OidcConfigSummary) {
+    let text = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    status.id = Some(c.id.clone());
+    status.org_id = Some(c.org_id.clone());
+    status.is_active = Some(c.is_active);
+    status.configuration_type = Some(c.configuration_type.clone());
+    status.issuer = text(&c.issuer);
+    status.discovery_url = text(&c.discovery_url);
+    status.authorization_endpoint = text(&c.authorization_endpoint);
+    status.jwks_uri = text(&c.jwks_uri);
+    status.token_endpoint = text(&c.token_endpoint);
+    status.userinfo_endpoint = text(&c.userinfo_endpoint);
+    status.allowed_email_domains = text(&c.allowed_email_domains);
+    status.manage_group_memberships = Some(c.manage_group_memberships);
+    if let Some(alg) = text(&c.jwt_signature_algorithm) {
+        status.jwt_signature_algorithm = Some(alg);
+    }
+}
+
+async fn write_status(ctx: &Context, resource: &OidcSsoConfig, status: &OidcSsoConfigStatus) -> Result<()> {
+    let api: Api<OidcSsoConfig> = Api::namespaced(ctx.client.clone(), &resource.namespace().unwrap_or_default());
+    let patch = serde_json::json!({
+        "apiVersion": OidcSsoConfig::api_version(&()),
+        "kind": OidcSsoConfig::kind(&()),
+        "status": status,
+    });
+    api.patch_status(&resource.name_any(), &status_apply_params(), &Patch::Apply(&patch)).await?;
+    ctx.metrics.kubernetes_status_writes.inc();
+    Ok(())
+}
+
+pub async fn publish(ctx: &Context, resource: &OidcSsoConfig, type_: EventType, reason: &str, note: String) {
+    let event = Event { type_, reason: reason.to_string(), note: Some(truncate(note, 1000)), action: "Reconcile".into(), secondary: None };
+    if let Err(error) = ctx.recorder.publish(&event, &resource.object_ref(&())).await {
+        tracing::warn!(%error, "could not record event");
+    }
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let base = Duration::from_secs(2);
+        let cap = Duration::from_secs(300);
+        for _ in 0..50 {
+            let first = backoff(base, cap, 1);
+            assert!(first >= Duration::from_secs(1) && first <= Duration::from_secs(2), "{first:?}");
+            let fifth = backoff(base, cap, 5);
+            assert!(fifth >= Duration::from_secs(16) && fifth <= Duration::from_secs(32), "{fifth:?}");
+            let many = backoff(base, cap, 40);
+            assert!(many >= Duration::from_secs(150) && many <= cap, "{many:?}");
+        }
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        for _ in 0..50 {
+            let j = jitter(Duration::from_secs(600));
+            assert!(j >= Duration::from_secs(540) && j <= Duration::from_secs(660));
+        }
+    }
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        assert_eq!(truncate("ééé".into(), 3), "é");
+    }
+}

@@ -1,0 +1,292 @@
+//! Step 2: check the spec the way Infisical would, and build the normalised desired state.
+//!
+//! PATCH has no server-side validation at all, so these checks are the only guard on updates.
+//! Normalisation follows the server (trim every string; domains joined with ", ") so that a
+//! stored configuration compares equal to the spec that produced it.
+
+use std::time::Duration;
+
+use crate::api::{ConfigurationType, OidcSsoConfigSpec};
+use crate::error::{Error, Result};
+use crate::infisical::wire::CreateOidcConfig;
+use crate::infisical::{AllowedHosts, BaseUrl, SecretString};
+
+/// The configuration Infisical should hold, normalised as Infisical stores it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Desired {
+    pub organization_id: String,
+    pub configuration_type: &'static str,
+    pub issuer: String,
+    pub discovery_url: String,
+    pub authorization_endpoint: String,
+    pub jwks_uri: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub is_active: bool,
+    pub allowed_email_domains: String,
+    pub manage_group_memberships: bool,
+    pub jwt_signature_algorithm: &'static str,
+}
+
+impl Desired {
+    pub fn create_body(&self) -> CreateOidcConfig {
+        CreateOidcConfig {
+            allowed_email_domains: self.allowed_email_domains.clone(),
+            configuration_type: self.configuration_type.to_string(),
+            issuer: self.issuer.clone(),
+            discovery_url: self.discovery_url.clone(),
+            authorization_endpoint: self.authorization_endpoint.clone(),
+            jwks_uri: self.jwks_uri.clone(),
+            token_endpoint: self.token_endpoint.clone(),
+            userinfo_endpoint: self.userinfo_endpoint.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            is_active: self.is_active,
+            organization_id: self.organization_id.clone(),
+            manage_group_memberships: self.manage_group_memberships,
+            jwt_signature_algorithm: self.jwt_signature_algorithm.to_string(),
+        }
+    }
+}
+
+/// Infisical's `allowedEmailDomains` form: entries trimmed, joined with ", ".
+pub fn normalise_domains(domains: &[String]) -> String {
+    domains.iter().map(|d| d.trim()).collect::<Vec<_>>().join(", ")
+}
+
+/// Checks the spec and returns the desired state. `client_secret` comes from the dereferenced Secret.
+pub fn desired_state(spec: &OidcSsoConfigSpec, client_secret: &SecretString) -> Result<Desired> {
+    let trimmed = |value: &Option<String>| value.as_deref().unwrap_or("").trim().to_string();
+    let organization_id = spec.organization_id.trim().to_string();
+    if organization_id.is_empty() {
+        return Err(Error::invalid_spec("spec.organizationId", "must not be empty"));
+    }
+    let client_id = spec.client_id.trim().to_string();
+    if client_id.is_empty() {
+        return Err(Error::invalid_spec("spec.clientId", "must not be empty"));
+    }
+    let client_secret = SecretString::new(client_secret.expose().trim());
+    if client_secret.expose().is_empty() {
+        return Err(Error::invalid_spec(
+            "spec.clientSecretRef",
+            "the referenced Secret key is empty",
+        ));
+    }
+    let desired = Desired {
+        organization_id,
+        configuration_type: spec.configuration_type.as_str(),
+        issuer: trimmed(&spec.issuer),
+        discovery_url: trimmed(&spec.discovery_url),
+        authorization_endpoint: trimmed(&spec.authorization_endpoint),
+        jwks_uri: trimmed(&spec.jwks_uri),
+        token_endpoint: trimmed(&spec.token_endpoint),
+        userinfo_endpoint: trimmed(&spec.userinfo_endpoint),
+        client_id,
+        client_secret,
+        is_active: spec.is_active,
+        allowed_email_domains: normalise_domains(&spec.allowed_email_domains),
+        manage_group_memberships: spec.manage_group_memberships,
+        jwt_signature_algorithm: spec.jwt_signature_algorithm.as_str(),
+    };
+    check_required_fields(spec.configuration_type, &desired)?;
+    check_urls(&desired)?;
+    check_domains(&spec.allowed_email_domains)?;
+    Ok(desired)
+}
+
+/// Infisical's create-time refinements, applied to every write.
+fn check_required_fields(kind: ConfigurationType, d: &Desired) -> Result<()> {
+    let required: &[(&str, &str)] = match kind {
+        ConfigurationType::DiscoveryUrl => &[("spec.discoveryURL", &d.discovery_url)],
+        ConfigurationType::Custom => &[
+            ("spec.issuer", &d.issuer),
+            ("spec.authorizationEndpoint", &d.authorization_endpoint),
+            ("spec.jwksUri", &d.jwks_uri),
+            ("spec.tokenEndpoint", &d.token_endpoint),
+            ("spec.userinfoEndpoint", &d.userinfo_endpoint),
+        ],
+    };
+    for (field, value) in required {
+        if value.is_empty() {
+            return Err(Error::invalid_spec(*field, format!("is required when configurationType is {}", kind.as_str())));
+        }
+    }
+    Ok(())
+}
+
+/// Endpoint URLs must parse as http(s) URLs without embedded credentials (Infisical rejects
+/// `user:pass@` and answers an unparsable URL with a bare 500).
+fn check_urls(d: &Desired) -> Result<()> {
+    let fields = [
+        ("spec.discoveryURL", &d.discovery_url),
+        ("spec.authorizationEndpoint", &d.authorization_endpoint),
+        ("spec.jwksUri", &d.jwks_uri),
+        ("spec.tokenEndpoint", &d.token_endpoint),
+        ("spec.userinfoEndpoint", &d.userinfo_endpoint),
+    ];
+    for (field, value) in fields {
+        if value.is_empty() {
+            continue;
+        }
+        let url = url::Url::parse(value).map_err(|e| Error::invalid_spec(field, format!("is not a valid URL: {e}")))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(Error::invalid_spec(field, "must be an http(s) URL"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(Error::invalid_spec(field, "has no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::invalid_spec(field, "must not contain user credentials"));
+        }
+    }
+    Ok(())
+}
+
+fn check_domains(domains: &[String]) -> Result<()> {
+    for (i, domain) in domains.iter().enumerate() {
+        let d = domain.trim();
+        if d.is_empty() || d.contains(',') || d.contains(char::is_whitespace) {
+            return Err(Error::invalid_spec(
+                format!("spec.allowedEmailDomains[{i}]"),
+                "must be a single domain (one list item per domain)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The instance base URL, checked against the allow-list.
+pub fn base_url(spec: &OidcSsoConfigSpec, allowed: &AllowedHosts) -> Result<BaseUrl> {
+    BaseUrl::parse(&spec.host_api, allowed)
+}
+
+/// `resyncInterval`, or the operator default; at least 30 seconds.
+pub fn resync_interval(spec: &OidcSsoConfigSpec, default: Duration) -> Result<Duration> {
+    let Some(text) = spec.resync_interval.as_deref() else { return Ok(default) };
+    let parsed = parse_duration(text).ok_or_else(|| Error::invalid_spec("spec.resyncInterval", format!("{text:?} is not a duration like 30s, 10m or 1h")))?;
+    if parsed < Duration::from_secs(30) {
+        return Err(Error::invalid_spec("spec.resyncInterval", "must be at least 30s"));
+    }
+    Ok(parsed)
+}
+
+/// Go-style durations as used across Kubernetes (`1h30m`, `45s`, `500ms`).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let value: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let (unit, len) = if rest.starts_with("ms") {
+            (0.001, 2)
+        } else if rest.starts_with('s') {
+            (1.0, 1)
+        } else if rest.starts_with('m') {
+            (60.0, 1)
+        } else if rest.starts_with('h') {
+            (3600.0, 1)
+        } else {
+            return None;
+        };
+        total += Duration::from_secs_f64(value * unit);
+        rest = &rest[len..];
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn spec() -> OidcSsoConfigSpec {
+        serde_json::from_value(serde_json::json!({
+            "organizationId": " org-1 ",
+            "authentication": {"universalAuth": {"credentialsRef": {"name": "creds"}}},
+            "configurationType": "discoveryURL",
+            "discoveryURL": " https://idp.example.com/.well-known/openid-configuration ",
+            "clientId": " infisical ",
+            "clientSecretRef": {"name": "idp", "key": "clientSecret"},
+            "allowedEmailDomains": ["example.com", " example.org "]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn defaults_and_normalisation_follow_infisical() {
+        let d = desired_state(&spec(), &SecretString::new(" s3cret\n")).unwrap();
+        assert_eq!(d.organization_id, "org-1");
+        assert_eq!(d.client_id, "infisical");
+        assert_eq!(d.client_secret.expose(), "s3cret");
+        assert_eq!(d.discovery_url, "https://idp.example.com/.well-known/openid-configuration");
+        assert_eq!(d.allowed_email_domains, "example.com, example.org");
+        assert_eq!(d.jwt_signature_algorithm, "RS256");
+        assert!(d.is_active);
+        assert!(!d.manage_group_memberships);
+        assert_eq!(d.issuer, "");
+    }
+
+    #[test]
+    fn custom_requires_each_endpoint_and_names_it() {
+        let mut s = spec();
+        s.configuration_type = ConfigurationType::Custom;
+        s.issuer = Some("https://idp.example.com".into());
+        s.authorization_endpoint = Some("https://idp.example.com/auth".into());
+        s.jwks_uri = Some("https://idp.example.com/jwks".into());
+        s.token_endpoint = Some("https://idp.example.com/token".into());
+        let err = desired_state(&s, &SecretString::new("x")).unwrap_err();
+        assert_eq!(err.to_string(), "invalid spec: spec.userinfoEndpoint: is required when configurationType is custom");
+        s.userinfo_endpoint = Some("  ".into());
+        assert!(desired_state(&s, &SecretString::new("x")).is_err());
+        s.userinfo_endpoint = Some("https://idp.example.com/userinfo".into());
+        assert!(desired_state(&s, &SecretString::new("x")).is_ok());
+    }
+
+    #[test]
+    fn discovery_requires_the_url() {
+        let mut s = spec();
+        s.discovery_url = None;
+        let err = desired_state(&s, &SecretString::new("x")).unwrap_err();
+        assert!(err.to_string().contains("spec.discoveryURL"), "{err}");
+    }
+
+    #[test]
+    fn rejects_bad_urls_domains_and_empty_secret() {
+        let mut s = spec();
+        s.discovery_url = Some("https://user:pw@idp.example.com/x".into());
+        assert!(desired_state(&s, &SecretString::new("x")).unwrap_err().to_string().contains("credentials"));
+        s.discovery_url = Some("idp.example.com".into());
+        assert!(desired_state(&s, &SecretString::new("x")).is_err());
+        let mut s = spec();
+        s.allowed_email_domains = vec!["a.com,b.com".into()];
+        assert!(desired_state(&s, &SecretString::new("x")).unwrap_err().to_string().contains("allowedEmailDomains[0]"));
+        let err = desired_state(&spec(), &SecretString::new("  ")).unwrap_err();
+        assert!(err.to_string().contains("clientSecretRef"));
+    }
+
+    #[test]
+    fn create_body_carries_every_field() {
+        let d = desired_state(&spec(), &SecretString::new("x")).unwrap();
+        let body = serde_json::to_value(d.create_body()).unwrap();
+        assert_eq!(body.as_object().unwrap().len(), 14);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration("x"), None);
+        let mut s = spec();
+        s.resync_interval = Some("5s".into());
+        assert!(resync_interval(&s, Duration::from_secs(600)).is_err());
+        s.resync_interval = None;
+        assert_eq!(resync_interval(&s, Duration::from_secs(600)).unwrap(), Duration::from_secs(600));
+    }
+}
