@@ -6,3 +6,6 @@ pub mod error;
 pub mod infisical;
 pub mod metrics;
 pub mod reconcile;
+pub mod controller;
+pub mod server;
+pub mod telemetry;

@@ -1,1 +1,92 @@
-fn main() {}
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use infisical_oidc_operator::controller::{OperatorConfig, run};
+use infisical_oidc_operator::infisical::{AllowedHosts, HttpSettings};
+use infisical_oidc_operator::reconcile::context::Settings;
+use infisical_oidc_operator::reconcile::validate::parse_duration;
+use infisical_oidc_operator::telemetry::{self, LogFormat};
+
+/// Keeps Infisical organisations' OIDC SSO configurations equal to OidcSsoConfig resources.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Namespaces to watch, comma-separated; empty watches all namespaces.
+    #[arg(long, env = "WATCH_NAMESPACES", value_delimiter = ',', default_value = "")]
+    watch_namespaces: Vec<String>,
+    /// Infisical hosts the operator may send credentials to: names, `*.suffix`, or `*`.
+    #[arg(long, env = "ALLOWED_HOSTS", value_delimiter = ',', default_value = "app.infisical.com,us.infisical.com,eu.infisical.com")]
+    allowed_hosts: Vec<String>,
+    /// Resources reconciled at once.
+    #[arg(long, env = "CONCURRENCY", default_value_t = 8)]
+    concurrency: u16,
+    /// Drift check period for resources without spec.resyncInterval.
+    #[arg(long, env = "DEFAULT_RESYNC_INTERVAL", default_value = "10m", value_parser = duration)]
+    default_resync_interval: Duration,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Log filter in RUST_LOG syntax.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    log_level: String,
+    /// Address serving /healthz, /readyz and /metrics.
+    #[arg(long, env = "HTTP_ADDRESS", default_value = "0.0.0.0:8080")]
+    http_address: SocketAddr,
+    /// Timeout of each request to Infisical.
+    #[arg(long, env = "INFISICAL_REQUEST_TIMEOUT", default_value = "30s", value_parser = duration)]
+    request_timeout: Duration,
+    /// Client-side budget of read requests per Infisical host and minute.
+    #[arg(long, env = "MAX_READS_PER_MINUTE", default_value_t = 150)]
+    max_reads_per_minute: u32,
+    /// Client-side budget of write requests per Infisical host and minute.
+    #[arg(long, env = "MAX_WRITES_PER_MINUTE", default_value_t = 60)]
+    max_writes_per_minute: u32,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text).ok_or_else(|| format!("{text:?} is not a duration like 30s, 10m or 1h"))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    telemetry::init(args.log_format, &args.log_level);
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
+    let client = match kube::Client::try_default().await {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "cannot build a Kubernetes client");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let config = OperatorConfig {
+        namespaces: args.watch_namespaces.into_iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+        settings: Settings {
+            allowed_hosts: AllowedHosts::new(args.allowed_hosts),
+            default_resync: args.default_resync_interval,
+            ..Settings::default()
+        },
+        http: HttpSettings {
+            request_timeout: args.request_timeout,
+            reads_per_minute: args.max_reads_per_minute,
+            writes_per_minute: args.max_writes_per_minute,
+            ..HttpSettings::default()
+        },
+        concurrency: args.concurrency,
+        http_address: Some(args.http_address),
+        instance: std::env::var("POD_NAME").unwrap_or_else(|_| "infisical-oidc-operator".into()),
+    };
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), namespaces = ?config.namespaces, allowed_hosts = %config.settings.allowed_hosts, "starting");
+    run(client, config, shutdown_signal()).await;
+    std::process::ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

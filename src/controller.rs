@@ -1,0 +1,198 @@
+//! Controller wiring: watches, error policy, concurrency, shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+use tokio::sync::watch;
+
+use crate::api::OidcSsoConfig;
+use crate::error::Error;
+use crate::infisical::{HttpSettings, Infisical};
+use crate::metrics::Metrics;
+use crate::reconcile::context::{Context, Settings};
+use crate::reconcile::report::backoff;
+use crate::reconcile::reconcile;
+
+/// Everything the operator is configured with (flags, or set directly by tests).
+#[derive(Clone, Debug)]
+pub struct OperatorConfig {
+    /// Namespaces to watch; empty watches all.
+    pub namespaces: Vec<String>,
+    pub settings: Settings,
+    pub http: HttpSettings,
+    /// Resources reconciled at once.
+    pub concurrency: u16,
+    /// Address for /healthz, /readyz and /metrics; `None` serves nothing.
+    pub http_address: Option<SocketAddr>,
+    /// Name reported on Events.
+    pub instance: String,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        Self {
+            namespaces: Vec::new(),
+            settings: Settings::default(),
+            http: HttpSettings::default(),
+            concurrency: 8,
+            http_address: None,
+            instance: "infisical-oidc-operator".into(),
+        }
+    }
+}
+
+/// A running operator, as seen by the HTTP server and tests.
+pub struct Handle {
+    pub metrics: Arc<Metrics>,
+    pub ready: Arc<AtomicBool>,
+}
+
+/// Runs until `shutdown` resolves; in-flight passes finish first.
+pub async fn run(client: Client, config: OperatorConfig, shutdown: impl Future<Output = ()> + Send + 'static) {
+    let metrics = Arc::new(Metrics::default());
+    let ready = Arc::new(AtomicBool::new(false));
+    let handle = Arc::new(Handle { metrics: metrics.clone(), ready: ready.clone() });
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let server = match config.http_address {
+        Some(address) => Some(tokio::spawn(crate::server::serve(address, handle.clone(), stop_rx.clone()))),
+        None => None,
+    };
+
+    let recorder = Recorder::new(client.clone(), Reporter { controller: "infisical-oidc-operator".into(), instance: Some(config.instance.clone()) });
+    let infisical = Infisical::new(config.http.clone(), metrics.clone());
+    let ctx = Arc::new(Context::new(client.clone(), infisical, metrics.clone(), recorder, config.settings.clone()));
+
+    let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
+        vec![None]
+    } else {
+        config.namespaces.iter().cloned().map(Some).collect()
+    };
+    let mut controllers = Vec::new();
+    let mut stores = Vec::new();
+    for scope in scopes {
+        let (future, store) = controller_for(client.clone(), scope, ctx.clone(), config.concurrency, stop_rx.clone());
+        stores.push(store);
+        controllers.push(tokio::spawn(future));
+    }
+
+    tokio::spawn({
+        let ready = ready.clone();
+        async move {
+            for store in stores {
+                if store.wait_until_ready().await.is_err() {
+                    return;
+                }
+            }
+            ready.store(true, Ordering::SeqCst);
+            tracing::info!("caches synced; ready");
+        }
+    });
+
+    shutdown.await;
+    tracing::info!("shutting down: finishing in-flight passes");
+    ready.store(false, Ordering::SeqCst);
+    let _ = stop_tx.send(true);
+    for controller in controllers {
+        let _ = controller.await;
+    }
+    if let Some(server) = server {
+        let _ = server.await;
+    }
+}
+
+fn scoped<K>(client: Client, namespace: &Option<String>) -> Api<K>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    }
+}
+
+fn controller_for(
+    client: Client,
+    namespace: Option<String>,
+    ctx: Arc<Context>,
+    concurrency: u16,
+    mut stop: watch::Receiver<bool>,
+) -> (impl Future<Output = ()> + Send, Store<DeserializeGuard<OidcSsoConfig>>) {
+    let resources: Api<DeserializeGuard<OidcSsoConfig>> = scoped(client.clone(), &namespace);
+    let secrets: Api<PartialObjectMeta<Secret>> = scoped(client.clone(), &namespace);
+    let controller = Controller::new(resources, watcher::Config::default().any_semantic());
+    let store = controller.store();
+    ctx.add_store(store.clone());
+    let mapper_store = store.clone();
+    let future = controller
+        .watches(secrets, watcher::Config::default().any_semantic(), move |secret| referencing(&mapper_store, &secret))
+        .with_config(ControllerConfig::default().concurrency(concurrency).debounce(Duration::from_millis(200)))
+        .graceful_shutdown_on(async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        })
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::trace!(%object, "reconciled"),
+                Err(error) => tracing::debug!(%error, "controller event"),
+            }
+        });
+    (future, store)
+}
+
+/// Resources in the Secret's namespace that reference it by name.
+fn referencing(store: &Store<DeserializeGuard<OidcSsoConfig>>, secret: &PartialObjectMeta<Secret>) -> Vec<ObjectRef<DeserializeGuard<OidcSsoConfig>>> {
+    let namespace = secret.namespace();
+    let name = secret.name_any();
+    store
+        .state()
+        .into_iter()
+        .filter(|guard| {
+            let Ok(resource) = &guard.0 else { return false };
+            resource.namespace() == namespace && secret_names(resource).any(|n| n == name)
+        })
+        .map(|guard| ObjectRef::from_obj(&*guard))
+        .collect()
+}
+
+/// Names of every Secret a resource reads.
+pub fn secret_names(resource: &OidcSsoConfig) -> impl Iterator<Item = &str> {
+    let spec = &resource.spec;
+    let auth = &spec.authentication;
+    [
+        Some(spec.client_secret_ref.name.as_str()),
+        auth.universal_auth.as_ref().map(|u| u.credentials_ref.name.as_str()),
+        auth.token.as_ref().map(|t| t.secret_ref.name.as_str()),
+        spec.ca_bundle_ref.as_ref().map(|c| c.name.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Failures that escape the pipeline (Kubernetes writes, deletion policy): backoff per resource.
+fn error_policy(guard: Arc<DeserializeGuard<OidcSsoConfig>>, error: &Error, ctx: Arc<Context>) -> Action {
+    let key = match &guard.0 {
+        Ok(r) => format!("{}/{}", r.namespace().unwrap_or_default(), r.name_any()),
+        Err(invalid) => format!("{}/{}", invalid.metadata.namespace.clone().unwrap_or_default(), invalid.metadata.name.clone().unwrap_or_default()),
+    };
+    let mut failures = 0;
+    ctx.update_memory(&key, |m| {
+        m.consecutive_failures = m.consecutive_failures.saturating_add(1);
+        failures = m.consecutive_failures;
+    });
+    ctx.metrics.reconcile_errors.get_or_create(&crate::metrics::ReasonLabel { reason: error.reason().into() }).inc();
+    let wait = backoff(ctx.settings.base_backoff, ctx.settings.max_backoff, failures);
+    tracing::warn!(resource = %key, reason = error.reason(), %error, retry_in_s = wait.as_secs_f64(), "reconcile failed");
+    Action::requeue(wait)
+}
