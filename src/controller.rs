@@ -20,8 +20,8 @@ use crate::error::Error;
 use crate::infisical::{HttpSettings, Infisical};
 use crate::metrics::Metrics;
 use crate::reconcile::context::{Context, Settings};
-use crate::reconcile::report::backoff;
 use crate::reconcile::reconcile;
+use crate::reconcile::report::backoff;
 
 /// Everything the operator is configured with (flags, or set directly by tests).
 #[derive(Clone, Debug)]
@@ -58,35 +58,64 @@ pub struct Handle {
 }
 
 /// Runs until `shutdown` resolves; in-flight passes finish first.
-pub async fn run(client: Client, config: OperatorConfig, shutdown: impl Future<Output = ()> + Send + 'static) {
-    let metrics = Arc::new(Metrics::default());
+pub async fn run(
+    client: Client,
+    config: OperatorConfig,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let ready = Arc::new(AtomicBool::new(false));
-    let handle = Arc::new(Handle { metrics: metrics.clone(), ready: ready.clone() });
+    let handle = Arc::new(Handle {
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
 
-    let server = match config.http_address {
-        Some(address) => Some(tokio::spawn(crate::server::serve(address, handle.clone(), stop_rx.clone()))),
-        None => None,
-    };
+    // A JoinSet aborts its tasks when dropped, so dropping this future stops everything at once.
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(address) = config.http_address {
+        tasks.spawn(crate::server::serve(
+            address,
+            handle.clone(),
+            stop_rx.clone(),
+        ));
+    }
 
-    let recorder = Recorder::new(client.clone(), Reporter { controller: "infisical-oidc-operator".into(), instance: Some(config.instance.clone()) });
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "infisical-oidc-operator".into(),
+            instance: Some(config.instance.clone()),
+        },
+    );
     let infisical = Infisical::new(config.http.clone(), metrics.clone());
-    let ctx = Arc::new(Context::new(client.clone(), infisical, metrics.clone(), recorder, config.settings.clone()));
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        infisical,
+        metrics.clone(),
+        recorder,
+        config.settings.clone(),
+    ));
 
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
         vec![None]
     } else {
         config.namespaces.iter().cloned().map(Some).collect()
     };
-    let mut controllers = Vec::new();
     let mut stores = Vec::new();
     for scope in scopes {
-        let (future, store) = controller_for(client.clone(), scope, ctx.clone(), config.concurrency, stop_rx.clone());
+        let (future, store) = controller_for(
+            client.clone(),
+            scope,
+            ctx.clone(),
+            config.concurrency,
+            stop_rx.clone(),
+        );
         stores.push(store);
-        controllers.push(tokio::spawn(future));
+        tasks.spawn(future);
     }
 
-    tokio::spawn({
+    tasks.spawn({
         let ready = ready.clone();
         async move {
             for store in stores {
@@ -103,12 +132,7 @@ pub async fn run(client: Client, config: OperatorConfig, shutdown: impl Future<O
     tracing::info!("shutting down: finishing in-flight passes");
     ready.store(false, Ordering::SeqCst);
     let _ = stop_tx.send(true);
-    for controller in controllers {
-        let _ = controller.await;
-    }
-    if let Some(server) = server {
-        let _ = server.await;
-    }
+    while tasks.join_next().await.is_some() {}
 }
 
 fn scoped<K>(client: Client, namespace: &Option<String>) -> Api<K>
@@ -128,7 +152,10 @@ fn controller_for(
     ctx: Arc<Context>,
     concurrency: u16,
     mut stop: watch::Receiver<bool>,
-) -> (impl Future<Output = ()> + Send, Store<DeserializeGuard<OidcSsoConfig>>) {
+) -> (
+    impl Future<Output = ()> + Send,
+    Store<DeserializeGuard<OidcSsoConfig>>,
+) {
     let resources: Api<DeserializeGuard<OidcSsoConfig>> = scoped(client.clone(), &namespace);
     let secrets: Api<PartialObjectMeta<Secret>> = scoped(client.clone(), &namespace);
     let controller = Controller::new(resources, watcher::Config::default().any_semantic());
@@ -136,8 +163,16 @@ fn controller_for(
     ctx.add_store(store.clone());
     let mapper_store = store.clone();
     let future = controller
-        .watches(secrets, watcher::Config::default().any_semantic(), move |secret| referencing(&mapper_store, &secret))
-        .with_config(ControllerConfig::default().concurrency(concurrency).debounce(Duration::from_millis(200)))
+        .watches(
+            secrets,
+            watcher::Config::default().any_semantic(),
+            move |secret| referencing(&mapper_store, &secret),
+        )
+        .with_config(
+            ControllerConfig::default()
+                .concurrency(concurrency)
+                .debounce(Duration::from_millis(200)),
+        )
         .graceful_shutdown_on(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         })
@@ -152,7 +187,10 @@ fn controller_for(
 }
 
 /// Resources in the Secret's namespace that reference it by name.
-fn referencing(store: &Store<DeserializeGuard<OidcSsoConfig>>, secret: &PartialObjectMeta<Secret>) -> Vec<ObjectRef<DeserializeGuard<OidcSsoConfig>>> {
+fn referencing(
+    store: &Store<DeserializeGuard<OidcSsoConfig>>,
+    secret: &PartialObjectMeta<Secret>,
+) -> Vec<ObjectRef<DeserializeGuard<OidcSsoConfig>>> {
     let namespace = secret.namespace();
     let name = secret.name_any();
     store
@@ -172,7 +210,9 @@ pub fn secret_names(resource: &OidcSsoConfig) -> impl Iterator<Item = &str> {
     let auth = &spec.authentication;
     [
         Some(spec.client_secret_ref.name.as_str()),
-        auth.universal_auth.as_ref().map(|u| u.credentials_ref.name.as_str()),
+        auth.universal_auth
+            .as_ref()
+            .map(|u| u.credentials_ref.name.as_str()),
         auth.token.as_ref().map(|t| t.secret_ref.name.as_str()),
         spec.ca_bundle_ref.as_ref().map(|c| c.name.as_str()),
     ]
@@ -181,18 +221,35 @@ pub fn secret_names(resource: &OidcSsoConfig) -> impl Iterator<Item = &str> {
 }
 
 /// Failures that escape the pipeline (Kubernetes writes, deletion policy): backoff per resource.
-fn error_policy(guard: Arc<DeserializeGuard<OidcSsoConfig>>, error: &Error, ctx: Arc<Context>) -> Action {
+fn error_policy(
+    guard: Arc<DeserializeGuard<OidcSsoConfig>>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     let key = match &guard.0 {
         Ok(r) => format!("{}/{}", r.namespace().unwrap_or_default(), r.name_any()),
-        Err(invalid) => format!("{}/{}", invalid.metadata.namespace.clone().unwrap_or_default(), invalid.metadata.name.clone().unwrap_or_default()),
+        Err(invalid) => format!(
+            "{}/{}",
+            invalid.metadata.namespace.clone().unwrap_or_default(),
+            invalid.metadata.name.clone().unwrap_or_default()
+        ),
     };
     let mut failures = 0;
     ctx.update_memory(&key, |m| {
         m.consecutive_failures = m.consecutive_failures.saturating_add(1);
         failures = m.consecutive_failures;
     });
-    ctx.metrics.reconcile_errors.get_or_create(&crate::metrics::ReasonLabel { reason: error.reason().into() }).inc();
-    let wait = backoff(ctx.settings.base_backoff, ctx.settings.max_backoff, failures);
+    ctx.metrics
+        .reconcile_errors
+        .get_or_create(&crate::metrics::ReasonLabel {
+            reason: error.reason().into(),
+        })
+        .inc();
+    let wait = backoff(
+        ctx.settings.base_backoff,
+        ctx.settings.max_backoff,
+        failures,
+    );
     tracing::warn!(resource = %key, reason = error.reason(), %error, retry_in_s = wait.as_secs_f64(), "reconcile failed");
     Action::requeue(wait)
 }

@@ -34,7 +34,11 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Infisical answered {} {}: {}", self.status, self.error, self.message)?;
+        write!(
+            f,
+            "Infisical answered {} {}: {}",
+            self.status, self.error, self.message
+        )?;
         if let Some(req_id) = &self.req_id {
             write!(f, " (reqId {req_id})")?;
         }
@@ -58,23 +62,35 @@ pub enum Error {
     SecretNotFound { namespace: String, name: String },
 
     #[error("Secret {namespace}/{name} has no key {key:?}")]
-    SecretKeyMissing { namespace: String, name: String, key: String },
+    SecretKeyMissing {
+        namespace: String,
+        name: String,
+        key: String,
+    },
 
     #[error("invalid spec: {field}: {message}")]
     InvalidSpec { field: String, message: String },
 
-    #[error("host {host:?} is not on the operator's allowed hosts ({allowed}); see --allowed-hosts")]
+    #[error(
+        "host {host:?} is not on the operator's allowed hosts ({allowed}); see --allowed-hosts"
+    )]
     HostNotAllowed { host: String, allowed: String },
 
     #[error("CA bundle in Secret {name} key {key:?} is not usable: {message}")]
-    InvalidCaBundle { name: String, key: String, message: String },
+    InvalidCaBundle {
+        name: String,
+        key: String,
+        message: String,
+    },
 
     #[error(
         "organization already has an OIDC configuration {id} that this resource did not create; set spec.adoptionPolicy: Adopt to take it over"
     )]
     AdoptionRequired { id: String },
 
-    #[error("organization {org} is already managed by {other}; only one OidcSsoConfig may target an organization")]
+    #[error(
+        "organization {org} is already managed by {other}; only one OidcSsoConfig may target an organization"
+    )]
     OwnershipConflict { org: String, other: String },
 
     #[error(
@@ -140,7 +156,9 @@ impl Error {
                 s if s >= 500 => ErrorClass::Transient,
                 _ => ErrorClass::Permanent,
             },
-            Self::Transport { .. } | Self::Decode(_) | Self::Kube(_) | Self::Finalizer(_) => ErrorClass::Transient,
+            Self::Transport { .. } | Self::Decode(_) | Self::Kube(_) | Self::Finalizer(_) => {
+                ErrorClass::Transient
+            }
             _ => ErrorClass::Permanent,
         }
     }
@@ -154,7 +172,10 @@ impl Error {
     }
 
     pub fn invalid_spec(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::InvalidSpec { field: field.into(), message: message.into() }
+        Self::InvalidSpec {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -177,16 +198,72 @@ mod tests {
     #[test]
     fn infisical_statuses_map_to_stable_reasons_and_classes() {
         let cases = [
-            (api(400, "BadRequest", "Failed to create OIDC SSO configuration due to plan restriction. Upgrade plan to update SSO configuration."), "PlanRestricted", ErrorClass::Permanent),
-            (api(400, "BadRequest", "Local IPs not allowed as URL"), "RejectedByInfisical", ErrorClass::Permanent),
-            (api(401, "UnauthorizedError", "Token missing"), "AuthenticationFailed", ErrorClass::Auth),
-            (api(403, "TokenError", "Your token has expired. Please re-authenticate."), "AuthenticationFailed", ErrorClass::Auth),
-            (api(403, "PermissionDenied", "You are not allowed to create on sso"), "PermissionDenied", ErrorClass::Permanent),
-            (api(404, "NotFound", "Organization with ID 'x' not found"), "OrganizationNotFound", ErrorClass::Permanent),
-            (api(422, "ValidationFailure", "Issuer is required"), "ValidationFailed", ErrorClass::Permanent),
-            (api(429, "RateLimitExceeded", "Rate limit exceeded. Please try again in 3 seconds"), "RateLimited", ErrorClass::RateLimited),
-            (api(500, "Create", "Something went wrong"), "InfisicalUnavailable", ErrorClass::Transient),
-            (api(503, "ServiceUnavailable", "down"), "InfisicalUnavailable", ErrorClass::Transient),
+            (
+                api(
+                    400,
+                    "BadRequest",
+                    "Failed to create OIDC SSO configuration due to plan restriction. Upgrade plan to update SSO configuration.",
+                ),
+                "PlanRestricted",
+                ErrorClass::Permanent,
+            ),
+            (
+                api(400, "BadRequest", "Local IPs not allowed as URL"),
+                "RejectedByInfisical",
+                ErrorClass::Permanent,
+            ),
+            (
+                api(401, "UnauthorizedError", "Token missing"),
+                "AuthenticationFailed",
+                ErrorClass::Auth,
+            ),
+            (
+                api(
+                    403,
+                    "TokenError",
+                    "Your token has expired. Please re-authenticate.",
+                ),
+                "AuthenticationFailed",
+                ErrorClass::Auth,
+            ),
+            (
+                api(
+                    403,
+                    "PermissionDenied",
+                    "You are not allowed to create on sso",
+                ),
+                "PermissionDenied",
+                ErrorClass::Permanent,
+            ),
+            (
+                api(404, "NotFound", "Organization with ID 'x' not found"),
+                "OrganizationNotFound",
+                ErrorClass::Permanent,
+            ),
+            (
+                api(422, "ValidationFailure", "Issuer is required"),
+                "ValidationFailed",
+                ErrorClass::Permanent,
+            ),
+            (
+                api(
+                    429,
+                    "RateLimitExceeded",
+                    "Rate limit exceeded. Please try again in 3 seconds",
+                ),
+                "RateLimited",
+                ErrorClass::RateLimited,
+            ),
+            (
+                api(500, "Create", "Something went wrong"),
+                "InfisicalUnavailable",
+                ErrorClass::Transient,
+            ),
+            (
+                api(503, "ServiceUnavailable", "down"),
+                "InfisicalUnavailable",
+                ErrorClass::Transient,
+            ),
         ];
         for (err, reason, class) in cases {
             assert_eq!(err.reason(), reason, "{err}");
@@ -196,7 +273,11 @@ mod tests {
 
     #[test]
     fn message_carries_infisical_message_and_req_id() {
-        let err = api(403, "PermissionDenied", "You are not allowed to create on sso");
+        let err = api(
+            403,
+            "PermissionDenied",
+            "You are not allowed to create on sso",
+        );
         let text = err.to_string();
         assert!(text.contains("You are not allowed to create on sso"));
         assert!(text.contains("req-abcdefghijklmn"));
@@ -204,7 +285,10 @@ mod tests {
 
     #[test]
     fn transport_failures_are_transient() {
-        let err = Error::Transport { host: "h".into(), message: "connection reset".into() };
+        let err = Error::Transport {
+            host: "h".into(),
+            message: "connection reset".into(),
+        };
         assert_eq!(err.class(), ErrorClass::Transient);
         assert_eq!(err.reason(), "InfisicalUnreachable");
     }

@@ -2,10 +2,10 @@
 //! `OidcSsoConfig` resource.
 
 pub mod api;
+pub mod controller;
 pub mod error;
 pub mod infisical;
 pub mod metrics;
 pub mod reconcile;
-pub mod controller;
 pub mod server;
 pub mod telemetry;

@@ -13,10 +13,20 @@ use infisical_oidc_operator::telemetry::{self, LogFormat};
 #[command(version, about)]
 struct Args {
     /// Namespaces to watch, comma-separated; empty watches all namespaces.
-    #[arg(long, env = "WATCH_NAMESPACES", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "WATCH_NAMESPACES",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     watch_namespaces: Vec<String>,
     /// Infisical hosts the operator may send credentials to: names, `*.suffix`, or `*`.
-    #[arg(long, env = "ALLOWED_HOSTS", value_delimiter = ',', default_value = "app.infisical.com,us.infisical.com,eu.infisical.com")]
+    #[arg(
+        long,
+        env = "ALLOWED_HOSTS",
+        value_delimiter = ',',
+        default_value = "app.infisical.com,us.infisical.com,eu.infisical.com"
+    )]
     allowed_hosts: Vec<String>,
     /// Resources reconciled at once.
     #[arg(long, env = "CONCURRENCY", default_value_t = 8)]
@@ -62,7 +72,12 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let config = OperatorConfig {
-        namespaces: args.watch_namespaces.into_iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+        namespaces: args
+            .watch_namespaces
+            .into_iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect(),
         settings: Settings {
             allowed_hosts: AllowedHosts::new(args.allowed_hosts),
             default_resync: args.default_resync_interval,
@@ -79,12 +94,13 @@ async fn main() -> std::process::ExitCode {
         instance: std::env::var("POD_NAME").unwrap_or_else(|_| "infisical-oidc-operator".into()),
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), namespaces = ?config.namespaces, allowed_hosts = %config.settings.allowed_hosts, "starting");
-    run(client, config, shutdown_signal()).await;
+    run(client, config, Default::default(), shutdown_signal()).await;
     std::process::ExitCode::SUCCESS
 }
 
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}

@@ -46,7 +46,11 @@ impl Default for Metrics {
         let kubernetes_status_writes = Counter::default();
         let ready_resources = Gauge::default();
         registry.register("reconciles", "Reconcile passes", reconciles.clone());
-        registry.register("reconcile_errors", "Failed reconcile passes by reason", reconcile_errors.clone());
+        registry.register(
+            "reconcile_errors",
+            "Failed reconcile passes by reason",
+            reconcile_errors.clone(),
+        );
         registry.register(
             "reconcile_duration_seconds",
             "Duration of reconcile passes",
@@ -67,7 +71,11 @@ impl Default for Metrics {
             "Status writes to Kubernetes",
             kubernetes_status_writes.clone(),
         );
-        registry.register("ready_resources", "Resources whose last pass ended Ready", ready_resources.clone());
+        registry.register(
+            "ready_resources",
+            "Resources whose last pass ended Ready",
+            ready_resources.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -84,13 +92,17 @@ impl Default for Metrics {
 impl Metrics {
     pub fn infisical_request(&self, endpoint: &str, status: &str) {
         self.infisical_requests
-            .get_or_create(&RequestLabels { endpoint: endpoint.to_string(), status: status.to_string() })
+            .get_or_create(&RequestLabels {
+                endpoint: endpoint.to_string(),
+                status: status.to_string(),
+            })
             .inc();
     }
 
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
         out
     }
 }

@@ -30,7 +30,10 @@ pub async fn serve(address: SocketAddr, handle: Arc<Handle>, mut stop: watch::Re
     let shutdown = async move {
         let _ = stop.wait_for(|stopped| *stopped).await;
     };
-    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         tracing::error!(%error, "health server failed");
     }
 }
@@ -45,7 +48,10 @@ async fn readyz(State(handle): State<Arc<Handle>>) -> impl IntoResponse {
 
 async fn metrics(State(handle): State<Arc<Handle>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         handle.metrics.encode(),
     )
 }

@@ -24,13 +24,17 @@ pub enum Health {
 impl Health {
     pub fn reason(&self) -> &str {
         match self {
-            Self::Ready { reason, .. } | Self::Reconciling { reason, .. } | Self::Stalled { reason, .. } => reason,
+            Self::Ready { reason, .. }
+            | Self::Reconciling { reason, .. }
+            | Self::Stalled { reason, .. } => reason,
         }
     }
 
     pub fn message(&self) -> &str {
         match self {
-            Self::Ready { message, .. } | Self::Reconciling { message, .. } | Self::Stalled { message, .. } => message,
+            Self::Ready { message, .. }
+            | Self::Reconciling { message, .. }
+            | Self::Stalled { message, .. } => message,
         }
     }
 
@@ -40,20 +44,39 @@ impl Health {
 }
 
 /// The conditions for `health`, carrying transition times over from `existing`.
-pub fn conditions_for(existing: &[Condition], health: &Health, generation: i64, now: &Time) -> Vec<Condition> {
+pub fn conditions_for(
+    existing: &[Condition],
+    health: &Health,
+    generation: i64,
+    now: &Time,
+) -> Vec<Condition> {
     let (ready_status, extra) = match health {
         Health::Ready { .. } => ("True", None),
         Health::Reconciling { .. } => ("False", Some(RECONCILING)),
         Health::Stalled { .. } => ("False", Some(STALLED)),
     };
-    let mut out = vec![condition(existing, READY, ready_status, health, generation, now)];
+    let mut out = vec![condition(
+        existing,
+        READY,
+        ready_status,
+        health,
+        generation,
+        now,
+    )];
     if let Some(type_) = extra {
         out.push(condition(existing, type_, "True", health, generation, now));
     }
     out
 }
 
-fn condition(existing: &[Condition], type_: &str, status: &str, health: &Health, generation: i64, now: &Time) -> Condition {
+fn condition(
+    existing: &[Condition],
+    type_: &str,
+    status: &str,
+    health: &Health,
+    generation: i64,
+    now: &Time,
+) -> Condition {
     let last_transition_time = existing
         .iter()
         .find(|c| c.type_ == type_ && c.status == status)
@@ -79,7 +102,10 @@ mod tests {
     }
 
     fn ready() -> Health {
-        Health::Ready { reason: "Synced".into(), message: "in sync".into() }
+        Health::Ready {
+            reason: "Synced".into(),
+            message: "in sync".into(),
+        }
     }
 
     #[test]
@@ -92,11 +118,21 @@ mod tests {
 
     #[test]
     fn stalled_sets_ready_false_and_stalled_true() {
-        let h = Health::Stalled { reason: "InvalidSpec".into(), message: "bad".into() };
+        let h = Health::Stalled {
+            reason: "InvalidSpec".into(),
+            message: "bad".into(),
+        };
         let c = conditions_for(&[], &h, 1, &at(10));
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].status, "False");
-        assert_eq!((c[1].type_.as_str(), c[1].status.as_str(), c[1].reason.as_str()), (STALLED, "True", "InvalidSpec"));
+        assert_eq!(
+            (
+                c[1].type_.as_str(),
+                c[1].status.as_str(),
+                c[1].reason.as_str()
+            ),
+            (STALLED, "True", "InvalidSpec")
+        );
     }
 
     #[test]
@@ -104,7 +140,15 @@ mod tests {
         let first = conditions_for(&[], &ready(), 1, &at(10));
         let again = conditions_for(&first, &ready(), 2, &at(99));
         assert_eq!(again[0].last_transition_time, at(10));
-        let flipped = conditions_for(&again, &Health::Reconciling { reason: "Backoff".into(), message: "x".into() }, 2, &at(120));
+        let flipped = conditions_for(
+            &again,
+            &Health::Reconciling {
+                reason: "Backoff".into(),
+                message: "x".into(),
+            },
+            2,
+            &at(120),
+        );
         assert_eq!(flipped[0].last_transition_time, at(120));
     }
 }

@@ -19,7 +19,10 @@ pub const RECONCILE_REQUESTED_AT_ANNOTATION: &str =
 pub const FIELD_MANAGER: &str = "infisical-oidc-operator";
 
 /// Where the generated CRD is checked in, relative to the repository root.
-pub const CRD_PATHS: [&str; 2] = ["crds/oidcssoconfigs.yaml", "charts/infisical-oidc-operator/files/oidcssoconfigs.yaml"];
+pub const CRD_PATHS: [&str; 2] = [
+    "crds/oidcssoconfigs.yaml",
+    "charts/infisical-oidc-operator/files/oidcssoconfigs.yaml",
+];
 
 /// The CRD as YAML, with a header saying it is generated.
 pub fn crd_yaml() -> String {

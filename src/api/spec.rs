@@ -29,13 +29,35 @@ pub const DEFAULT_HOST_API: &str = "https://us.infisical.com";
     cel,
     status = "OidcSsoConfigStatus",
     doc = "OidcSsoConfig declares the OIDC single sign-on configuration of an Infisical organisation.",
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Reason", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].reason"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
     printcolumn(name = "ID", type_ = "string", json_path = ".status.id"),
     printcolumn(name = "Active", type_ = "boolean", json_path = ".status.isActive"),
-    printcolumn(name = "Org", type_ = "string", json_path = ".spec.organizationId", priority = "1"),
-    printcolumn(name = "Message", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message", priority = "1"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Org",
+        type_ = "string",
+        json_path = ".spec.organizationId",
+        priority = "1"
+    ),
+    printcolumn(
+        name = "Message",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message",
+        priority = "1"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("self.configurationType != 'discoveryURL' || (has(self.discoveryURL) && self.discoveryURL.trim() != '')").message("discoveryURL is required when configurationType is discoveryURL"))]
 #[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.issuer) && self.issuer.trim() != '')").message("issuer is required when configurationType is custom"))]
@@ -74,7 +96,11 @@ pub struct OidcSsoConfigSpec {
 
     /// The identity provider's OpenID discovery document, e.g.
     /// `https://idp.example.com/.well-known/openid-configuration`. Required for `discoveryURL`.
-    #[serde(rename = "discoveryURL", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "discoveryURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("discoveryURL must be an http(s) URL"))]
     pub discovery_url: Option<String>,
 

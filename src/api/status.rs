@@ -24,7 +24,11 @@ pub struct OidcSsoConfigStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     /// Discovery URL stored in Infisical.
-    #[serde(rename = "discoveryURL", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "discoveryURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub discovery_url: Option<String>,
     /// Authorization endpoint stored in Infisical.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,10 @@ use crate::error::Result;
 #[derive(Clone, Debug)]
 pub enum Credentials {
     /// Universal Auth machine identity.
-    UniversalAuth { client_id: String, client_secret: SecretString },
+    UniversalAuth {
+        client_id: String,
+        client_secret: SecretString,
+    },
     /// A static access token (Token Auth): cannot be renewed or re-issued.
     StaticToken(SecretString),
 }
@@ -27,13 +30,18 @@ pub enum Credentials {
 impl Credentials {
     /// Cache key part: the client id plus a digest of the secret, so a rotated or corrected
     /// secret gets a fresh login rather than a token cached under the old one.
-    fn identity_key(&self) -> String {
+    pub fn identity_key(&self) -> String {
         match self {
-            Self::UniversalAuth { client_id, client_secret } => {
+            Self::UniversalAuth {
+                client_id,
+                client_secret,
+            } => {
                 let digest = Sha256::digest(client_secret.expose().as_bytes());
                 format!("ua:{client_id}:{:x}", digest)
             }
-            Self::StaticToken(token) => format!("token:{:x}", Sha256::digest(token.expose().as_bytes())),
+            Self::StaticToken(token) => {
+                format!("token:{:x}", Sha256::digest(token.expose().as_bytes()))
+            }
         }
     }
 }
@@ -57,9 +65,15 @@ impl CachedToken {
             (Some(now + lifetime.mul_f64(0.7)), Some(now + lifetime))
         };
         let max_until = max_until.or_else(|| {
-            (answer.access_token_max_ttl > 0).then(|| now + Duration::from_secs(answer.access_token_max_ttl))
+            (answer.access_token_max_ttl > 0)
+                .then(|| now + Duration::from_secs(answer.access_token_max_ttl))
         });
-        Self { token: answer.access_token, renew_at, expires_at, max_until }
+        Self {
+            token: answer.access_token,
+            renew_at,
+            expires_at,
+            max_until,
+        }
     }
 }
 
@@ -72,7 +86,9 @@ enum TokenAction {
 }
 
 fn action_for(cached: Option<&CachedToken>, now: Instant) -> TokenAction {
-    let Some(token) = cached else { return TokenAction::Login };
+    let Some(token) = cached else {
+        return TokenAction::Login;
+    };
     let expired = token.expires_at.is_some_and(|t| now >= t);
     let past_max = token.max_until.is_some_and(|t| now >= t);
     if expired || past_max {
@@ -81,8 +97,14 @@ fn action_for(cached: Option<&CachedToken>, now: Instant) -> TokenAction {
     match token.renew_at {
         Some(renew_at) if now >= renew_at => {
             // A renewal that would end beyond max TTL is refused by Infisical; log in instead.
-            let near_max = token.max_until.is_some_and(|max| max.saturating_duration_since(now) < Duration::from_secs(60));
-            if near_max { TokenAction::Login } else { TokenAction::Renew }
+            let near_max = token
+                .max_until
+                .is_some_and(|max| max.saturating_duration_since(now) < Duration::from_secs(60));
+            if near_max {
+                TokenAction::Login
+            } else {
+                TokenAction::Renew
+            }
         }
         _ => TokenAction::Use,
     }
@@ -98,15 +120,27 @@ pub struct TokenCache {
 impl TokenCache {
     fn slot(&self, host: &HostClient, credentials: &Credentials) -> Slot {
         let key = (host.base().as_str().to_string(), credentials.identity_key());
-        self.slots.lock().expect("token cache lock").entry(key).or_default().clone()
+        self.slots
+            .lock()
+            .expect("token cache lock")
+            .entry(key)
+            .or_default()
+            .clone()
     }
 
     /// A token for `credentials`, logging in or renewing as needed. Concurrent callers for the
     /// same identity wait for one login instead of each performing their own.
-    pub async fn token(&self, host: &HostClient, credentials: &Credentials) -> Result<SecretString> {
+    pub async fn token(
+        &self,
+        host: &HostClient,
+        credentials: &Credentials,
+    ) -> Result<SecretString> {
         let (client_id, client_secret) = match credentials {
             Credentials::StaticToken(token) => return Ok(token.clone()),
-            Credentials::UniversalAuth { client_id, client_secret } => (client_id, client_secret),
+            Credentials::UniversalAuth {
+                client_id,
+                client_secret,
+            } => (client_id, client_secret),
         };
         let slot = self.slot(host, credentials);
         let mut cached = slot.lock().await;
@@ -119,20 +153,40 @@ impl TokenCache {
                 match renew(host, &current.token).await {
                     Ok(answer) => *cached = Some(CachedToken::from_answer(answer, now, max_until)),
                     Err(error) => {
-                        tracing::debug!(reason = error.reason(), "token renewal failed; logging in again");
-                        *cached = Some(CachedToken::from_answer(login(host, client_id, client_secret).await?, now, None));
+                        tracing::debug!(
+                            reason = error.reason(),
+                            "token renewal failed; logging in again"
+                        );
+                        *cached = Some(CachedToken::from_answer(
+                            login(host, client_id, client_secret).await?,
+                            now,
+                            None,
+                        ));
                     }
                 }
             }
             TokenAction::Login => {
-                *cached = Some(CachedToken::from_answer(login(host, client_id, client_secret).await?, now, None));
+                *cached = Some(CachedToken::from_answer(
+                    login(host, client_id, client_secret).await?,
+                    now,
+                    None,
+                ));
             }
         }
-        Ok(cached.as_ref().expect("token present after login").token.clone())
+        Ok(cached
+            .as_ref()
+            .expect("token present after login")
+            .token
+            .clone())
     }
 
     /// Forgets `token` after Infisical refused it, so the next call logs in again.
-    pub async fn invalidate(&self, host: &HostClient, credentials: &Credentials, token: &SecretString) {
+    pub async fn invalidate(
+        &self,
+        host: &HostClient,
+        credentials: &Credentials,
+        token: &SecretString,
+    ) {
         if matches!(credentials, Credentials::StaticToken(_)) {
             return;
         }
@@ -144,17 +198,40 @@ impl TokenCache {
     }
 }
 
-async fn login(host: &HostClient, client_id: &str, client_secret: &SecretString) -> Result<AccessToken> {
-    let body = UniversalAuthLogin { client_id, client_secret };
+async fn login(
+    host: &HostClient,
+    client_id: &str,
+    client_secret: &SecretString,
+) -> Result<AccessToken> {
+    let body = UniversalAuthLogin {
+        client_id,
+        client_secret,
+    };
     let answer = host
-        .send("universal-auth-login", Method::POST, "/api/v1/auth/universal-auth/login", None, Some(&body))
+        .send(
+            "universal-auth-login",
+            Method::POST,
+            "/api/v1/auth/universal-auth/login",
+            None,
+            Some(&body),
+        )
         .await?;
     answer.json()
 }
 
 async fn renew(host: &HostClient, token: &SecretString) -> Result<AccessToken> {
-    let body = TokenRenewal { access_token: token };
-    let answer = host.send("token-renew", Method::POST, "/api/v1/auth/token/renew", None, Some(&body)).await?;
+    let body = TokenRenewal {
+        access_token: token,
+    };
+    let answer = host
+        .send(
+            "token-renew",
+            Method::POST,
+            "/api/v1/auth/token/renew",
+            None,
+            Some(&body),
+        )
+        .await?;
     answer.json()
 }
 
@@ -164,7 +241,11 @@ mod tests {
 
     fn token(now: Instant, expires_in: u64, max: u64) -> CachedToken {
         CachedToken::from_answer(
-            AccessToken { access_token: SecretString::new("t"), expires_in, access_token_max_ttl: max },
+            AccessToken {
+                access_token: SecretString::new("t"),
+                expires_in,
+                access_token_max_ttl: max,
+            },
             now,
             None,
         )
@@ -175,31 +256,55 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(action_for(None, t0), TokenAction::Login);
         let t = token(t0, 1000, 100_000);
-        assert_eq!(action_for(Some(&t), t0 + Duration::from_secs(10)), TokenAction::Use);
-        assert_eq!(action_for(Some(&t), t0 + Duration::from_secs(750)), TokenAction::Renew);
-        assert_eq!(action_for(Some(&t), t0 + Duration::from_secs(1000)), TokenAction::Login);
+        assert_eq!(
+            action_for(Some(&t), t0 + Duration::from_secs(10)),
+            TokenAction::Use
+        );
+        assert_eq!(
+            action_for(Some(&t), t0 + Duration::from_secs(750)),
+            TokenAction::Renew
+        );
+        assert_eq!(
+            action_for(Some(&t), t0 + Duration::from_secs(1000)),
+            TokenAction::Login
+        );
     }
 
     #[test]
     fn max_ttl_forces_a_login_instead_of_a_renewal() {
         let t0 = Instant::now();
         let t = token(t0, 1000, 1020);
-        assert_eq!(action_for(Some(&t), t0 + Duration::from_secs(980)), TokenAction::Login);
+        assert_eq!(
+            action_for(Some(&t), t0 + Duration::from_secs(980)),
+            TokenAction::Login
+        );
         let past_max = token(t0, 1000, 500);
-        assert_eq!(action_for(Some(&past_max), t0 + Duration::from_secs(600)), TokenAction::Login);
+        assert_eq!(
+            action_for(Some(&past_max), t0 + Duration::from_secs(600)),
+            TokenAction::Login
+        );
     }
 
     #[test]
     fn non_expiring_tokens_are_reused() {
         let t0 = Instant::now();
         let t = token(t0, 0, 0);
-        assert_eq!(action_for(Some(&t), t0 + Duration::from_secs(10_000_000)), TokenAction::Use);
+        assert_eq!(
+            action_for(Some(&t), t0 + Duration::from_secs(10_000_000)),
+            TokenAction::Use
+        );
     }
 
     #[test]
     fn identity_key_changes_with_the_secret_and_hides_it() {
-        let a = Credentials::UniversalAuth { client_id: "id".into(), client_secret: SecretString::new("CANARY-one") };
-        let b = Credentials::UniversalAuth { client_id: "id".into(), client_secret: SecretString::new("CANARY-two") };
+        let a = Credentials::UniversalAuth {
+            client_id: "id".into(),
+            client_secret: SecretString::new("CANARY-one"),
+        };
+        let b = Credentials::UniversalAuth {
+            client_id: "id".into(),
+            client_secret: SecretString::new("CANARY-two"),
+        };
         assert_ne!(a.identity_key(), b.identity_key());
         assert!(!a.identity_key().contains("CANARY"));
         assert!(!format!("{a:?}").contains("CANARY"));

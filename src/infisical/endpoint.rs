@@ -48,7 +48,10 @@ impl BaseUrl {
     pub fn parse(host_api: &str, allowed: &AllowedHosts) -> Result<Self> {
         let invalid = |message: &str| Error::invalid_spec("spec.hostAPI", message);
         let url = Url::parse(host_api.trim()).map_err(|e| invalid(&format!("not a URL: {e}")))?;
-        let host = url.host_str().ok_or_else(|| invalid("has no host"))?.to_string();
+        let host = url
+            .host_str()
+            .ok_or_else(|| invalid("has no host"))?
+            .to_string();
         if !url.username().is_empty() || url.password().is_some() {
             return Err(invalid("must not contain credentials"));
         }
@@ -58,11 +61,18 @@ impl BaseUrl {
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&host) => {}
-            "http" => return Err(invalid("must use https (http is accepted only for loopback addresses)")),
+            "http" => {
+                return Err(invalid(
+                    "must use https (http is accepted only for loopback addresses)",
+                ));
+            }
             other => return Err(invalid(&format!("unsupported scheme {other:?}"))),
         }
         if !allowed.allows(host.trim_start_matches('[').trim_end_matches(']')) {
-            return Err(Error::HostNotAllowed { host, allowed: allowed.to_string() });
+            return Err(Error::HostNotAllowed {
+                host,
+                allowed: allowed.to_string(),
+            });
         }
         let mut base = url.as_str().trim_end_matches('/').to_string();
         if let Some(stripped) = base.strip_suffix("/api") {
@@ -103,8 +113,17 @@ mod tests {
 
     #[test]
     fn normalises_trailing_slash_and_api_suffix() {
-        for input in ["https://us.infisical.com", "https://us.infisical.com/", "https://us.infisical.com/api", "https://us.infisical.com/api/"] {
-            assert_eq!(BaseUrl::parse(input, &cloud()).unwrap().as_str(), "https://us.infisical.com", "{input}");
+        for input in [
+            "https://us.infisical.com",
+            "https://us.infisical.com/",
+            "https://us.infisical.com/api",
+            "https://us.infisical.com/api/",
+        ] {
+            assert_eq!(
+                BaseUrl::parse(input, &cloud()).unwrap().as_str(),
+                "https://us.infisical.com",
+                "{input}"
+            );
         }
     }
 

@@ -59,18 +59,27 @@ impl Answer {
 }
 
 impl HostClient {
-    pub fn new(base: BaseUrl, ca_pem: Option<&[u8]>, settings: HttpSettings, metrics: Arc<Metrics>) -> Result<Self> {
+    pub fn new(
+        base: BaseUrl,
+        ca_pem: Option<&[u8]>,
+        settings: HttpSettings,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self> {
         let mut builder = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
-            .user_agent(concat!("infisical-oidc-operator/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "infisical-oidc-operator/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .redirect(reqwest::redirect::Policy::none());
         if let Some(pem) = ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| Error::InvalidCaBundle {
-                name: String::new(),
-                key: String::new(),
-                message: format!("{e}"),
-            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| Error::InvalidCaBundle {
+                    name: String::new(),
+                    key: String::new(),
+                    message: format!("{e}"),
+                })?;
             if certs.is_empty() {
                 return Err(Error::InvalidCaBundle {
                     name: String::new(),
@@ -80,9 +89,22 @@ impl HostClient {
             }
             builder = builder.tls_certs_only(certs);
         }
-        let http = builder.build().map_err(|e| Error::Transport { host: base.host(), message: chain(&e) })?;
-        let budget = HostBudget::new(settings.reads_per_minute, settings.writes_per_minute, settings.max_in_flight);
-        Ok(Self { base, http, budget, settings, metrics })
+        let http = builder.build().map_err(|e| Error::Transport {
+            host: base.host(),
+            message: chain(&e),
+        })?;
+        let budget = HostBudget::new(
+            settings.reads_per_minute,
+            settings.writes_per_minute,
+            settings.max_in_flight,
+        );
+        Ok(Self {
+            base,
+            http,
+            budget,
+            settings,
+            metrics,
+        })
     }
 
     pub fn base(&self) -> &BaseUrl {
@@ -99,18 +121,28 @@ impl HostClient {
         token: Option<&SecretString>,
         body: Option<&B>,
     ) -> Result<Answer> {
-        let kind = if method == Method::GET { Kind::Read } else { Kind::Write };
+        let kind = if method == Method::GET {
+            Kind::Read
+        } else {
+            Kind::Write
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self.send_once(endpoint, kind, method.clone(), path_and_query, token, body).await;
+            let result = self
+                .send_once(endpoint, kind, method.clone(), path_and_query, token, body)
+                .await;
             match result {
                 Err(Error::Infisical(ref api)) if api.status == 429 && attempt == 1 => {
                     let wait = api.retry_after.unwrap_or(Duration::from_secs(1));
                     if wait > self.settings.max_inline_retry_wait {
                         return result;
                     }
-                    tracing::debug!(endpoint, wait_ms = wait.as_millis() as u64, "rate limited by Infisical; waiting");
+                    tracing::debug!(
+                        endpoint,
+                        wait_ms = wait.as_millis() as u64,
+                        "rate limited by Infisical; waiting"
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 other => return other,
@@ -139,7 +171,10 @@ impl HostClient {
             Ok(r) => r,
             Err(e) => {
                 self.metrics.infisical_request(endpoint, "error");
-                return Err(Error::Transport { host: self.base.host(), message: chain(&e) });
+                return Err(Error::Transport {
+                    host: self.base.host(),
+                    message: chain(&e),
+                });
             }
         };
         let status = response.status();
@@ -152,12 +187,21 @@ impl HostClient {
             .map(Duration::from_secs);
         let body = match response.bytes().await {
             Ok(b) => b.to_vec(),
-            Err(e) => return Err(Error::Transport { host: self.base.host(), message: chain(&e) }),
+            Err(e) => {
+                return Err(Error::Transport {
+                    host: self.base.host(),
+                    message: chain(&e),
+                });
+            }
         };
         if status.is_success() {
             return Ok(Answer { body });
         }
-        Err(Error::Infisical(parse_error(status.as_u16(), &body, retry_after_header)))
+        Err(Error::Infisical(parse_error(
+            status.as_u16(),
+            &body,
+            retry_after_header,
+        )))
     }
 }
 
@@ -166,11 +210,19 @@ pub fn parse_error(status: u16, body: &[u8], retry_after_header: Option<Duration
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let message = match parsed.message {
         Some(serde_json::Value::String(s)) => s,
-        Some(serde_json::Value::Array(issues)) => issues.iter().map(describe_issue).collect::<Vec<_>>().join("; "),
+        Some(serde_json::Value::Array(issues)) => issues
+            .iter()
+            .map(describe_issue)
+            .collect::<Vec<_>>()
+            .join("; "),
         Some(other) => other.to_string(),
         None => String::from_utf8_lossy(body).chars().take(200).collect(),
     };
-    let retry_after = if status == 429 { retry_after_header.or_else(|| seconds_in_message(&message)) } else { None };
+    let retry_after = if status == 429 {
+        retry_after_header.or_else(|| seconds_in_message(&message))
+    } else {
+        None
+    };
     ApiError {
         status,
         error: parsed.error.unwrap_or_else(|| "Unknown".into()),
@@ -182,13 +234,29 @@ pub fn parse_error(status: u16, body: &[u8], retry_after_header: Option<Duration
 
 /// A zod issue as `path: message`; values are never included (zod messages only name types).
 fn describe_issue(issue: &serde_json::Value) -> String {
-    let message = issue.get("message").and_then(|m| m.as_str()).unwrap_or("invalid");
+    let message = issue
+        .get("message")
+        .and_then(|m| m.as_str())
+        .unwrap_or("invalid");
     let path = issue
         .get("path")
         .and_then(|p| p.as_array())
-        .map(|p| p.iter().map(|s| s.as_str().map(str::to_string).unwrap_or_else(|| s.to_string())).collect::<Vec<_>>().join("."))
+        .map(|p| {
+            p.iter()
+                .map(|s| {
+                    s.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| s.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(".")
+        })
         .unwrap_or_default();
-    if path.is_empty() { message.to_string() } else { format!("{path}: {message}") }
+    if path.is_empty() {
+        message.to_string()
+    } else {
+        format!("{path}: {message}")
+    }
 }
 
 /// "Rate limit exceeded. Please try again in 12 seconds" → 12 s.
@@ -230,14 +298,23 @@ mod tests {
     fn flattens_zod_issues() {
         let body = br#"{"reqId":"req-1","statusCode":422,"error":"ValidationFailure","message":[{"code":"custom","message":"Issuer is required","path":["issuer"]},{"code":"custom","message":"JWKS URI is required","path":["jwksUri"]}]}"#;
         let err = parse_error(422, body, None);
-        assert_eq!(err.message, "issuer: Issuer is required; jwksUri: JWKS URI is required");
+        assert_eq!(
+            err.message,
+            "issuer: Issuer is required; jwksUri: JWKS URI is required"
+        );
     }
 
     #[test]
     fn rate_limit_wait_from_header_or_message() {
         let body = br#"{"reqId":"r","statusCode":429,"message":"Rate limit exceeded. Please try again in 7 seconds","error":"RateLimitExceeded"}"#;
-        assert_eq!(parse_error(429, body, None).retry_after, Some(Duration::from_secs(7)));
-        assert_eq!(parse_error(429, body, Some(Duration::from_secs(3))).retry_after, Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_error(429, body, None).retry_after,
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_error(429, body, Some(Duration::from_secs(3))).retry_after,
+            Some(Duration::from_secs(3))
+        );
     }
 
     #[test]

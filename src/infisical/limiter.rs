@@ -17,7 +17,10 @@ impl TokenBucket {
     /// (at least one), so bursts stay short.
     pub fn per_minute(per_minute: u32) -> Self {
         let per_minute = f64::from(per_minute.max(1));
-        Self { per_minute, state: Mutex::new(((per_minute / 10.0).max(1.0), Instant::now())) }
+        Self {
+            per_minute,
+            state: Mutex::new(((per_minute / 10.0).max(1.0), Instant::now())),
+        }
     }
 
     fn capacity(&self) -> f64 {
@@ -70,7 +73,10 @@ impl HostBudget {
             Kind::Read => self.reads.acquire().await,
             Kind::Write => self.writes.acquire().await,
         }
-        self.in_flight.acquire().await.expect("semaphore is never closed")
+        self.in_flight
+            .acquire()
+            .await
+            .expect("semaphore is never closed")
     }
 }
 
@@ -89,6 +95,9 @@ mod tests {
         bucket.acquire().await;
         bucket.acquire().await;
         let elapsed = start.elapsed();
-        assert!(elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_millis(2200), "{elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_millis(2200),
+            "{elapsed:?}"
+        );
     }
 }

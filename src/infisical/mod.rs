@@ -41,11 +41,19 @@ pub struct Infisical {
 
 impl Infisical {
     pub fn new(settings: HttpSettings, metrics: Arc<Metrics>) -> Self {
-        Self { hosts: Mutex::default(), tokens: auth::TokenCache::default(), settings, metrics }
+        Self {
+            hosts: Mutex::default(),
+            tokens: auth::TokenCache::default(),
+            settings,
+            metrics,
+        }
     }
 
     fn host(&self, connection: &Connection) -> Result<Arc<http::HostClient>> {
-        let ca_key = connection.ca_pem.as_ref().map(|pem| format!("{:x}", Sha256::digest(pem)));
+        let ca_key = connection
+            .ca_pem
+            .as_ref()
+            .map(|pem| format!("{:x}", Sha256::digest(pem)));
         let key = (connection.base.clone(), ca_key);
         let mut hosts = self.hosts.lock().expect("host map lock");
         if let Some(client) = hosts.get(&key) {
@@ -70,9 +78,17 @@ impl Infisical {
         let host = self.host(connection)?;
         let token = self.tokens.token(&host, &connection.credentials).await?;
         match call(host.clone(), token.clone()).await {
-            Err(error) if error.class() == ErrorClass::Auth && matches!(connection.credentials, Credentials::UniversalAuth { .. }) => {
-                tracing::debug!(reason = error.reason(), "Infisical refused the access token; logging in again");
-                self.tokens.invalidate(&host, &connection.credentials, &token).await;
+            Err(error)
+                if error.class() == ErrorClass::Auth
+                    && matches!(connection.credentials, Credentials::UniversalAuth { .. }) =>
+            {
+                tracing::debug!(
+                    reason = error.reason(),
+                    "Infisical refused the access token; logging in again"
+                );
+                self.tokens
+                    .invalidate(&host, &connection.credentials, &token)
+                    .await;
                 let fresh = self.tokens.token(&host, &connection.credentials).await?;
                 call(host, fresh).await
             }
@@ -81,14 +97,28 @@ impl Infisical {
     }
 
     /// The organisation's configuration, or `None` when it has none.
-    pub async fn get_config(&self, connection: &Connection, organization_id: &str) -> Result<Option<OidcConfig>> {
-        let path = format!("/api/v1/sso/oidc/config?organizationId={}", urlencode(organization_id));
+    pub async fn get_config(
+        &self,
+        connection: &Connection,
+        organization_id: &str,
+    ) -> Result<Option<OidcConfig>> {
+        let path = format!(
+            "/api/v1/sso/oidc/config?organizationId={}",
+            urlencode(organization_id)
+        );
         self.authorised(connection, |host, token| {
             let path = path.clone();
             async move {
-                match host.send::<()>("oidc-config-get", Method::GET, &path, Some(&token), None).await {
+                match host
+                    .send::<()>("oidc-config-get", Method::GET, &path, Some(&token), None)
+                    .await
+                {
                     Ok(answer) => answer.json().map(Some),
-                    Err(Error::Infisical(api)) if api.status == 404 && api.message.starts_with("OIDC configuration") => Ok(None),
+                    Err(Error::Infisical(api))
+                        if api.status == 404 && api.message.starts_with("OIDC configuration") =>
+                    {
+                        Ok(None)
+                    }
                     Err(other) => Err(other),
                 }
             }
@@ -96,18 +126,42 @@ impl Infisical {
         .await
     }
 
-    pub async fn create_config(&self, connection: &Connection, body: &CreateOidcConfig) -> Result<OidcConfigSummary> {
+    pub async fn create_config(
+        &self,
+        connection: &Connection,
+        body: &CreateOidcConfig,
+    ) -> Result<OidcConfigSummary> {
         self.authorised(connection, |host, token| async move {
-            let answer = host.send("oidc-config-create", Method::POST, "/api/v1/sso/oidc/config", Some(&token), Some(body)).await?;
+            let answer = host
+                .send(
+                    "oidc-config-create",
+                    Method::POST,
+                    "/api/v1/sso/oidc/config",
+                    Some(&token),
+                    Some(body),
+                )
+                .await?;
             answer.json()
         })
         .await
     }
 
     /// Applies a partial update. `None` when Infisical answered with an empty body (no config).
-    pub async fn update_config(&self, connection: &Connection, body: &UpdateOidcConfig) -> Result<Option<OidcConfigSummary>> {
+    pub async fn update_config(
+        &self,
+        connection: &Connection,
+        body: &UpdateOidcConfig,
+    ) -> Result<Option<OidcConfigSummary>> {
         self.authorised(connection, |host, token| async move {
-            let answer = host.send("oidc-config-update", Method::PATCH, "/api/v1/sso/oidc/config", Some(&token), Some(body)).await?;
+            let answer = host
+                .send(
+                    "oidc-config-update",
+                    Method::PATCH,
+                    "/api/v1/sso/oidc/config",
+                    Some(&token),
+                    Some(body),
+                )
+                .await?;
             if answer.body.iter().all(u8::is_ascii_whitespace) {
                 return Ok(None);
             }

@@ -75,15 +75,24 @@ impl UpdateOidcConfig {
         add(self.configuration_type.is_some(), "configurationType");
         add(self.issuer.is_some(), "issuer");
         add(self.discovery_url.is_some(), "discoveryURL");
-        add(self.authorization_endpoint.is_some(), "authorizationEndpoint");
+        add(
+            self.authorization_endpoint.is_some(),
+            "authorizationEndpoint",
+        );
         add(self.jwks_uri.is_some(), "jwksUri");
         add(self.token_endpoint.is_some(), "tokenEndpoint");
         add(self.userinfo_endpoint.is_some(), "userinfoEndpoint");
         add(self.client_id.is_some(), "clientId");
         add(self.client_secret.is_some(), "clientSecret");
         add(self.is_active.is_some(), "isActive");
-        add(self.manage_group_memberships.is_some(), "manageGroupMemberships");
-        add(self.jwt_signature_algorithm.is_some(), "jwtSignatureAlgorithm");
+        add(
+            self.manage_group_memberships.is_some(),
+            "manageGroupMemberships",
+        );
+        add(
+            self.jwt_signature_algorithm.is_some(),
+            "jwtSignatureAlgorithm",
+        );
         out
     }
 

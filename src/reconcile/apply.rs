@@ -15,7 +15,10 @@ use super::validate::Desired;
 /// Marks the resource before the create call: if the process dies after Infisical committed
 /// but before `status.id` is written, the next pass knows the configuration is ours.
 pub async fn mark_create_pending(ctx: &Context, resource: &OidcSsoConfig) -> Result<()> {
-    if resource.annotations().contains_key(CREATE_PENDING_ANNOTATION) {
+    if resource
+        .annotations()
+        .contains_key(CREATE_PENDING_ANNOTATION)
+    {
         return Ok(());
     }
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
@@ -26,23 +29,54 @@ pub async fn clear_create_pending(ctx: &Context, resource: &OidcSsoConfig) -> Re
     set_annotation(ctx, resource, serde_json::Value::Null).await
 }
 
-async fn set_annotation(ctx: &Context, resource: &OidcSsoConfig, value: serde_json::Value) -> Result<()> {
-    let api: Api<OidcSsoConfig> = Api::namespaced(ctx.client.clone(), &resource.namespace().unwrap_or_default());
-    let patch = serde_json::json!({"metadata": {"annotations": {CREATE_PENDING_ANNOTATION: value}}});
-    api.patch_metadata(&resource.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+async fn set_annotation(
+    ctx: &Context,
+    resource: &OidcSsoConfig,
+    value: serde_json::Value,
+) -> Result<()> {
+    let api: Api<OidcSsoConfig> = Api::namespaced(
+        ctx.client.clone(),
+        &resource.namespace().unwrap_or_default(),
+    );
+    let patch =
+        serde_json::json!({"metadata": {"annotations": {CREATE_PENDING_ANNOTATION: value}}});
+    api.patch_metadata(
+        &resource.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
     Ok(())
 }
 
 /// Creates the configuration. Leaves the create-pending mark in place unless Infisical
 /// definitely did not create anything (a 4xx answer).
-pub async fn create(ctx: &Context, resource: &OidcSsoConfig, connection: &Connection, desired: &Desired) -> Result<OidcConfigSummary> {
+pub async fn create(
+    ctx: &Context,
+    resource: &OidcSsoConfig,
+    connection: &Connection,
+    desired: &Desired,
+) -> Result<OidcConfigSummary> {
     mark_create_pending(ctx, resource).await?;
-    let result = ctx.infisical.create_config(connection, &desired.create_body()).await;
+    let result = ctx
+        .infisical
+        .create_config(connection, &desired.create_body())
+        .await;
     match &result {
         Ok(_) => {
-            ctx.metrics.infisical_writes.get_or_create(&crate::metrics::WriteLabels { kind: "create".into() }).inc();
+            ctx.metrics
+                .infisical_writes
+                .get_or_create(&crate::metrics::WriteLabels {
+                    kind: "create".into(),
+                })
+                .inc();
         }
-        Err(error) if matches!(error.class(), ErrorClass::Permanent | ErrorClass::Auth | ErrorClass::RateLimited) => {
+        Err(error)
+            if matches!(
+                error.class(),
+                ErrorClass::Permanent | ErrorClass::Auth | ErrorClass::RateLimited
+            ) =>
+        {
             clear_create_pending(ctx, resource).await?;
         }
         Err(_) => {}
@@ -50,10 +84,23 @@ pub async fn create(ctx: &Context, resource: &OidcSsoConfig, connection: &Connec
     result
 }
 
-pub async fn update(ctx: &Context, connection: &Connection, patch: &UpdateOidcConfig) -> Result<OidcConfigSummary> {
+pub async fn update(
+    ctx: &Context,
+    connection: &Connection,
+    patch: &UpdateOidcConfig,
+) -> Result<OidcConfigSummary> {
     let answer = ctx.infisical.update_config(connection, patch).await?;
-    ctx.metrics.infisical_writes.get_or_create(&crate::metrics::WriteLabels { kind: "update".into() }).inc();
-    answer.ok_or_else(|| Error::Decode("update answered with an empty body: the organization has no OIDC configuration".into()))
+    ctx.metrics
+        .infisical_writes
+        .get_or_create(&crate::metrics::WriteLabels {
+            kind: "update".into(),
+        })
+        .inc();
+    answer.ok_or_else(|| {
+        Error::Decode(
+            "update answered with an empty body: the organization has no OIDC configuration".into(),
+        )
+    })
 }
 
 /// Field manager options for status writes.

@@ -26,7 +26,11 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            allowed_hosts: AllowedHosts::new(["app.infisical.com", "us.infisical.com", "eu.infisical.com"]),
+            allowed_hosts: AllowedHosts::new([
+                "app.infisical.com",
+                "us.infisical.com",
+                "eu.infisical.com",
+            ]),
             default_resync: Duration::from_secs(600),
             max_backoff: Duration::from_secs(300),
             base_backoff: Duration::from_secs(2),
@@ -42,6 +46,17 @@ pub struct Memory {
     pub secret_digest: Option<[u8; 32]>,
     /// (generation, error) last reported on a malformed object.
     pub reported_malformed: Option<(i64, String)>,
+    /// Digest of everything the last pass acted on (generation, sync-now annotation, Secret values).
+    pub last_inputs: Option<[u8; 32]>,
+    /// After a failure, passes with unchanged inputs wait until this instant instead of calling
+    /// Infisical again: our own metadata writes trigger passes, and must not cause retries.
+    pub hold: Option<Hold>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hold {
+    pub inputs: [u8; 32],
+    pub until: std::time::Instant,
 }
 
 pub struct Context {
@@ -55,8 +70,22 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: Client, infisical: Infisical, metrics: Arc<Metrics>, recorder: Recorder, settings: Settings) -> Self {
-        Self { client, infisical, metrics, recorder, settings, stores: RwLock::default(), memory: Mutex::default() }
+    pub fn new(
+        client: Client,
+        infisical: Infisical,
+        metrics: Arc<Metrics>,
+        recorder: Recorder,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            client,
+            infisical,
+            metrics,
+            recorder,
+            settings,
+            stores: RwLock::default(),
+            memory: Mutex::default(),
+        }
     }
 
     /// Registers a controller's cache, used to find other resources targeting the same organisation.
@@ -69,11 +98,22 @@ impl Context {
     }
 
     pub fn memory(&self, key: &str) -> Memory {
-        self.memory.lock().expect("memory lock").get(key).cloned().unwrap_or_default()
+        self.memory
+            .lock()
+            .expect("memory lock")
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn update_memory(&self, key: &str, update: impl FnOnce(&mut Memory)) {
-        update(self.memory.lock().expect("memory lock").entry(key.to_string()).or_default());
+        update(
+            self.memory
+                .lock()
+                .expect("memory lock")
+                .entry(key.to_string())
+                .or_default(),
+        );
     }
 
     pub fn forget(&self, key: &str) {

@@ -48,7 +48,11 @@ pub enum Plan {
     /// The organisation has no configuration: create it.
     Create,
     /// The configuration is ours and differs: patch only `patch`'s fields.
-    Update { id: String, patch: UpdateOidcConfig, cause: UpdateCause },
+    Update {
+        id: String,
+        patch: UpdateOidcConfig,
+        cause: UpdateCause,
+    },
     /// The configuration is ours and equal to the spec: write nothing.
     InSync { id: String, adopted: bool },
 }
@@ -60,26 +64,46 @@ pub struct Hints {
     pub secret_changed: bool,
 }
 
-pub fn decide(desired: &Desired, observed: Option<&OidcConfig>, ownership: &Ownership, hints: Hints) -> Result<Plan, Error> {
+pub fn decide(
+    desired: &Desired,
+    observed: Option<&OidcConfig>,
+    ownership: &Ownership,
+    hints: Hints,
+) -> Result<Plan, Error> {
     if let Some(other) = &ownership.competing_owner {
-        return Err(Error::OwnershipConflict { org: desired.organization_id.clone(), other: other.clone() });
+        return Err(Error::OwnershipConflict {
+            org: desired.organization_id.clone(),
+            other: other.clone(),
+        });
     }
-    let Some(observed) = observed else { return Ok(Plan::Create) };
+    let Some(observed) = observed else {
+        return Ok(Plan::Create);
+    };
 
     let adopted = match &ownership.recorded_id {
         Some(id) if *id == observed.id => false,
         Some(id) if ownership.adoption_policy != AdoptionPolicy::Adopt => {
-            return Err(Error::IdMismatch { recorded: id.clone(), found: observed.id.clone() });
+            return Err(Error::IdMismatch {
+                recorded: id.clone(),
+                found: observed.id.clone(),
+            });
         }
         // Our create may have committed before we crashed: the configuration is ours.
         None if ownership.create_pending => false,
         _ if ownership.adoption_policy == AdoptionPolicy::Adopt => true,
-        _ => return Err(Error::AdoptionRequired { id: observed.id.clone() }),
+        _ => {
+            return Err(Error::AdoptionRequired {
+                id: observed.id.clone(),
+            });
+        }
     };
 
     let patch = diff(desired, observed);
     if patch.is_empty() {
-        return Ok(Plan::InSync { id: observed.id.clone(), adopted });
+        return Ok(Plan::InSync {
+            id: observed.id.clone(),
+            adopted,
+        });
     }
     let cause = if adopted {
         UpdateCause::Adopted
@@ -90,7 +114,11 @@ pub fn decide(desired: &Desired, observed: Option<&OidcConfig>, ownership: &Owne
     } else {
         UpdateCause::Drift
     };
-    Ok(Plan::Update { id: observed.id.clone(), patch, cause })
+    Ok(Plan::Update {
+        id: observed.id.clone(),
+        patch,
+        cause,
+    })
 }
 
 /// The fields whose stored value differs from the desired one. A stored `null` equals `""`,
@@ -112,18 +140,33 @@ pub fn diff(desired: &Desired, observed: &OidcConfig) -> UpdateOidcConfig {
     UpdateOidcConfig {
         organization_id: desired.organization_id.clone(),
         allowed_email_domains: changed(&desired.allowed_email_domains, &stored_domains),
-        configuration_type: changed(desired.configuration_type, observed.configuration_type.trim()),
+        configuration_type: changed(
+            desired.configuration_type,
+            observed.configuration_type.trim(),
+        ),
         issuer: changed(&desired.issuer, text(&observed.issuer)),
         discovery_url: changed(&desired.discovery_url, text(&observed.discovery_url)),
-        authorization_endpoint: changed(&desired.authorization_endpoint, text(&observed.authorization_endpoint)),
+        authorization_endpoint: changed(
+            &desired.authorization_endpoint,
+            text(&observed.authorization_endpoint),
+        ),
         jwks_uri: changed(&desired.jwks_uri, text(&observed.jwks_uri)),
         token_endpoint: changed(&desired.token_endpoint, text(&observed.token_endpoint)),
-        userinfo_endpoint: changed(&desired.userinfo_endpoint, text(&observed.userinfo_endpoint)),
+        userinfo_endpoint: changed(
+            &desired.userinfo_endpoint,
+            text(&observed.userinfo_endpoint),
+        ),
         client_id: changed(&desired.client_id, observed.client_id.trim()),
-        client_secret: (desired.client_secret.expose() != observed.client_secret.expose().trim()).then(|| desired.client_secret.clone()),
+        client_secret: (desired.client_secret.expose() != observed.client_secret.expose().trim())
+            .then(|| desired.client_secret.clone()),
         is_active: (desired.is_active != observed.is_active).then_some(desired.is_active),
-        manage_group_memberships: (desired.manage_group_memberships != observed.manage_group_memberships).then_some(desired.manage_group_memberships),
-        jwt_signature_algorithm: changed(desired.jwt_signature_algorithm, observed.jwt_signature_algorithm.trim()),
+        manage_group_memberships: (desired.manage_group_memberships
+            != observed.manage_group_memberships)
+            .then_some(desired.manage_group_memberships),
+        jwt_signature_algorithm: changed(
+            desired.jwt_signature_algorithm,
+            observed.jwt_signature_algorithm.trim(),
+        ),
     }
 }
 
@@ -164,18 +207,30 @@ mod tests {
     }
 
     fn ours() -> Ownership {
-        Ownership { recorded_id: Some("cfg-1".into()), ..Ownership::default() }
+        Ownership {
+            recorded_id: Some("cfg-1".into()),
+            ..Ownership::default()
+        }
     }
 
     #[test]
     fn absent_configuration_is_created() {
-        assert_eq!(decide(&desired(), None, &Ownership::default(), Hints::default()).unwrap(), Plan::Create);
+        assert_eq!(
+            decide(&desired(), None, &Ownership::default(), Hints::default()).unwrap(),
+            Plan::Create
+        );
     }
 
     #[test]
     fn equal_configuration_needs_no_write() {
         let plan = decide(&desired(), Some(&stored()), &ours(), Hints::default()).unwrap();
-        assert_eq!(plan, Plan::InSync { id: "cfg-1".into(), adopted: false });
+        assert_eq!(
+            plan,
+            Plan::InSync {
+                id: "cfg-1".into(),
+                adopted: false
+            }
+        );
     }
 
     #[test]
@@ -192,21 +247,39 @@ mod tests {
         let mut s = stored();
         s.is_active = false;
         s.allowed_email_domains = Some("example.com".into());
-        let Plan::Update { patch, cause, .. } = decide(&desired(), Some(&s), &ours(), Hints::default()).unwrap() else { panic!() };
+        let Plan::Update { patch, cause, .. } =
+            decide(&desired(), Some(&s), &ours(), Hints::default()).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(patch.changed_fields(), ["allowedEmailDomains", "isActive"]);
         assert_eq!(patch.is_active, Some(true));
-        assert_eq!(patch.allowed_email_domains.as_deref(), Some("example.com, example.org"));
+        assert_eq!(
+            patch.allowed_email_domains.as_deref(),
+            Some("example.com, example.org")
+        );
         assert_eq!(cause, UpdateCause::Drift);
         let body = serde_json::to_value(&patch).unwrap();
-        assert_eq!(body.as_object().unwrap().len(), 3, "organizationId plus the two fields: {body}");
+        assert_eq!(
+            body.as_object().unwrap().len(),
+            3,
+            "organizationId plus the two fields: {body}"
+        );
     }
 
     #[test]
     fn rotated_secret_patches_only_the_secret() {
         let mut s = stored();
         s.client_secret = SecretString::new("old");
-        let hints = Hints { spec_changed: false, secret_changed: true };
-        let Plan::Update { patch, cause, .. } = decide(&desired(), Some(&s), &ours(), hints).unwrap() else { panic!() };
+        let hints = Hints {
+            spec_changed: false,
+            secret_changed: true,
+        };
+        let Plan::Update { patch, cause, .. } =
+            decide(&desired(), Some(&s), &ours(), hints).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(patch.changed_fields(), ["clientSecret"]);
         assert_eq!(cause, UpdateCause::SecretRotated);
     }
@@ -215,44 +288,89 @@ mod tests {
     fn spec_edit_is_named_as_such() {
         let mut s = stored();
         s.jwt_signature_algorithm = "RS512".into();
-        let hints = Hints { spec_changed: true, secret_changed: false };
-        let Plan::Update { cause, .. } = decide(&desired(), Some(&s), &ours(), hints).unwrap() else { panic!() };
+        let hints = Hints {
+            spec_changed: true,
+            secret_changed: false,
+        };
+        let Plan::Update { cause, .. } = decide(&desired(), Some(&s), &ours(), hints).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(cause, UpdateCause::SpecChanged);
     }
 
     #[test]
     fn foreign_configuration_requires_adoption() {
-        let err = decide(&desired(), Some(&stored()), &Ownership::default(), Hints::default()).unwrap_err();
+        let err = decide(
+            &desired(),
+            Some(&stored()),
+            &Ownership::default(),
+            Hints::default(),
+        )
+        .unwrap_err();
         assert_eq!(err.reason(), "AdoptionRequired");
         assert!(err.to_string().contains("cfg-1"));
     }
 
     #[test]
     fn adopt_policy_takes_over_and_patches_only_differences() {
-        let own = Ownership { adoption_policy: AdoptionPolicy::Adopt, ..Ownership::default() };
-        assert_eq!(decide(&desired(), Some(&stored()), &own, Hints::default()).unwrap(), Plan::InSync { id: "cfg-1".into(), adopted: true });
+        let own = Ownership {
+            adoption_policy: AdoptionPolicy::Adopt,
+            ..Ownership::default()
+        };
+        assert_eq!(
+            decide(&desired(), Some(&stored()), &own, Hints::default()).unwrap(),
+            Plan::InSync {
+                id: "cfg-1".into(),
+                adopted: true
+            }
+        );
         let mut s = stored();
         s.client_id = "other".into();
-        let Plan::Update { patch, cause, .. } = decide(&desired(), Some(&s), &own, Hints::default()).unwrap() else { panic!() };
+        let Plan::Update { patch, cause, .. } =
+            decide(&desired(), Some(&s), &own, Hints::default()).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(patch.changed_fields(), ["clientId"]);
         assert_eq!(cause, UpdateCause::Adopted);
     }
 
     #[test]
     fn create_pending_claims_the_configuration_after_a_crash() {
-        let own = Ownership { create_pending: true, ..Ownership::default() };
-        assert_eq!(decide(&desired(), Some(&stored()), &own, Hints::default()).unwrap(), Plan::InSync { id: "cfg-1".into(), adopted: false });
+        let own = Ownership {
+            create_pending: true,
+            ..Ownership::default()
+        };
+        assert_eq!(
+            decide(&desired(), Some(&stored()), &own, Hints::default()).unwrap(),
+            Plan::InSync {
+                id: "cfg-1".into(),
+                adopted: false
+            }
+        );
     }
 
     #[test]
     fn replaced_configuration_is_not_silently_taken() {
-        let own = Ownership { recorded_id: Some("cfg-0".into()), ..Ownership::default() };
-        assert_eq!(decide(&desired(), Some(&stored()), &own, Hints::default()).unwrap_err().reason(), "IdMismatch");
+        let own = Ownership {
+            recorded_id: Some("cfg-0".into()),
+            ..Ownership::default()
+        };
+        assert_eq!(
+            decide(&desired(), Some(&stored()), &own, Hints::default())
+                .unwrap_err()
+                .reason(),
+            "IdMismatch"
+        );
     }
 
     #[test]
     fn a_competing_owner_stalls_before_any_call() {
-        let own = Ownership { competing_owner: Some("platform/first".into()), ..ours() };
+        let own = Ownership {
+            competing_owner: Some("platform/first".into()),
+            ..ours()
+        };
         let err = decide(&desired(), None, &own, Hints::default()).unwrap_err();
         assert_eq!(err.reason(), "OwnershipConflict");
         assert!(err.to_string().contains("platform/first"));

@@ -19,7 +19,11 @@ pub struct Inputs {
 }
 
 /// The Infisical credentials and CA only (what deletion needs).
-pub async fn connection_inputs(client: &Client, namespace: &str, spec: &OidcSsoConfigSpec) -> Result<(Credentials, Option<Vec<u8>>)> {
+pub async fn connection_inputs(
+    client: &Client,
+    namespace: &str,
+    spec: &OidcSsoConfigSpec,
+) -> Result<(Credentials, Option<Vec<u8>>)> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let auth = &spec.authentication;
     let credentials = match (&auth.universal_auth, &auth.token) {
@@ -27,16 +31,27 @@ pub async fn connection_inputs(client: &Client, namespace: &str, spec: &OidcSsoC
             let name = &ua.credentials_ref.name;
             let secret = fetch(&secrets, namespace, name).await?;
             Credentials::UniversalAuth {
-                client_id: text(&secret, namespace, name, "clientId")?.trim().to_string(),
-                client_secret: SecretString::new(text(&secret, namespace, name, "clientSecret")?.trim()),
+                client_id: text(&secret, namespace, name, "clientId")?
+                    .trim()
+                    .to_string(),
+                client_secret: SecretString::new(
+                    text(&secret, namespace, name, "clientSecret")?.trim(),
+                ),
             }
         }
         (None, Some(token)) => {
             let r = &token.secret_ref;
             let secret = fetch(&secrets, namespace, &r.name).await?;
-            Credentials::StaticToken(SecretString::new(text(&secret, namespace, &r.name, &r.key)?.trim()))
+            Credentials::StaticToken(SecretString::new(
+                text(&secret, namespace, &r.name, &r.key)?.trim(),
+            ))
         }
-        _ => return Err(Error::invalid_spec("spec.authentication", "set exactly one authentication method: universalAuth or token")),
+        _ => {
+            return Err(Error::invalid_spec(
+                "spec.authentication",
+                "set exactly one authentication method: universalAuth or token",
+            ));
+        }
     };
     let ca_pem = match &spec.ca_bundle_ref {
         Some(r) => {
@@ -48,20 +63,31 @@ pub async fn connection_inputs(client: &Client, namespace: &str, spec: &OidcSsoC
     Ok((credentials, ca_pem))
 }
 
-pub async fn dereference(client: &Client, namespace: &str, spec: &OidcSsoConfigSpec) -> Result<Inputs> {
+pub async fn dereference(
+    client: &Client,
+    namespace: &str,
+    spec: &OidcSsoConfigSpec,
+) -> Result<Inputs> {
     let (credentials, ca_pem) = connection_inputs(client, namespace, spec).await?;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let r = &spec.client_secret_ref;
     let secret = fetch(&secrets, namespace, &r.name).await?;
     let client_secret = SecretString::new(text(&secret, namespace, &r.name, &r.key)?);
-    Ok(Inputs { client_secret, credentials, ca_pem })
+    Ok(Inputs {
+        client_secret,
+        credentials,
+        ca_pem,
+    })
 }
 
 async fn fetch(secrets: &Api<Secret>, namespace: &str, name: &str) -> Result<Secret> {
     secrets
         .get_opt(name)
         .await?
-        .ok_or_else(|| Error::SecretNotFound { namespace: namespace.to_string(), name: name.to_string() })
+        .ok_or_else(|| Error::SecretNotFound {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        })
 }
 
 fn bytes(secret: &Secret, namespace: &str, name: &str, key: &str) -> Result<Vec<u8>> {
@@ -70,11 +96,18 @@ fn bytes(secret: &Secret, namespace: &str, name: &str, key: &str) -> Result<Vec<
         .as_ref()
         .and_then(|d| d.get(key))
         .map(|v| v.0.clone())
-        .ok_or_else(|| Error::SecretKeyMissing { namespace: namespace.to_string(), name: name.to_string(), key: key.to_string() })
+        .ok_or_else(|| Error::SecretKeyMissing {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            key: key.to_string(),
+        })
 }
 
 fn text(secret: &Secret, namespace: &str, name: &str, key: &str) -> Result<String> {
     String::from_utf8(bytes(secret, namespace, name, key)?).map_err(|_| {
-        Error::invalid_spec(format!("Secret {namespace}/{name} key {key:?}"), "is not UTF-8 text")
+        Error::invalid_spec(
+            format!("Secret {namespace}/{name} key {key:?}"),
+            "is not UTF-8 text",
+        )
     })
 }

@@ -33,14 +33,19 @@ use decide::{Hints, Ownership, Plan};
 use report::Outcome;
 
 /// Entry point for the controller.
-pub async fn reconcile(guard: Arc<DeserializeGuard<OidcSsoConfig>>, ctx: Arc<Context>) -> Result<Action> {
+pub async fn reconcile(
+    guard: Arc<DeserializeGuard<OidcSsoConfig>>,
+    ctx: Arc<Context>,
+) -> Result<Action> {
     let started = Instant::now();
     ctx.metrics.reconciles.inc();
     let result = match &guard.0 {
         Ok(resource) => reconcile_valid(resource.clone(), &ctx).await,
         Err(invalid) => report_malformed(&ctx, invalid).await,
     };
-    ctx.metrics.reconcile_duration.observe(started.elapsed().as_secs_f64());
+    ctx.metrics
+        .reconcile_duration
+        .observe(started.elapsed().as_secs_f64());
     result
 }
 
@@ -58,7 +63,8 @@ async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<
         })
         .await
         .map_err(|e| match e {
-            kube::runtime::finalizer::Error::ApplyFailed(inner) | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner,
+            kube::runtime::finalizer::Error::ApplyFailed(inner)
+            | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner,
             other => Error::Finalizer(other.to_string()),
         })
     }
@@ -68,7 +74,8 @@ async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<
 
 /// The pipeline for a resource that is not being deleted.
 pub async fn sync(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
-    let resync = validate::resync_interval(&resource.spec, ctx.settings.default_resync).unwrap_or(ctx.settings.default_resync);
+    let resync = validate::resync_interval(&resource.spec, ctx.settings.default_resync)
+        .unwrap_or(ctx.settings.default_resync);
     let outcome = if resource.spec.suspend {
         Outcome::Suspended
     } else {
@@ -85,33 +92,58 @@ async fn run_pipeline(ctx: &Context, resource: &OidcSsoConfig) -> Result<Outcome
     let namespace = resource.namespace().unwrap_or_default();
     let key = format!("{namespace}/{}", resource.name_any());
 
+    ctx.update_memory(&key, |m| m.last_inputs = None);
     // Cheap checks first: no Secret is read for a spec that cannot work.
     let base = validate::base_url(spec, &ctx.settings.allowed_hosts)?;
     validate::resync_interval(spec, ctx.settings.default_resync)?;
 
     let inputs = dereference::dereference(&ctx.client, &namespace, spec).await?;
+    let fingerprint = inputs_digest(resource, &inputs);
+    let memory = ctx.memory(&key);
+    ctx.update_memory(&key, |m| m.last_inputs = Some(fingerprint));
+    if let Some(hold) = memory.hold.filter(|h| h.inputs == fingerprint) {
+        let now = std::time::Instant::now();
+        if now < hold.until {
+            return Ok(Outcome::Held(hold.until - now));
+        }
+    }
     let desired = validate::desired_state(spec, &inputs.client_secret)?;
 
     let me = ownership::Claimant::of(resource);
-    let competing_owner = ownership::competing_owner(&me, ownership::claimants(&ctx.stores()).iter());
+    let competing_owner =
+        ownership::competing_owner(&me, ownership::claimants(&ctx.stores()).iter());
     let status = resource.status.clone().unwrap_or_default();
     let owner = Ownership {
         recorded_id: status.id.clone(),
-        create_pending: resource.annotations().contains_key(CREATE_PENDING_ANNOTATION),
+        create_pending: resource
+            .annotations()
+            .contains_key(CREATE_PENDING_ANNOTATION),
         adoption_policy: spec.adoption_policy,
         competing_owner,
     };
     if let Some(other) = &owner.competing_owner {
-        return Err(Error::OwnershipConflict { org: desired.organization_id.clone(), other: other.clone() });
+        return Err(Error::OwnershipConflict {
+            org: desired.organization_id.clone(),
+            other: other.clone(),
+        });
     }
 
-    let connection = Connection { base, ca_pem: inputs.ca_pem, credentials: inputs.credentials };
-    let observed = ctx.infisical.get_config(&connection, &desired.organization_id).await?;
+    let connection = Connection {
+        base,
+        ca_pem: inputs.ca_pem,
+        credentials: inputs.credentials,
+    };
+    let observed = ctx
+        .infisical
+        .get_config(&connection, &desired.organization_id)
+        .await?;
 
     let digest: [u8; 32] = Sha256::digest(desired.client_secret.expose().as_bytes()).into();
     let hints = Hints {
-        spec_changed: status.observed_generation.is_some_and(|g| Some(g) != resource.metadata.generation),
-        secret_changed: ctx.memory(&key).secret_digest.is_some_and(|d| d != digest),
+        spec_changed: status
+            .observed_generation
+            .is_some_and(|g| Some(g) != resource.metadata.generation),
+        secret_changed: memory.secret_digest.is_some_and(|d| d != digest),
     };
     let plan = decide::decide(&desired, observed.as_ref(), &owner, hints)?;
     tracing::debug!(?plan, "decided");
@@ -120,37 +152,93 @@ async fn run_pipeline(ctx: &Context, resource: &OidcSsoConfig) -> Result<Outcome
         Plan::Create => {
             let config = apply::create(ctx, resource, &connection, &desired).await?;
             let note = format!("created OIDC configuration {}", config.id);
-            Outcome::Synced { config, event: Some(("Created", note)), clear_create_pending: true }
+            Outcome::Synced {
+                config,
+                event: Some(("Created", note)),
+                clear_create_pending: true,
+            }
         }
         Plan::Update { id, patch, cause } => {
             let fields = patch.changed_fields().join(", ");
             let mut config = apply::update(ctx, &connection, &patch).await?;
             // The update's answer omits the algorithm; it now holds the desired one.
-            config.jwt_signature_algorithm.get_or_insert_with(|| desired.jwt_signature_algorithm.to_string());
+            config
+                .jwt_signature_algorithm
+                .get_or_insert_with(|| desired.jwt_signature_algorithm.to_string());
             let note = format!("updated OIDC configuration {id}: {fields}");
             let pending = owner.create_pending;
-            Outcome::Synced { config, event: Some((cause.event_reason(), note)), clear_create_pending: pending }
+            Outcome::Synced {
+                config,
+                event: Some((cause.event_reason(), note)),
+                clear_create_pending: pending,
+            }
         }
         Plan::InSync { id, adopted } => {
-            let config = OidcConfigSummary::from(observed.as_ref().expect("in sync implies observed"));
-            let event = adopted.then(|| ("Adopted", format!("adopted existing OIDC configuration {id}")));
-            Outcome::Synced { config, event, clear_create_pending: owner.create_pending }
+            let config =
+                OidcConfigSummary::from(observed.as_ref().expect("in sync implies observed"));
+            let event = adopted.then(|| {
+                (
+                    "Adopted",
+                    format!("adopted existing OIDC configuration {id}"),
+                )
+            });
+            Outcome::Synced {
+                config,
+                event,
+                clear_create_pending: owner.create_pending,
+            }
         }
     };
     ctx.update_memory(&key, |m| m.secret_digest = Some(digest));
     Ok(outcome)
 }
 
+/// What a pass acts on: a failed pass is retried early only when one of these changed.
+fn inputs_digest(resource: &OidcSsoConfig, inputs: &dereference::Inputs) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(
+        resource
+            .metadata
+            .generation
+            .unwrap_or_default()
+            .to_le_bytes(),
+    );
+    let requested = resource
+        .annotations()
+        .get(crate::api::RECONCILE_REQUESTED_AT_ANNOTATION);
+    hasher.update(requested.map(String::as_str).unwrap_or("").as_bytes());
+    hasher.update([0]);
+    hasher.update(inputs.client_secret.expose().as_bytes());
+    hasher.update([0]);
+    hasher.update(inputs.credentials.identity_key().as_bytes());
+    hasher.update([0]);
+    hasher.update(inputs.ca_pem.as_deref().unwrap_or_default());
+    hasher.finalize().into()
+}
+
 /// Runs the deletion policy. Orphan (or a suspended resource) leaves Infisical untouched.
 async fn cleanup(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
-    let key = format!("{}/{}", resource.namespace().unwrap_or_default(), resource.name_any());
+    let key = format!(
+        "{}/{}",
+        resource.namespace().unwrap_or_default(),
+        resource.name_any()
+    );
     let recorded_id = resource.status.as_ref().and_then(|s| s.id.clone());
     let result = match (resource.spec.deletion_policy, recorded_id) {
-        (DeletionPolicy::Deactivate, Some(id)) if !resource.spec.suspend => deactivate(ctx, resource, &id).await,
+        (DeletionPolicy::Deactivate, Some(id)) if !resource.spec.suspend => {
+            deactivate(ctx, resource, &id).await
+        }
         _ => Ok(()),
     };
     if let Err(error) = &result {
-        report::publish(ctx, resource, kube::runtime::events::EventType::Warning, "DeactivateFailed", error.to_string()).await;
+        report::publish(
+            ctx,
+            resource,
+            kube::runtime::events::EventType::Warning,
+            "DeactivateFailed",
+            error.to_string(),
+        )
+        .await;
         return Err(Error::Finalizer(error.to_string()));
     }
     ctx.forget(&key);
@@ -160,34 +248,70 @@ async fn cleanup(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
 async fn deactivate(ctx: &Context, resource: &OidcSsoConfig, id: &str) -> Result<()> {
     let namespace = resource.namespace().unwrap_or_default();
     let base = validate::base_url(&resource.spec, &ctx.settings.allowed_hosts)?;
-    let (credentials, ca_pem) = dereference::connection_inputs(&ctx.client, &namespace, &resource.spec).await?;
-    let connection = Connection { base, ca_pem, credentials };
+    let (credentials, ca_pem) =
+        dereference::connection_inputs(&ctx.client, &namespace, &resource.spec).await?;
+    let connection = Connection {
+        base,
+        ca_pem,
+        credentials,
+    };
     let organization_id = resource.spec.organization_id.trim().to_string();
-    let Some(observed) = ctx.infisical.get_config(&connection, &organization_id).await? else { return Ok(()) };
+    let Some(observed) = ctx
+        .infisical
+        .get_config(&connection, &organization_id)
+        .await?
+    else {
+        return Ok(());
+    };
     if observed.id != id || !observed.is_active {
         return Ok(());
     }
-    let patch = UpdateOidcConfig { organization_id, is_active: Some(false), ..UpdateOidcConfig::default() };
+    let patch = UpdateOidcConfig {
+        organization_id,
+        is_active: Some(false),
+        ..UpdateOidcConfig::default()
+    };
     apply::update(ctx, &connection, &patch).await?;
-    report::publish(ctx, resource, kube::runtime::events::EventType::Normal, "Deactivated", format!("deactivated OIDC configuration {id}")).await;
+    report::publish(
+        ctx,
+        resource,
+        kube::runtime::events::EventType::Normal,
+        "Deactivated",
+        format!("deactivated OIDC configuration {id}"),
+    )
+    .await;
     Ok(())
 }
 
 /// A stored object that does not match the schema this operator understands: report it on the
 /// object itself and wait for it to change. Other resources are unaffected.
-async fn report_malformed(ctx: &Context, invalid: &kube::core::error_boundary::InvalidObject) -> Result<Action> {
-    let (Some(namespace), Some(name)) = (invalid.metadata.namespace.clone(), invalid.metadata.name.clone()) else {
+async fn report_malformed(
+    ctx: &Context,
+    invalid: &kube::core::error_boundary::InvalidObject,
+) -> Result<Action> {
+    let (Some(namespace), Some(name)) = (
+        invalid.metadata.namespace.clone(),
+        invalid.metadata.name.clone(),
+    ) else {
         return Ok(Action::await_change());
     };
     let key = format!("{namespace}/{name}");
-    let reported = (invalid.metadata.generation.unwrap_or_default(), invalid.error.clone());
+    let reported = (
+        invalid.metadata.generation.unwrap_or_default(),
+        invalid.error.clone(),
+    );
     if ctx.memory(&key).reported_malformed.as_ref() == Some(&reported) {
         // Already on the object: writing again would only trigger another pass.
         return Ok(Action::await_change());
     }
     tracing::warn!(%namespace, %name, error = %invalid.error, "malformed OidcSsoConfig");
     let error = Error::MalformedResource(invalid.error.clone());
-    ctx.metrics.reconcile_errors.get_or_create(&crate::metrics::ReasonLabel { reason: error.reason().into() }).inc();
+    ctx.metrics
+        .reconcile_errors
+        .get_or_create(&crate::metrics::ReasonLabel {
+            reason: error.reason().into(),
+        })
+        .inc();
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
     let condition = |type_: &str, status: &str| {
         serde_json::json!({"type": type_, "status": status, "reason": error.reason(), "message": error.to_string(),
@@ -197,8 +321,13 @@ async fn report_malformed(ctx: &Context, invalid: &kube::core::error_boundary::I
         "observedGeneration": invalid.metadata.generation,
         "conditions": [condition(READY, "False"), condition(STALLED, "True")],
     }});
-    let api: Api<kube::core::DynamicObject> = Api::namespaced_with(ctx.client.clone(), &namespace, &kube::core::ApiResource::erase::<OidcSsoConfig>(&()));
-    api.patch_status(&name, &Default::default(), &Patch::Merge(&patch)).await?;
+    let api: Api<kube::core::DynamicObject> = Api::namespaced_with(
+        ctx.client.clone(),
+        &namespace,
+        &kube::core::ApiResource::erase::<OidcSsoConfig>(&()),
+    );
+    api.patch_status(&name, &Default::default(), &Patch::Merge(&patch))
+        .await?;
     ctx.metrics.kubernetes_status_writes.inc();
     ctx.update_memory(&key, |m| m.reported_malformed = Some(reported));
     Ok(Action::await_change())

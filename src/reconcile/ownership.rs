@@ -23,9 +23,15 @@ pub struct Claimant {
 impl Claimant {
     pub fn of(resource: &OidcSsoConfig) -> Self {
         let holds_claim = resource.status.as_ref().is_some_and(|s| s.id.is_some())
-            || resource.annotations().contains_key(CREATE_PENDING_ANNOTATION);
+            || resource
+                .annotations()
+                .contains_key(CREATE_PENDING_ANNOTATION);
         Self {
-            key: format!("{}/{}", resource.namespace().unwrap_or_default(), resource.name_any()),
+            key: format!(
+                "{}/{}",
+                resource.namespace().unwrap_or_default(),
+                resource.name_any()
+            ),
             target: target(resource),
             holds_claim,
             created: resource.creation_timestamp().map(|t| t.0.as_second()),
@@ -34,24 +40,46 @@ impl Claimant {
 
     /// Whether `self` goes before `other` for the same target.
     fn precedes(&self, other: &Claimant) -> bool {
-        (!self.holds_claim, self.created.unwrap_or(i64::MAX), &self.key)
-            < (!other.holds_claim, other.created.unwrap_or(i64::MAX), &other.key)
+        (
+            !self.holds_claim,
+            self.created.unwrap_or(i64::MAX),
+            &self.key,
+        ) < (
+            !other.holds_claim,
+            other.created.unwrap_or(i64::MAX),
+            &other.key,
+        )
     }
 }
 
 /// The organisation and instance a resource targets, normalised for comparison.
 fn target(resource: &OidcSsoConfig) -> (String, String) {
-    let host = resource.spec.host_api.trim().trim_end_matches('/').trim_end_matches("/api").to_ascii_lowercase();
+    let host = resource
+        .spec
+        .host_api
+        .trim()
+        .trim_end_matches('/')
+        .trim_end_matches("/api")
+        .to_ascii_lowercase();
     (resource.spec.organization_id.trim().to_string(), host)
 }
 
 /// The resource that takes precedence over `me` for the same organisation, if any.
-pub fn competing_owner<'a>(me: &Claimant, others: impl IntoIterator<Item = &'a Claimant>) -> Option<String> {
+pub fn competing_owner<'a>(
+    me: &Claimant,
+    others: impl IntoIterator<Item = &'a Claimant>,
+) -> Option<String> {
     others
         .into_iter()
         .filter(|other| other.key != me.key && other.target == me.target)
         .filter(|other| other.precedes(me))
-        .min_by(|a, b| if a.precedes(b) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater })
+        .min_by(|a, b| {
+            if a.precedes(b) {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            }
+        })
         .map(|other| other.key.clone())
 }
 
@@ -71,14 +99,22 @@ mod tests {
     use super::*;
 
     fn claimant(key: &str, holds: bool, created: i64) -> Claimant {
-        Claimant { key: key.into(), target: ("org".into(), "https://us.infisical.com".into()), holds_claim: holds, created: Some(created) }
+        Claimant {
+            key: key.into(),
+            target: ("org".into(), "https://us.infisical.com".into()),
+            holds_claim: holds,
+            created: Some(created),
+        }
     }
 
     #[test]
     fn older_resource_wins_when_neither_holds_the_configuration() {
         let first = claimant("a/first", false, 100);
         let second = claimant("b/second", false, 200);
-        assert_eq!(competing_owner(&second, [&first, &second]), Some("a/first".into()));
+        assert_eq!(
+            competing_owner(&second, [&first, &second]),
+            Some("a/first".into())
+        );
         assert_eq!(competing_owner(&first, [&first, &second]), None);
     }
 
@@ -86,7 +122,10 @@ mod tests {
     fn the_holder_wins_over_an_older_resource() {
         let older = claimant("a/older", false, 100);
         let holder = claimant("b/holder", true, 200);
-        assert_eq!(competing_owner(&older, [&older, &holder]), Some("b/holder".into()));
+        assert_eq!(
+            competing_owner(&older, [&older, &holder]),
+            Some("b/holder".into())
+        );
         assert_eq!(competing_owner(&holder, [&older, &holder]), None);
     }
 

@@ -29,24 +29,56 @@ pub enum Outcome {
     },
     Suspended,
     Failed(Error),
+    /// A recent failure with the same inputs is still being waited out: change nothing.
+    Held(Duration),
 }
 
 /// Writes status (only when it changed), records Events, and picks the requeue.
-pub async fn report(ctx: &Context, resource: &OidcSsoConfig, outcome: Outcome, resync: Duration) -> Result<Action> {
-    let key = format!("{}/{}", resource.namespace().unwrap_or_default(), resource.name_any());
+pub async fn report(
+    ctx: &Context,
+    resource: &OidcSsoConfig,
+    outcome: Outcome,
+    resync: Duration,
+) -> Result<Action> {
+    let key = format!(
+        "{}/{}",
+        resource.namespace().unwrap_or_default(),
+        resource.name_any()
+    );
+    if let Outcome::Held(remaining) = outcome {
+        return Ok(Action::requeue(remaining));
+    }
     let old = resource.status.clone().unwrap_or_default();
     let mut status = old.clone();
     let generation = resource.metadata.generation.unwrap_or_default();
 
     let (health, action, clear_pending, write_event) = match &outcome {
-        Outcome::Synced { config, event, clear_create_pending } => {
+        Outcome::Synced {
+            config,
+            event,
+            clear_create_pending,
+        } => {
             mirror(&mut status, config);
-            ctx.update_memory(&key, |m| m.consecutive_failures = 0);
+            ctx.update_memory(&key, |m| {
+                m.consecutive_failures = 0;
+                m.hold = None;
+            });
             let message = format!("OIDC configuration {} is in sync", config.id);
-            (Health::Ready { reason: "Synced".into(), message }, Action::requeue(jitter(resync)), *clear_create_pending, event.clone())
+            (
+                Health::Ready {
+                    reason: "Synced".into(),
+                    message,
+                },
+                Action::requeue(jitter(resync)),
+                *clear_create_pending,
+                event.clone(),
+            )
         }
         Outcome::Suspended => (
-            Health::Reconciling { reason: "Suspended".into(), message: "spec.suspend is true: no changes are made to Infisical".into() },
+            Health::Reconciling {
+                reason: "Suspended".into(),
+                message: "spec.suspend is true: no changes are made to Infisical".into(),
+            },
             Action::await_change(),
             false,
             None,
@@ -55,9 +87,15 @@ pub async fn report(ctx: &Context, resource: &OidcSsoConfig, outcome: Outcome, r
             let (health, action) = failure(ctx, &key, error, resync);
             (health, action, false, None)
         }
+        Outcome::Held(_) => unreachable!("returned above"),
     };
     // Suspension is neither progress nor failure: report it on Ready only.
-    let mut conditions = conditions_for(&old.conditions, &health, generation, &Time(k8s_openapi::jiff::Timestamp::now()));
+    let mut conditions = conditions_for(
+        &old.conditions,
+        &health,
+        generation,
+        &Time(k8s_openapi::jiff::Timestamp::now()),
+    );
     if matches!(outcome, Outcome::Suspended) {
         conditions.truncate(1);
     }
@@ -71,32 +109,67 @@ pub async fn report(ctx: &Context, resource: &OidcSsoConfig, outcome: Outcome, r
         clear_create_pending(ctx, resource).await?;
     }
 
-    let old_reason = old.condition(crate::api::conditions::READY).map(|c| c.reason.clone());
+    let old_reason = old
+        .condition(crate::api::conditions::READY)
+        .map(|c| c.reason.clone());
     if let Some((reason, note)) = write_event {
         publish(ctx, resource, EventType::Normal, reason, note).await;
     } else if old_reason.as_deref() != Some(health.reason()) {
-        let type_ = if health.is_ready() { EventType::Normal } else { EventType::Warning };
-        let type_ = if matches!(outcome, Outcome::Suspended) { EventType::Normal } else { type_ };
-        publish(ctx, resource, type_, health.reason(), health.message().to_string()).await;
+        let type_ = if health.is_ready() {
+            EventType::Normal
+        } else {
+            EventType::Warning
+        };
+        let type_ = if matches!(outcome, Outcome::Suspended) {
+            EventType::Normal
+        } else {
+            type_
+        };
+        publish(
+            ctx,
+            resource,
+            type_,
+            health.reason(),
+            health.message().to_string(),
+        )
+        .await;
     }
     Ok(action)
 }
 
-/// Health and requeue for a failed pass, by error class.
+/// Health and requeue for a failed pass, by error class. Passes with the same inputs are held
+/// until the requeue is due.
 fn failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health, Action) {
+    let (health, wait) = classify(ctx, key, error, resync);
+    ctx.update_memory(key, |m| {
+        m.hold = m.last_inputs.map(|inputs| super::context::Hold {
+            inputs,
+            until: std::time::Instant::now() + wait.saturating_sub(Duration::from_millis(50)),
+        });
+    });
+    (health, Action::requeue(wait))
+}
+
+fn classify(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health, Duration) {
     let reason = error.reason().to_string();
     let message = error.to_string();
-    ctx.metrics.reconcile_errors.get_or_create(&crate::metrics::ReasonLabel { reason: reason.clone() }).inc();
+    ctx.metrics
+        .reconcile_errors
+        .get_or_create(&crate::metrics::ReasonLabel {
+            reason: reason.clone(),
+        })
+        .inc();
     match error.class() {
         ErrorClass::Permanent | ErrorClass::Auth => {
             tracing::warn!(%reason, %message, "stalled");
             ctx.update_memory(key, |m| m.consecutive_failures = 0);
-            (Health::Stalled { reason, message }, Action::requeue(jitter(resync)))
+            (Health::Stalled { reason, message }, jitter(resync))
         }
         ErrorClass::RateLimited => {
-            let wait = error.retry_after().unwrap_or(Duration::from_secs(10)) + Duration::from_millis(rand::rng().random_range(0..1000));
+            let wait = error.retry_after().unwrap_or(Duration::from_secs(10))
+                + Duration::from_millis(rand::rng().random_range(0..1000));
             tracing::info!(wait_s = wait.as_secs(), "rate limited by Infisical");
-            (Health::Reconciling { reason, message }, Action::requeue(wait))
+            (Health::Reconciling { reason, message }, wait)
         }
         ErrorClass::Transient => {
             let mut failures = 0;
@@ -104,9 +177,19 @@ fn failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health
                 m.consecutive_failures = m.consecutive_failures.saturating_add(1);
                 failures = m.consecutive_failures;
             });
-            let wait = backoff(ctx.settings.base_backoff, ctx.settings.max_backoff, failures);
+            let wait = backoff(
+                ctx.settings.base_backoff,
+                ctx.settings.max_backoff,
+                failures,
+            );
             tracing::warn!(%reason, %message, retry_in_s = wait.as_secs_f64(), "transient failure; backing off");
-            (Health::Reconciling { reason, message: format!("{message}; retrying in {}s", wait.as_secs()) }, Action::requeue(wait))
+            (
+                Health::Reconciling {
+                    reason,
+                    message: format!("{message}; retrying with backoff"),
+                },
+                wait,
+            )
         }
     }
 }
@@ -125,7 +208,11 @@ pub fn jitter(interval: Duration) -> Duration {
 }
 
 fn mirror(status: &mut OidcSsoConfigStatus, c: &OidcConfigSummary) {
-    let text = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let text = |v: &Option<String>| {
+        v.as_ref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
     status.id = Some(c.id.clone());
     status.org_id = Some(c.org_id.clone());
     status.is_active = Some(c.is_active);
@@ -143,21 +230,49 @@ fn mirror(status: &mut OidcSsoConfigStatus, c: &OidcConfigSummary) {
     }
 }
 
-async fn write_status(ctx: &Context, resource: &OidcSsoConfig, status: &OidcSsoConfigStatus) -> Result<()> {
-    let api: Api<OidcSsoConfig> = Api::namespaced(ctx.client.clone(), &resource.namespace().unwrap_or_default());
+async fn write_status(
+    ctx: &Context,
+    resource: &OidcSsoConfig,
+    status: &OidcSsoConfigStatus,
+) -> Result<()> {
+    let api: Api<OidcSsoConfig> = Api::namespaced(
+        ctx.client.clone(),
+        &resource.namespace().unwrap_or_default(),
+    );
     let patch = serde_json::json!({
         "apiVersion": OidcSsoConfig::api_version(&()),
         "kind": OidcSsoConfig::kind(&()),
         "status": status,
     });
-    api.patch_status(&resource.name_any(), &status_apply_params(), &Patch::Apply(&patch)).await?;
+    api.patch_status(
+        &resource.name_any(),
+        &status_apply_params(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
     ctx.metrics.kubernetes_status_writes.inc();
     Ok(())
 }
 
-pub async fn publish(ctx: &Context, resource: &OidcSsoConfig, type_: EventType, reason: &str, note: String) {
-    let event = Event { type_, reason: reason.to_string(), note: Some(truncate(note, 1000)), action: "Reconcile".into(), secondary: None };
-    if let Err(error) = ctx.recorder.publish(&event, &resource.object_ref(&())).await {
+pub async fn publish(
+    ctx: &Context,
+    resource: &OidcSsoConfig,
+    type_: EventType,
+    reason: &str,
+    note: String,
+) {
+    let event = Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(truncate(note, 1000)),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(error) = ctx
+        .recorder
+        .publish(&event, &resource.object_ref(&()))
+        .await
+    {
         tracing::warn!(%error, "could not record event");
     }
 }
@@ -183,9 +298,15 @@ mod tests {
         let cap = Duration::from_secs(300);
         for _ in 0..50 {
             let first = backoff(base, cap, 1);
-            assert!(first >= Duration::from_secs(1) && first <= Duration::from_secs(2), "{first:?}");
+            assert!(
+                first >= Duration::from_secs(1) && first <= Duration::from_secs(2),
+                "{first:?}"
+            );
             let fifth = backoff(base, cap, 5);
-            assert!(fifth >= Duration::from_secs(16) && fifth <= Duration::from_secs(32), "{fifth:?}");
+            assert!(
+                fifth >= Duration::from_secs(16) && fifth <= Duration::from_secs(32),
+                "{fifth:?}"
+            );
             let many = backoff(base, cap, 40);
             assert!(many >= Duration::from_secs(150) && many <= cap, "{many:?}");
         }

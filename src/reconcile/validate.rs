@@ -53,7 +53,11 @@ impl Desired {
 
 /// Infisical's `allowedEmailDomains` form: entries trimmed, joined with ", ".
 pub fn normalise_domains(domains: &[String]) -> String {
-    domains.iter().map(|d| d.trim()).collect::<Vec<_>>().join(", ")
+    domains
+        .iter()
+        .map(|d| d.trim())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Checks the spec and returns the desired state. `client_secret` comes from the dereferenced Secret.
@@ -61,7 +65,10 @@ pub fn desired_state(spec: &OidcSsoConfigSpec, client_secret: &SecretString) -> 
     let trimmed = |value: &Option<String>| value.as_deref().unwrap_or("").trim().to_string();
     let organization_id = spec.organization_id.trim().to_string();
     if organization_id.is_empty() {
-        return Err(Error::invalid_spec("spec.organizationId", "must not be empty"));
+        return Err(Error::invalid_spec(
+            "spec.organizationId",
+            "must not be empty",
+        ));
     }
     let client_id = spec.client_id.trim().to_string();
     if client_id.is_empty() {
@@ -110,7 +117,10 @@ fn check_required_fields(kind: ConfigurationType, d: &Desired) -> Result<()> {
     };
     for (field, value) in required {
         if value.is_empty() {
-            return Err(Error::invalid_spec(*field, format!("is required when configurationType is {}", kind.as_str())));
+            return Err(Error::invalid_spec(
+                *field,
+                format!("is required when configurationType is {}", kind.as_str()),
+            ));
         }
     }
     Ok(())
@@ -130,7 +140,8 @@ fn check_urls(d: &Desired) -> Result<()> {
         if value.is_empty() {
             continue;
         }
-        let url = url::Url::parse(value).map_err(|e| Error::invalid_spec(field, format!("is not a valid URL: {e}")))?;
+        let url = url::Url::parse(value)
+            .map_err(|e| Error::invalid_spec(field, format!("is not a valid URL: {e}")))?;
         if !matches!(url.scheme(), "https" | "http") {
             return Err(Error::invalid_spec(field, "must be an http(s) URL"));
         }
@@ -138,7 +149,10 @@ fn check_urls(d: &Desired) -> Result<()> {
             return Err(Error::invalid_spec(field, "has no host"));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(Error::invalid_spec(field, "must not contain user credentials"));
+            return Err(Error::invalid_spec(
+                field,
+                "must not contain user credentials",
+            ));
         }
     }
     Ok(())
@@ -164,10 +178,20 @@ pub fn base_url(spec: &OidcSsoConfigSpec, allowed: &AllowedHosts) -> Result<Base
 
 /// `resyncInterval`, or the operator default; at least 30 seconds.
 pub fn resync_interval(spec: &OidcSsoConfigSpec, default: Duration) -> Result<Duration> {
-    let Some(text) = spec.resync_interval.as_deref() else { return Ok(default) };
-    let parsed = parse_duration(text).ok_or_else(|| Error::invalid_spec("spec.resyncInterval", format!("{text:?} is not a duration like 30s, 10m or 1h")))?;
+    let Some(text) = spec.resync_interval.as_deref() else {
+        return Ok(default);
+    };
+    let parsed = parse_duration(text).ok_or_else(|| {
+        Error::invalid_spec(
+            "spec.resyncInterval",
+            format!("{text:?} is not a duration like 30s, 10m or 1h"),
+        )
+    })?;
     if parsed < Duration::from_secs(30) {
-        return Err(Error::invalid_spec("spec.resyncInterval", "must be at least 30s"));
+        return Err(Error::invalid_spec(
+            "spec.resyncInterval",
+            "must be at least 30s",
+        ));
     }
     Ok(parsed)
 }
@@ -223,7 +247,10 @@ mod tests {
         assert_eq!(d.organization_id, "org-1");
         assert_eq!(d.client_id, "infisical");
         assert_eq!(d.client_secret.expose(), "s3cret");
-        assert_eq!(d.discovery_url, "https://idp.example.com/.well-known/openid-configuration");
+        assert_eq!(
+            d.discovery_url,
+            "https://idp.example.com/.well-known/openid-configuration"
+        );
         assert_eq!(d.allowed_email_domains, "example.com, example.org");
         assert_eq!(d.jwt_signature_algorithm, "RS256");
         assert!(d.is_active);
@@ -240,7 +267,10 @@ mod tests {
         s.jwks_uri = Some("https://idp.example.com/jwks".into());
         s.token_endpoint = Some("https://idp.example.com/token".into());
         let err = desired_state(&s, &SecretString::new("x")).unwrap_err();
-        assert_eq!(err.to_string(), "invalid spec: spec.userinfoEndpoint: is required when configurationType is custom");
+        assert_eq!(
+            err.to_string(),
+            "invalid spec: spec.userinfoEndpoint: is required when configurationType is custom"
+        );
         s.userinfo_endpoint = Some("  ".into());
         assert!(desired_state(&s, &SecretString::new("x")).is_err());
         s.userinfo_endpoint = Some("https://idp.example.com/userinfo".into());
@@ -259,12 +289,22 @@ mod tests {
     fn rejects_bad_urls_domains_and_empty_secret() {
         let mut s = spec();
         s.discovery_url = Some("https://user:pw@idp.example.com/x".into());
-        assert!(desired_state(&s, &SecretString::new("x")).unwrap_err().to_string().contains("credentials"));
+        assert!(
+            desired_state(&s, &SecretString::new("x"))
+                .unwrap_err()
+                .to_string()
+                .contains("credentials")
+        );
         s.discovery_url = Some("idp.example.com".into());
         assert!(desired_state(&s, &SecretString::new("x")).is_err());
         let mut s = spec();
         s.allowed_email_domains = vec!["a.com,b.com".into()];
-        assert!(desired_state(&s, &SecretString::new("x")).unwrap_err().to_string().contains("allowedEmailDomains[0]"));
+        assert!(
+            desired_state(&s, &SecretString::new("x"))
+                .unwrap_err()
+                .to_string()
+                .contains("allowedEmailDomains[0]")
+        );
         let err = desired_state(&spec(), &SecretString::new("  ")).unwrap_err();
         assert!(err.to_string().contains("clientSecretRef"));
     }
@@ -287,6 +327,9 @@ mod tests {
         s.resync_interval = Some("5s".into());
         assert!(resync_interval(&s, Duration::from_secs(600)).is_err());
         s.resync_interval = None;
-        assert_eq!(resync_interval(&s, Duration::from_secs(600)).unwrap(), Duration::from_secs(600));
+        assert_eq!(
+            resync_interval(&s, Duration::from_secs(600)).unwrap(),
+            Duration::from_secs(600)
+        );
     }
 }

@@ -1,0 +1,94 @@
+{{/* Chart name, truncated to the 63 characters a label value allows. */}}
+{{- define "infisical-oidc-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: the release name, prefixed with the chart name unless it already contains it. */}}
+{{- define "infisical-oidc-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "infisical-oidc-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "infisical-oidc-operator.labels" -}}
+helm.sh/chart: {{ include "infisical-oidc-operator.chart" . }}
+{{ include "infisical-oidc-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: controller
+app.kubernetes.io/part-of: infisical-oidc-operator
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Selector labels: stable across upgrades (a Deployment's selector is immutable). */}}
+{{- define "infisical-oidc-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "infisical-oidc-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "infisical-oidc-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "infisical-oidc-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "infisical-oidc-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the operator is namespace-scoped: rbac.scope namespaced, or a non-empty watchNamespaces. */}}
+{{- define "infisical-oidc-operator.namespaced" -}}
+{{- if or (eq .Values.rbac.scope "namespaced") (gt (len .Values.watchNamespaces) 0) }}true{{ end }}
+{{- end }}
+
+{{/* The namespaces watched in namespaced mode, as a JSON list (the release namespace when none are listed). */}}
+{{- define "infisical-oidc-operator.watchNamespaces" -}}
+{{- if gt (len .Values.watchNamespaces) 0 }}
+{{- .Values.watchNamespaces | uniq | toJson }}
+{{- else }}
+{{- list .Release.Namespace | toJson }}
+{{- end }}
+{{- end }}
+
+{{/*
+The operator's permissions, shared by the ClusterRole (cluster mode) and each Role (namespaced mode).
+Secrets are read-only: get for the referenced Secrets, list/watch for the metadata-only watch that
+re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no Secret writes.
+*/}}
+{{- define "infisical-oidc-operator.rules" -}}
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["oidcssoconfigs"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["oidcssoconfigs/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["oidcssoconfigs/finalizers"]
+  verbs: ["update"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}

@@ -1,0 +1,620 @@
+//! The controller against a real kube-apiserver and the emulator over HTTP.
+//! Each test reads as a line of the spec it proves.
+
+mod support;
+
+use std::time::Duration;
+
+use infisical_emulator::{Fault, FaultKind, OrgFlags};
+use serde_json::json;
+use support::*;
+
+fn keys(body: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = body
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_reaches_ready_with_the_emulators_id_and_exactly_one_post() {
+    let env = TestEnv::new("create").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    let resource = env.wait_ready("acme-sso").await;
+
+    let stored = env.org().config.expect("config created");
+    let status = resource.status.unwrap();
+    assert_eq!(status.id.as_deref(), stored["id"].as_str());
+    assert_eq!(status.org_id.as_deref(), Some(env.org_id.as_str()));
+    assert_eq!(
+        status.discovery_url.as_deref(),
+        stored["discoveryURL"].as_str()
+    );
+    assert_eq!(
+        status.allowed_email_domains.as_deref(),
+        Some("example.com, example.org")
+    );
+    assert_eq!(stored["allowedEmailDomains"], "example.com, example.org");
+    assert_eq!(status.is_active, Some(true));
+    assert_eq!(status.jwt_signature_algorithm.as_deref(), Some("RS256"));
+    assert_eq!(stored["clientSecret"], CANARY);
+    assert_eq!(env.org().posts, 1);
+    assert_eq!(env.org().patches, 0);
+    assert!(
+        resource
+            .metadata
+            .finalizers
+            .unwrap()
+            .contains(&"oidc.infisical-operator.io/finalizer".to_string())
+    );
+    assert!(
+        !resource
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key("oidc.infisical-operator.io/create-pending")
+    );
+    env.wait_event("acme-sso", "Created").await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_resyncs_write_nothing_to_kubernetes_or_infisical() {
+    let env = TestEnv::new("idle").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+    // Let the pass triggered by our own status write settle.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let writes_before = operator.status_writes();
+    let version_before = env.get("acme-sso").await.metadata.resource_version;
+    let gets_before = env.org().gets;
+
+    for _ in 0..3 {
+        env.poke("acme-sso").await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let org = env.org();
+    assert!(
+        org.gets >= gets_before + 3,
+        "each poke read Infisical: {} -> {}",
+        gets_before,
+        org.gets
+    );
+    assert_eq!(
+        operator.status_writes(),
+        writes_before,
+        "no status write on an idle pass"
+    );
+    assert_eq!(
+        (org.posts, org.patches),
+        (1, 0),
+        "no Infisical write on an idle pass"
+    );
+    // Only our own annotation pokes changed the object.
+    let after = env.get("acme-sso").await;
+    assert_ne!(after.metadata.resource_version, version_before);
+    assert_eq!(
+        after.status.as_ref().unwrap().observed_generation,
+        after.metadata.generation
+    );
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_edit_patches_only_the_changed_field() {
+    let env = TestEnv::new("edit").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+
+    env.apply(
+        "acme-sso",
+        env.spec(json!({"jwtSignatureAlgorithm": "RS512"})),
+    )
+    .await;
+    let resource = env
+        .wait_until(
+            "acme-sso",
+            "RS512 in status",
+            Duration::from_secs(20),
+            |r| {
+                r.status
+                    .as_ref()
+                    .and_then(|s| s.jwt_signature_algorithm.as_deref())
+                    == Some("RS512")
+                    && ready(r).is_some_and(|(s, _, _)| s == "True")
+            },
+        )
+        .await;
+    let patches = config_requests(&env, "PATCH");
+    assert_eq!(patches.len(), 1, "{patches:?}");
+    assert_eq!(
+        keys(&patches[0]),
+        ["jwtSignatureAlgorithm", "organizationId"]
+    );
+    assert_eq!(env.org().config.unwrap()["jwtSignatureAlgorithm"], "RS512");
+    assert_eq!(
+        resource.status.unwrap().observed_generation,
+        resource.metadata.generation
+    );
+    env.wait_event("acme-sso", "Updated").await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_secret_patches_only_the_client_secret() {
+    let env = TestEnv::new("rotate").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+
+    env.put_secret("idp-client", &[("clientSecret", "rotated-value")])
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while env.org().config.unwrap()["clientSecret"] != "rotated-value" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "secret rotation not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let patches = config_requests(&env, "PATCH");
+    assert_eq!(patches.len(), 1, "{patches:?}");
+    assert_eq!(keys(&patches[0]), ["clientSecret", "organizationId"]);
+    assert_eq!(
+        patches[0]["clientSecret"], "[REDACTED]",
+        "the emulator's log redacts it"
+    );
+    env.wait_event("acme-sso", "SecretRotated").await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_made_in_infisical_is_corrected_with_an_event() {
+    let env = TestEnv::new("drift").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+
+    env.emulator.control().put_config_out_of_band(
+        &env.org_id,
+        json!({"isActive": false, "allowedEmailDomains": "evil.test"}),
+    );
+    env.poke("acme-sso").await;
+    let message = env.wait_event("acme-sso", "DriftCorrected").await;
+    assert!(
+        message.contains("allowedEmailDomains") && message.contains("isActive"),
+        "{message}"
+    );
+    let stored = env.org().config.unwrap();
+    assert_eq!(stored["isActive"], true);
+    assert_eq!(stored["allowedEmailDomains"], "example.com, example.org");
+    let patches = config_requests(&env, "PATCH");
+    assert_eq!(patches.len(), 1);
+    assert_eq!(
+        keys(&patches[0]),
+        ["allowedEmailDomains", "isActive", "organizationId"]
+    );
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_configuration_is_not_touched_without_adopt() {
+    let env = TestEnv::new("adopt-never").await;
+    env.emulator.control().put_config_out_of_band(
+        &env.org_id,
+        json!({"configurationType": "discoveryURL", "discoveryURL": "https://old-idp.example.com/.well-known/openid-configuration", "clientId": "infisical", "clientSecret": "old", "isActive": true}),
+    );
+    let before = env.org().config.unwrap();
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    let resource = env
+        .wait_ready_reason("acme-sso", "False", "AdoptionRequired")
+        .await;
+    assert_eq!(
+        condition(&resource, "Stalled").unwrap().1,
+        "AdoptionRequired"
+    );
+    assert!(
+        ready(&resource)
+            .unwrap()
+            .2
+            .contains("adoptionPolicy: Adopt")
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!((env.org().posts, env.org().patches), (0, 0));
+    assert_eq!(env.org().config.unwrap(), before);
+
+    // Switching the policy adopts it and patches only what differs.
+    env.apply("acme-sso", env.spec(json!({"adoptionPolicy": "Adopt"})))
+        .await;
+    let resource = env.wait_ready("acme-sso").await;
+    assert_eq!(
+        resource.status.unwrap().id.as_deref(),
+        before["id"].as_str()
+    );
+    let patches = config_requests(&env, "PATCH");
+    assert_eq!(patches.len(), 1);
+    assert_eq!(
+        keys(&patches[0]),
+        [
+            "allowedEmailDomains",
+            "clientSecret",
+            "discoveryURL",
+            "organizationId"
+        ]
+    );
+    assert_eq!(env.org().posts, 0);
+    env.wait_event("acme-sso", "Adopted").await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_is_lost_is_not_repeated() {
+    let env = TestEnv::new("crash-create").await;
+    // Infisical commits the create, then the connection drops before the answer arrives.
+    env.emulator.control().inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: Some("/api/v1/sso/oidc/config".into()),
+        count: 1,
+        kind: FaultKind::CommitThenDrop,
+    });
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    let resource = env.wait_ready("acme-sso").await;
+    let org = env.org();
+    assert_eq!(org.posts, 1, "exactly one create reached Infisical");
+    assert_eq!(
+        resource.status.unwrap().id.as_deref(),
+        org.config.unwrap()["id"].as_str()
+    );
+    assert!(
+        !resource
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key("oidc.infisical-operator.io/create-pending")
+    );
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_create_and_status_write_recovers_the_same_id() {
+    let env = TestEnv::new("crash-restart").await;
+    // Infisical commits the create but answers slowly; the operator dies before the answer.
+    env.emulator.control().inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: Some("/api/v1/sso/oidc/config".into()),
+        count: 1,
+        kind: FaultKind::CommitThenDelay { millis: 3000 },
+    });
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_until(
+        "acme-sso",
+        "marked create-pending",
+        Duration::from_secs(20),
+        |r| {
+            r.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key("oidc.infisical-operator.io/create-pending"))
+        },
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while env.org().config.is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the create never committed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    operator.crash();
+    assert!(
+        env.get("acme-sso")
+            .await
+            .status
+            .and_then(|s| s.id)
+            .is_none(),
+        "the id was never written"
+    );
+
+    let operator = env.start_operator();
+    let resource = env.wait_ready("acme-sso").await;
+    let org = env.org();
+    assert_eq!(org.posts, 1, "no second create after the restart");
+    assert_eq!(
+        resource.status.unwrap().id.as_deref(),
+        org.config.unwrap()["id"].as_str()
+    );
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_resource_for_the_same_org_is_stalled_without_a_tug_of_war() {
+    let env = TestEnv::new("conflict").await;
+    let operator = env.start_operator();
+    env.apply("first", env.spec(json!({}))).await;
+    env.wait_ready("first").await;
+    env.apply(
+        "second",
+        env.spec(json!({"clientId": "someone-else", "allowedEmailDomains": ["other.test"]})),
+    )
+    .await;
+    let second = env
+        .wait_ready_reason("second", "False", "OwnershipConflict")
+        .await;
+    assert!(
+        ready(&second).unwrap().2.contains("first"),
+        "{:?}",
+        ready(&second)
+    );
+    for _ in 0..3 {
+        env.poke("first").await;
+        env.poke("second").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(ready(&env.get("first").await).unwrap().0, "True");
+    assert_eq!(env.org().patches, 0, "no alternating patches");
+    assert_eq!(env.org().posts, 1);
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_secret_stalls_and_its_creation_brings_ready() {
+    let env = TestEnv::new("missing-secret").await;
+    let operator = env.start_operator();
+    env.apply(
+        "acme-sso",
+        env.spec(json!({"clientSecretRef": {"name": "not-yet", "key": "secret"}})),
+    )
+    .await;
+    let resource = env
+        .wait_ready_reason("acme-sso", "False", "SecretNotFound")
+        .await;
+    assert!(
+        ready(&resource).unwrap().2.contains("not-yet"),
+        "{:?}",
+        ready(&resource)
+    );
+    assert_eq!(condition(&resource, "Stalled").unwrap().0, "True");
+
+    env.put_secret("not-yet", &[("other", "x")]).await;
+    let resource = env
+        .wait_ready_reason("acme-sso", "False", "SecretKeyMissing")
+        .await;
+    assert!(
+        ready(&resource).unwrap().2.contains("\"secret\""),
+        "{:?}",
+        ready(&resource)
+    );
+
+    env.put_secret("not-yet", &[("secret", CANARY)]).await;
+    env.wait_ready("acme-sso").await;
+    assert_eq!(env.org().posts, 1);
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+async fn assert_stalls_without_hot_loop(
+    env: &TestEnv,
+    name: &str,
+    reason: &str,
+    message_part: &str,
+) {
+    let resource = env.wait_ready_reason(name, "False", reason).await;
+    let (_, _, message) = ready(&resource).unwrap();
+    assert!(message.contains(message_part), "{message}");
+    assert!(
+        message.contains("reqId req-"),
+        "Infisical's reqId is surfaced: {message}"
+    );
+    assert_eq!(condition(&resource, "Stalled").unwrap().0, "True");
+    let before = env.emulator.control().requests().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = env.emulator.control().requests().len();
+    assert!(
+        after - before <= 2,
+        "no hot loop: {} requests in 3s",
+        after - before
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_infisical_errors_stall_with_message_and_req_id() {
+    let env = TestEnv::new("permanent").await;
+    let control = env.emulator.control();
+    let operator = env.start_operator();
+
+    control.set_org_flags(
+        &env.org_id,
+        OrgFlags {
+            plan_oidc_sso: Some(false),
+            ..OrgFlags::default()
+        },
+    );
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    assert_stalls_without_hot_loop(&env, "acme-sso", "PlanRestricted", "plan restriction").await;
+
+    control.set_org_flags(
+        &env.org_id,
+        OrgFlags {
+            plan_oidc_sso: Some(true),
+            ..OrgFlags::default()
+        },
+    );
+    control.set_identity_permissions(&env.identity.identity_id, vec!["read".into()]);
+    env.poke("acme-sso").await;
+    assert_stalls_without_hot_loop(
+        &env,
+        "acme-sso",
+        "PermissionDenied",
+        "You are not allowed to create on sso",
+    )
+    .await;
+
+    control.set_identity_permissions(
+        &env.identity.identity_id,
+        vec!["read".into(), "create".into(), "edit".into()],
+    );
+    control.inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: Some("/api/v1/sso/oidc/config".into()),
+        count: 1,
+        kind: FaultKind::Status {
+            status: 422,
+            body: Some(json!({"reqId": "req-AAAAAAAAAAAAAA", "statusCode": 422, "error": "ValidationFailure",
+                "message": [{"code": "custom", "message": "Issuer is required", "path": ["issuer"]}]})),
+        },
+    });
+    env.poke("acme-sso").await;
+    assert_stalls_without_hot_loop(
+        &env,
+        "acme-sso",
+        "ValidationFailed",
+        "issuer: Issuer is required",
+    )
+    .await;
+
+    // Infisical keeps refusing even a fresh token: the identity is broken, not the token.
+    control.inject_fault(Fault {
+        method: None,
+        path_prefix: Some("/api/v1/sso/oidc/config".into()),
+        count: 2,
+        kind: FaultKind::Status {
+            status: 401,
+            body: Some(json!({"reqId": "req-BBBBBBBBBBBBBB", "statusCode": 401, "error": "UnauthorizedError", "message": "Token missing"})),
+        },
+    });
+    env.poke("acme-sso").await;
+    assert_stalls_without_hot_loop(&env, "acme-sso", "AuthenticationFailed", "Token missing").await;
+
+    // Fixing Infisical and asking for a sync brings it back.
+    env.poke("acme-sso").await;
+    env.wait_ready("acme-sso").await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_backs_off_and_recovers() {
+    let env = TestEnv::new("outage").await;
+    let control = env.emulator.control();
+    control.set_outage(true);
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    let resource = env
+        .wait_ready_reason("acme-sso", "False", "InfisicalUnreachable")
+        .await;
+    assert_eq!(condition(&resource, "Reconciling").unwrap().0, "True");
+    assert!(condition(&resource, "Stalled").is_none());
+
+    control.set_outage(false);
+    control.inject_fault(Fault {
+        method: Some("GET".into()),
+        path_prefix: Some("/api/v1/sso/oidc/config".into()),
+        count: 1,
+        kind: FaultKind::Status {
+            status: 503,
+            body: None,
+        },
+    });
+    env.wait_ready("acme-sso").await;
+    assert_eq!(env.org().posts, 1);
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletion_orphans_or_deactivates() {
+    let env = TestEnv::new("delete").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+    let before = env.org().config.unwrap();
+    env.delete("acme-sso").await;
+    env.wait_gone("acme-sso").await;
+    assert_eq!(
+        env.org().config.unwrap(),
+        before,
+        "Orphan leaves the configuration untouched"
+    );
+    assert_eq!(env.org().patches, 0);
+
+    env.apply(
+        "deactivated",
+        env.spec(json!({"deletionPolicy": "Deactivate", "adoptionPolicy": "Adopt"})),
+    )
+    .await;
+    env.wait_ready("deactivated").await;
+    env.delete("deactivated").await;
+    env.wait_gone("deactivated").await;
+    assert_eq!(env.org().config.unwrap()["isActive"], false);
+    let patches = config_requests(&env, "PATCH");
+    assert_eq!(
+        keys(patches.last().unwrap()),
+        ["isActive", "organizationId"]
+    );
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_resource_is_reported_and_does_not_block_others() {
+    let env = TestEnv::new("invalid").await;
+    let operator = env.start_operator();
+    // Both authentication methods: CEL rejects this on servers that enforce CEL; the 1.20 test
+    // server stores it, so the operator must catch it.
+    env.apply(
+        "broken",
+        env.spec(json!({"organizationId": "other-org", "authentication": {"token": {"secretRef": {"name": "t", "key": "k"}}},
+            "configurationType": "custom"})),
+    )
+    .await;
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    let broken = env
+        .wait_ready_reason("broken", "False", "InvalidSpec")
+        .await;
+    assert!(
+        ready(&broken).unwrap().2.contains("spec.authentication"),
+        "{:?}",
+        ready(&broken)
+    );
+    env.wait_ready("acme-sso").await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_stops_all_changes() {
+    let env = TestEnv::new("suspend").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({"suspend": true})))
+        .await;
+    env.wait_ready_reason("acme-sso", "False", "Suspended")
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        env.emulator.control().requests().is_empty(),
+        "no call to Infisical while suspended"
+    );
+    env.apply("acme-sso", env.spec(json!({"suspend": false})))
+        .await;
+    env.wait_ready("acme-sso").await;
+    operator.stop().await;
+    env.cleanup().await;
+}

@@ -1,0 +1,889 @@
+//! Packaging: the Helm chart (`charts/infisical-oidc-operator`), the kustomize bases
+//! (`deploy/`) and the examples, rendered with the real `helm` and `kubectl` and checked
+//! object by object; then applied to a real API server (`KUBECONFIG`).
+//!
+//! Tools: `hack/tools.sh`. Cluster: `hack/start.sh` (a bare kube-apiserver 1.20: objects are
+//! stored and authorised, but no Pod ever runs, which is all these tests need).
+
+mod packaging_support;
+
+use std::collections::BTreeSet;
+
+use packaging_support::*;
+use serde_yaml::Value;
+
+const GROUP: &str = "oidc.infisical-operator.io";
+
+/// The operator's permissions, exactly: (API group, resource, verb).
+fn expected_operator_rules() -> BTreeSet<(String, String, String)> {
+    let table: &[(&str, &str, &[&str])] = &[
+        (
+            GROUP,
+            "oidcssoconfigs",
+            &["get", "list", "watch", "patch", "update"],
+        ),
+        (GROUP, "oidcssoconfigs/status", &["get", "patch", "update"]),
+        (GROUP, "oidcssoconfigs/finalizers", &["update"]),
+        ("", "secrets", &["get", "list", "watch"]),
+        ("events.k8s.io", "events", &["create", "patch"]),
+        ("", "events", &["create", "patch"]),
+    ];
+    table
+        .iter()
+        .flat_map(|(g, r, verbs)| {
+            verbs
+                .iter()
+                .map(move |v| (g.to_string(), r.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_sequence()
+        .map(|s| {
+            s.iter()
+                .map(|i| i.as_str().expect("a string").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A (Cluster)Role's rules as (group, resource, verb) triples; no wildcards, names or URLs.
+fn rule_triples(role: &Value) -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for rule in role["rules"].as_sequence().expect("rules") {
+        assert!(
+            rule.get("resourceNames").is_none() && rule.get("nonResourceURLs").is_none(),
+            "unexpected rule shape in {}: {rule:?}",
+            name(role)
+        );
+        for g in strings(&rule["apiGroups"]) {
+            for r in strings(&rule["resources"]) {
+                for v in strings(&rule["verbs"]) {
+                    assert!(
+                        g != "*" && r != "*" && v != "*",
+                        "wildcard in {}",
+                        name(role)
+                    );
+                    out.insert((g.clone(), r.clone(), v));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn container(docs: &[Value]) -> &Value {
+    let containers = &one(docs, "Deployment")["spec"]["template"]["spec"]["containers"];
+    assert_eq!(containers.as_sequence().unwrap().len(), 1);
+    &containers[0]
+}
+
+fn args(docs: &[Value]) -> Vec<String> {
+    strings(&container(docs)["args"])
+}
+
+fn kinds(docs: &[Value]) -> BTreeSet<String> {
+    docs.iter().map(|d| kind(d).to_string()).collect()
+}
+
+fn helm_fails(args: &[&str]) -> String {
+    let mut cmd = std::process::Command::new("helm");
+    cmd.args(["template", "t"]).arg(chart_dir()).args(args);
+    match try_run(&mut cmd, None) {
+        Ok(_) => panic!("helm template {args:?} should have failed"),
+        Err(e) => e,
+    }
+}
+
+// ---- offline: helm lint / helm template / kustomize ------------------------------------------
+
+#[test]
+fn helm_lint_passes_with_default_and_namespaced_values() {
+    let chart = chart_dir();
+    let examples = repo().join("examples/namespace-scoped/values.yaml");
+    let cases: Vec<Vec<String>> = vec![
+        vec![],
+        vec!["--set".into(), "rbac.scope=namespaced".into()],
+        vec!["--set".into(), "watchNamespaces={team-a,team-b}".into()],
+        vec!["-f".into(), examples.display().to_string()],
+        vec![
+            "--set".into(),
+            "serviceMonitor.enabled=true,podDisruptionBudget.enabled=true,networkPolicy.enabled=true"
+                .into(),
+            "--set".into(),
+            "networkPolicy.apiServer.cidrs={10.0.0.1/32},networkPolicy.infisical.cidrs={0.0.0.0/0}"
+                .into(),
+        ],
+    ];
+    for extra in cases {
+        let out = run(std::process::Command::new("helm")
+            .args(["lint", "--strict"])
+            .arg(&chart)
+            .args(&extra));
+        assert!(out.contains("0 chart(s) failed"), "{extra:?}: {out}");
+    }
+}
+
+#[test]
+fn values_schema_rejects_bad_values() {
+    for (set, why) in [
+        ("replicas=2", "replicas"),
+        ("operator.logFormat=xml", "logFormat"),
+        ("rbac.scope=everywhere", "scope"),
+        ("operator.concurrency=0", "concurrency"),
+        (
+            "operator.defaultResyncInterval=soon",
+            "defaultResyncInterval",
+        ),
+        ("noSuchValue=1", "noSuchValue"),
+        ("image.pullPolicy=Sometimes", "pullPolicy"),
+    ] {
+        let err = helm_fails(&["--set", set]);
+        assert!(err.contains(why), "{set}: {err}");
+    }
+}
+
+#[test]
+fn cluster_mode_grants_exactly_the_operator_rules_cluster_wide() {
+    let docs = helm_template("rel", "ops", &[]);
+    assert_eq!(
+        kinds(&docs),
+        [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "CustomResourceDefinition",
+            "Deployment",
+            "Service",
+            "ServiceAccount"
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    );
+    assert!(of_kind(&docs, "Role").is_empty() && of_kind(&docs, "RoleBinding").is_empty());
+
+    let operator_role = of_kind(&docs, "ClusterRole")
+        .into_iter()
+        .find(|r| name(r) == "rel-infisical-oidc-operator")
+        .expect("the operator's ClusterRole");
+    assert_eq!(rule_triples(operator_role), expected_operator_rules());
+
+    let binding = one(&docs, "ClusterRoleBinding");
+    assert_eq!(binding["roleRef"]["kind"], "ClusterRole");
+    assert_eq!(binding["roleRef"]["name"], "rel-infisical-oidc-operator");
+    let subjects = binding["subjects"].as_sequence().unwrap();
+    assert_eq!(subjects.len(), 1);
+    assert_eq!(subjects[0]["kind"], "ServiceAccount");
+    assert_eq!(subjects[0]["name"], service_account_name(&docs).as_str());
+    assert_eq!(subjects[0]["namespace"], "ops");
+    assert_eq!(
+        name(one(&docs, "ServiceAccount")),
+        service_account_name(&docs)
+    );
+    assert!(
+        !args(&docs)
+            .iter()
+            .any(|a| a.starts_with("--watch-namespaces")),
+        "cluster mode watches all namespaces"
+    );
+}
+
+#[test]
+fn cluster_mode_aggregates_read_and_write_access_into_the_default_user_roles() {
+    let docs = helm_template("rel", "ops", &[]);
+    let roles = of_kind(&docs, "ClusterRole");
+    let by_name = |n: &str| {
+        *roles
+            .iter()
+            .find(|r| name(r) == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    let view = by_name("rel-infisical-oidc-operator-view");
+    let edit = by_name("rel-infisical-oidc-operator-edit");
+    let labels = |r: &Value, k: &str| r["metadata"]["labels"][k].as_str() == Some("true");
+    assert!(labels(view, "rbac.authorization.k8s.io/aggregate-to-view"));
+    assert!(labels(edit, "rbac.authorization.k8s.io/aggregate-to-edit"));
+    assert!(labels(edit, "rbac.authorization.k8s.io/aggregate-to-admin"));
+    assert!(!labels(edit, "rbac.authorization.k8s.io/aggregate-to-view"));
+    for (_, r, v) in rule_triples(view) {
+        assert!(
+            ["get", "list", "watch"].contains(&v.as_str()),
+            "view grants {v} on {r}"
+        );
+    }
+    assert!(
+        rule_triples(edit)
+            .iter()
+            .all(|(_, r, _)| r == "oidcssoconfigs"),
+        "edit must not grant status or finalizers writes"
+    );
+
+    let docs = helm_template(
+        "rel",
+        "ops",
+        &["--set", "rbac.aggregateToDefaultRoles=false"],
+    );
+    assert_eq!(of_kind(&docs, "ClusterRole").len(), 1, "opt-out");
+}
+
+#[test]
+fn namespaced_mode_has_a_role_per_watched_namespace_and_nothing_cluster_wide_but_the_crd() {
+    for (set, watched) in [
+        (
+            vec!["--set", "watchNamespaces={team-a,team-b}"],
+            vec!["team-a", "team-b"],
+        ),
+        (
+            vec![
+                "--set",
+                "rbac.scope=namespaced",
+                "--set",
+                "watchNamespaces={team-a}",
+            ],
+            vec!["team-a"],
+        ),
+        (vec!["--set", "rbac.scope=namespaced"], vec!["ops"]),
+    ] {
+        let docs = helm_template("rel", "ops", &set);
+        for d in &docs {
+            assert!(
+                kind(d) == "CustomResourceDefinition" || namespace(d).is_some(),
+                "{set:?}: {} {} is cluster-scoped",
+                kind(d),
+                name(d)
+            );
+        }
+        assert!(of_kind(&docs, "ClusterRole").is_empty(), "{set:?}");
+        assert!(of_kind(&docs, "ClusterRoleBinding").is_empty(), "{set:?}");
+
+        let roles = of_kind(&docs, "Role");
+        let bindings = of_kind(&docs, "RoleBinding");
+        let ns_of = |v: &[&Value]| -> Vec<String> {
+            let mut n: Vec<String> = v
+                .iter()
+                .map(|d| namespace(d).unwrap().to_string())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(ns_of(&roles), watched, "{set:?}");
+        assert_eq!(ns_of(&bindings), watched, "{set:?}");
+        for role in &roles {
+            assert_eq!(rule_triples(role), expected_operator_rules());
+        }
+        let sa = service_account_name(&docs);
+        for b in &bindings {
+            assert_eq!(b["roleRef"]["kind"], "Role");
+            assert_eq!(b["roleRef"]["name"], name(roles[0]));
+            assert_eq!(b["subjects"][0]["name"], sa.as_str());
+            assert_eq!(b["subjects"][0]["namespace"], "ops");
+        }
+        let flag = format!("--watch-namespaces={}", watched.join(","));
+        assert!(args(&docs).contains(&flag), "{set:?}: {:?}", args(&docs));
+    }
+}
+
+#[test]
+fn the_pod_is_hardened_and_probed() {
+    let docs = helm_template("rel", "ops", &[]);
+    let deploy = one(&docs, "Deployment");
+    assert_eq!(deploy["spec"]["replicas"], 1);
+    assert_eq!(deploy["spec"]["strategy"]["type"], "Recreate");
+    let pod = &deploy["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["securityContext"]["runAsUser"], 65532);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+
+    let c = container(&docs);
+    let sc = &c["securityContext"];
+    assert_eq!(sc["runAsNonRoot"], true);
+    assert_eq!(sc["runAsUser"], 65532);
+    assert_eq!(sc["readOnlyRootFilesystem"], true);
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(strings(&sc["capabilities"]["drop"]), vec!["ALL"]);
+    assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
+    assert!(c["resources"]["requests"]["memory"].is_string());
+    assert!(c["resources"]["limits"]["memory"].is_string());
+
+    assert_eq!(c["ports"][0]["name"], "http");
+    assert_eq!(c["ports"][0]["containerPort"], 8080);
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(c["livenessProbe"]["httpGet"]["port"], "http");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(c["readinessProbe"]["httpGet"]["port"], "http");
+    assert_eq!(
+        c["image"],
+        "ghcr.io/infisical-oidc-operator/infisical-oidc-operator:0.1.0"
+    );
+
+    let svc = one(&docs, "Service");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 8080);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], "http");
+    assert_eq!(
+        svc["spec"]["selector"],
+        deploy["spec"]["selector"]["matchLabels"]
+    );
+}
+
+#[test]
+fn operator_flags_come_from_values() {
+    let defaults = args(&helm_template("rel", "ops", &[]));
+    assert_eq!(
+        defaults,
+        [
+            "--allowed-hosts=app.infisical.com,us.infisical.com,eu.infisical.com",
+            "--concurrency=8",
+            "--default-resync-interval=10m",
+            "--log-format=json",
+            "--log-level=info",
+            "--http-address=0.0.0.0:8080",
+            "--request-timeout=30s",
+            "--max-reads-per-minute=150",
+            "--max-writes-per-minute=60",
+        ]
+    );
+    let docs = helm_template(
+        "rel",
+        "ops",
+        &[
+            "--set",
+            "operator.allowedHosts={infisical.corp.example,*.example.com}",
+            "--set",
+            "operator.concurrency=2,operator.logFormat=text,operator.logLevel=debug",
+            "--set",
+            "operator.defaultResyncInterval=1h,operator.requestTimeout=5s",
+            "--set",
+            "operator.maxReadsPerMinute=10,operator.maxWritesPerMinute=5",
+            "--set",
+            "operator.extraArgs={--something=1}",
+            "--set",
+            "image.tag=v9,image.pullPolicy=Always,imagePullSecrets[0].name=regcred",
+            "--set",
+            "extraEnv[0].name=RUST_BACKTRACE,extraEnv[0].value=1",
+            "--set",
+            "nodeSelector.pool=ops,podAnnotations.a=b",
+        ],
+    );
+    let a = args(&docs);
+    for want in [
+        "--allowed-hosts=infisical.corp.example,*.example.com",
+        "--concurrency=2",
+        "--log-format=text",
+        "--log-level=debug",
+        "--default-resync-interval=1h",
+        "--request-timeout=5s",
+        "--max-reads-per-minute=10",
+        "--max-writes-per-minute=5",
+        "--something=1",
+    ] {
+        assert!(a.contains(&want.to_string()), "{want} not in {a:?}");
+    }
+    let c = container(&docs);
+    assert!(c["image"].as_str().unwrap().ends_with(":v9"));
+    assert_eq!(c["imagePullPolicy"], "Always");
+    assert!(
+        c["env"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "RUST_BACKTRACE")
+    );
+    let pod = &one(&docs, "Deployment")["spec"]["template"];
+    assert_eq!(pod["spec"]["imagePullSecrets"][0]["name"], "regcred");
+    assert_eq!(pod["spec"]["nodeSelector"]["pool"], "ops");
+    assert_eq!(pod["metadata"]["annotations"]["a"], "b");
+}
+
+#[test]
+fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() {
+    let generated: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("crds/oidcssoconfigs.yaml")).unwrap(),
+    )
+    .unwrap();
+    let chart_copy: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(chart_dir().join("files/oidcssoconfigs.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        generated, chart_copy,
+        "charts/infisical-oidc-operator/files/oidcssoconfigs.yaml differs from crds/: run `cargo run --bin crdgen`"
+    );
+
+    let docs = helm_template("rel", "ops", &[]);
+    let crd = one(&docs, "CustomResourceDefinition");
+    assert_eq!(name(crd), CRD_NAME);
+    assert_eq!(
+        crd["spec"], generated["spec"],
+        "the template must not alter the CRD"
+    );
+    assert_eq!(
+        crd["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
+    );
+
+    let docs = helm_template("rel", "ops", &["--set", "crds.keep=false"]);
+    let crd = one(&docs, "CustomResourceDefinition");
+    assert!(crd["metadata"]["annotations"]["helm.sh/resource-policy"].is_null());
+
+    let docs = helm_template("rel", "ops", &["--set", "crds.install=false"]);
+    assert!(of_kind(&docs, "CustomResourceDefinition").is_empty());
+}
+
+#[test]
+fn opt_in_objects_render_only_when_enabled() {
+    let docs = helm_template("rel", "ops", &[]);
+    for k in ["ServiceMonitor", "PodDisruptionBudget", "NetworkPolicy"] {
+        assert!(of_kind(&docs, k).is_empty(), "{k} is opt-in");
+    }
+    let docs = helm_template(
+        "rel",
+        "ops",
+        &[
+            "--set",
+            "serviceMonitor.enabled=true,podDisruptionBudget.enabled=true,networkPolicy.enabled=true",
+            "--set",
+            "networkPolicy.apiServer.cidrs={10.0.0.1/32},networkPolicy.apiServer.port=443",
+            "--set",
+            "networkPolicy.infisical.cidrs={104.18.0.0/16}",
+        ],
+    );
+    let sm = one(&docs, "ServiceMonitor");
+    assert_eq!(sm["spec"]["endpoints"][0]["port"], "http");
+    assert_eq!(sm["spec"]["endpoints"][0]["path"], "/metrics");
+    one(&docs, "PodDisruptionBudget");
+
+    let np = one(&docs, "NetworkPolicy");
+    assert_eq!(
+        strings(&np["spec"]["policyTypes"]),
+        vec!["Ingress", "Egress"]
+    );
+    let egress = np["spec"]["egress"].as_sequence().unwrap();
+    let port_of = |r: &Value| r["ports"][0]["port"].as_u64();
+    assert!(egress.iter().any(|r| port_of(r) == Some(53)), "DNS");
+    let api = egress
+        .iter()
+        .find(|r| r["to"][0]["ipBlock"]["cidr"] == "10.0.0.1/32")
+        .expect("API server rule");
+    assert_eq!(port_of(api), Some(443));
+    let infisical = egress
+        .iter()
+        .find(|r| r["to"][0]["ipBlock"]["cidr"] == "104.18.0.0/16")
+        .expect("Infisical rule");
+    assert_eq!(port_of(infisical), Some(443));
+
+    let err = helm_fails(&["--set", "networkPolicy.enabled=true"]);
+    assert!(err.contains("networkPolicy.apiServer.cidrs"), "{err}");
+}
+
+/// What must agree between the chart and a kustomize build: RBAC, the container, the pod's
+/// security context, the Service port.
+fn comparable(docs: &[Value]) -> Vec<(String, Value)> {
+    let deploy = one(docs, "Deployment");
+    let mut c = container(docs).clone();
+    c.as_mapping_mut().unwrap().remove("image");
+    let mut out = vec![
+        ("container".to_string(), c),
+        (
+            "podSecurityContext".into(),
+            deploy["spec"]["template"]["spec"]["securityContext"].clone(),
+        ),
+        ("strategy".into(), deploy["spec"]["strategy"].clone()),
+        ("replicas".into(), deploy["spec"]["replicas"].clone()),
+        (
+            "servicePorts".into(),
+            one(docs, "Service")["spec"]["ports"].clone(),
+        ),
+    ];
+    for k in ["ClusterRole", "Role"] {
+        for r in of_kind(docs, k) {
+            let triples: Vec<String> = rule_triples(r)
+                .into_iter()
+                .map(|(g, r, v)| format!("{g}/{r}:{v}"))
+                .collect();
+            out.push((
+                format!("{k} {} in {:?}", name(r), namespace(r)),
+                Value::from(triples),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Compares two [`comparable`] lists entry by entry, naming the first entry that differs.
+fn assert_same(kustomize: &[(String, Value)], helm: &[(String, Value)]) {
+    let keys = |v: &[(String, Value)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(kustomize), keys(helm), "different objects");
+    for ((key, k), (_, h)) in kustomize.iter().zip(helm) {
+        assert_eq!(k, h, "{key} differs (left: kustomize, right: helm)");
+    }
+}
+
+#[test]
+fn kustomize_base_matches_the_chart_defaults() {
+    let kust = kustomize("deploy/base");
+    let helm = helm_template("infisical-oidc-operator", "infisical-oidc-operator", &[]);
+    assert_same(&comparable(&kust), &comparable(&helm));
+    let crd = one(&kust, "CustomResourceDefinition");
+    assert_eq!(name(crd), CRD_NAME);
+    assert_eq!(
+        name(one(&kust, "Namespace")),
+        "infisical-oidc-operator",
+        "the base creates its namespace"
+    );
+    for d in &kust {
+        if ![
+            "Namespace",
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding",
+        ]
+        .contains(&kind(d))
+        {
+            assert_eq!(namespace(d), Some("infisical-oidc-operator"), "{}", name(d));
+        }
+    }
+}
+
+#[test]
+fn kustomize_namespaced_overlay_matches_the_chart_in_namespaced_mode() {
+    let kust = kustomize("deploy/namespaced");
+    let helm = helm_template(
+        "infisical-oidc-operator",
+        "infisical-oidc-operator",
+        &["--set", "watchNamespaces={team-a}"],
+    );
+    assert!(of_kind(&kust, "ClusterRole").is_empty());
+    assert!(of_kind(&kust, "ClusterRoleBinding").is_empty());
+    assert_same(&comparable(&kust), &comparable(&helm));
+}
+
+/// Every example is self-contained: each Secret an OidcSsoConfig references is in the same
+/// file and namespace, with the referenced keys.
+#[test]
+fn examples_are_self_contained() {
+    let dir = repo().join("examples");
+    let mut files = vec![];
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                files.push(e.unwrap().path());
+            }
+        } else {
+            files.push(p);
+        }
+    }
+    let mut resources = 0;
+    for f in files.iter().filter(|f| !f.ends_with("values.yaml")) {
+        let docs = parse_docs(&std::fs::read_to_string(f).unwrap());
+        let secret_keys = |ns: &str, n: &str| -> Option<Vec<String>> {
+            of_kind(&docs, "Secret")
+                .into_iter()
+                .find(|s| name(s) == n && namespace(s) == Some(ns))
+                .map(|s| {
+                    s["stringData"]
+                        .as_mapping()
+                        .unwrap()
+                        .keys()
+                        .map(|k| k.as_str().unwrap().to_string())
+                        .collect()
+                })
+        };
+        for r in of_kind(&docs, "OidcSsoConfig") {
+            resources += 1;
+            let ns = namespace(r).expect("examples set a namespace");
+            let spec = &r["spec"];
+            let mut refs: Vec<(String, Vec<String>)> = vec![(
+                spec["clientSecretRef"]["name"].as_str().unwrap().into(),
+                vec![spec["clientSecretRef"]["key"].as_str().unwrap().into()],
+            )];
+            let auth = &spec["authentication"];
+            if let Some(n) = auth["universalAuth"]["credentialsRef"]["name"].as_str() {
+                refs.push((n.into(), vec!["clientId".into(), "clientSecret".into()]));
+            }
+            if let Some(n) = auth["token"]["secretRef"]["name"].as_str() {
+                refs.push((
+                    n.into(),
+                    vec![auth["token"]["secretRef"]["key"].as_str().unwrap().into()],
+                ));
+            }
+            for (secret, keys) in refs {
+                let have = secret_keys(ns, &secret)
+                    .unwrap_or_else(|| panic!("{}: Secret {ns}/{secret} missing", f.display()));
+                for k in keys {
+                    assert!(have.contains(&k), "{}: {secret} lacks {k}", f.display());
+                }
+            }
+        }
+    }
+    assert!(resources >= 6, "found {resources} OidcSsoConfigs");
+}
+
+// ---- against a real API server (KUBECONFIG) ------------------------------------------------
+
+/// The operator's verbs, and verbs it must not have, on each resource it touches.
+fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
+    let granted = expected_operator_rules();
+    let all_verbs = [
+        "get",
+        "list",
+        "watch",
+        "create",
+        "update",
+        "patch",
+        "delete",
+        "deletecollection",
+    ];
+    let resources = [
+        (GROUP, "oidcssoconfigs", ""),
+        (GROUP, "oidcssoconfigs", "status"),
+        (GROUP, "oidcssoconfigs", "finalizers"),
+        ("", "secrets", ""),
+        ("events.k8s.io", "events", ""),
+        ("", "events", ""),
+    ];
+    let mut out = vec![];
+    for (g, r, sub) in resources {
+        let full = if sub.is_empty() {
+            r.to_string()
+        } else {
+            format!("{r}/{sub}")
+        };
+        for v in all_verbs {
+            let allowed = granted.contains(&(g.to_string(), full.clone(), v.to_string()));
+            out.push((Access::new(v, g, r, sub, ns), allowed));
+        }
+    }
+    for (g, r) in [
+        ("", "configmaps"),
+        ("", "pods"),
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+        ("rbac.authorization.k8s.io", "roles"),
+        ("coordination.k8s.io", "leases"),
+    ] {
+        out.push((Access::new("get", g, r, "", ns), false));
+    }
+    out
+}
+
+fn assert_access(kubeconfig: &std::path::Path, questions: &[(Access, bool)]) {
+    let qs: Vec<Access> = questions.iter().map(|(q, _)| q.clone()).collect();
+    let answers = can_i(kubeconfig, &qs);
+    let wrong: Vec<String> = questions
+        .iter()
+        .zip(answers)
+        .filter(|((_, want), got)| want != got)
+        .map(|((q, want), got)| format!("{q:?}: want allowed={want}, got {got}"))
+        .collect();
+    assert!(wrong.is_empty(), "RBAC mismatch:\n{}", wrong.join("\n"));
+}
+
+struct TempDir(std::path::PathBuf);
+impl TempDir {
+    fn new(prefix: &str) -> Self {
+        let p = std::env::temp_dir().join(unique(prefix));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn cleanup_cluster_scoped(kc: &std::path::Path, release: &str) {
+    run(kubectl(kc).args([
+        "delete",
+        "clusterrole,clusterrolebinding",
+        "-l",
+        &format!("app.kubernetes.io/instance={release}"),
+        "--ignore-not-found",
+    ]));
+}
+
+#[test]
+fn chart_in_cluster_mode_applies_and_its_service_account_has_exactly_the_operator_rules() {
+    let kc = kubeconfig();
+    let ns = unique("pkg-cluster");
+    let release = unique("rel");
+    create_namespace(&kc, &ns);
+    let docs = helm_template(&release, &ns, &[]);
+    dry_run_then_apply(&kc, &docs);
+    wait_crd_established(&kc);
+
+    // What the API server stored keeps the hardening (nothing was pruned or defaulted away).
+    let stored: serde_json::Value = serde_json::from_str(&run(kubectl(&kc).args([
+        "get",
+        "deployment",
+        "-n",
+        &ns,
+        name(one(&docs, "Deployment")),
+        "-o",
+        "json",
+    ])))
+    .unwrap();
+    let sc = &stored["spec"]["template"]["spec"]["containers"][0]["securityContext"];
+    assert_eq!(sc["readOnlyRootFilesystem"], true);
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
+
+    let tmp = TempDir::new("pkg-kc");
+    let sa = service_account_name(&docs);
+    let as_sa = impersonating_kubeconfig(&kc, &ns, &sa, &tmp.0.join("sa.kubeconfig"));
+    let mut questions = rbac_questions(&ns);
+    questions.extend(rbac_questions("default"));
+    // Cluster-wide list/watch (what an all-namespaces watcher does).
+    questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), true));
+    questions.push((Access::new("watch", "", "secrets", "", ""), true));
+    assert_access(&as_sa, &questions);
+
+    cleanup_cluster_scoped(&kc, &release);
+}
+
+#[test]
+fn chart_in_namespaced_mode_applies_and_grants_nothing_outside_the_watched_namespaces() {
+    let kc = kubeconfig();
+    ensure_crd(&kc);
+    let ns = unique("pkg-op");
+    let team_a = unique("pkg-team-a");
+    let team_b = unique("pkg-team-b");
+    let outside = unique("pkg-outside");
+    for n in [&ns, &team_a, &team_b, &outside] {
+        create_namespace(&kc, n);
+    }
+    let release = unique("rel");
+    let list = format!("watchNamespaces={{{team_a},{team_b}}}");
+    let docs = helm_template(
+        &release,
+        &ns,
+        &["--set", &list, "--set", "crds.install=false"],
+    );
+    assert!(of_kind(&docs, "ClusterRole").is_empty());
+    dry_run_then_apply(&kc, &docs);
+
+    let tmp = TempDir::new("pkg-kc");
+    let sa = service_account_name(&docs);
+    let as_sa = impersonating_kubeconfig(&kc, &ns, &sa, &tmp.0.join("sa.kubeconfig"));
+    let mut questions = rbac_questions(&team_a);
+    questions.extend(rbac_questions(&team_b));
+    for n in [&ns, &outside, &"default".to_string()] {
+        questions.extend(rbac_questions(n).into_iter().map(|(q, _)| (q, false)));
+    }
+    questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), false));
+    questions.push((Access::new("list", "", "secrets", "", ""), false));
+    assert_access(&as_sa, &questions);
+}
+
+#[test]
+fn kustomize_builds_apply_to_a_real_api_server() {
+    let kc = kubeconfig();
+    for dir in ["deploy/base", "deploy/namespaced"] {
+        // Unique copies of the fixed names, so runs and parallel tests never collide.
+        let suffix = unique("k");
+        let op_ns = format!("iop-{suffix}");
+        let team = format!("team-{suffix}");
+        let view = format!("iop-{suffix}-view");
+        let edit = format!("iop-{suffix}-edit");
+        let watch = format!("--watch-namespaces={team}");
+        let mut docs = kustomize(dir);
+        for d in docs.iter_mut() {
+            rename_exact(
+                d,
+                &[
+                    ("infisical-oidc-operator", &op_ns),
+                    ("infisical-oidc-operator-view", &view),
+                    ("infisical-oidc-operator-edit", &edit),
+                    ("team-a", &team),
+                    ("--watch-namespaces=team-a", &watch),
+                ],
+            );
+        }
+        // Namespaces first: a server-side dry run cannot create objects in a namespace that
+        // does not exist yet.
+        let (namespaces, rest): (Vec<Value>, Vec<Value>) =
+            docs.into_iter().partition(|d| kind(d) == "Namespace");
+        dry_run_then_apply(&kc, &namespaces);
+        dry_run_then_apply(&kc, &rest);
+
+        let tmp = TempDir::new("pkg-kc");
+        let as_sa = impersonating_kubeconfig(&kc, &op_ns, &op_ns, &tmp.0.join("sa.kubeconfig"));
+        let questions = if dir == "deploy/base" {
+            rbac_questions("default")
+        } else {
+            let mut q = rbac_questions(&team);
+            q.extend(
+                rbac_questions("default")
+                    .into_iter()
+                    .map(|(q, _)| (q, false)),
+            );
+            q
+        };
+        assert_access(&as_sa, &questions);
+        run(kubectl(&kc).args([
+            "delete",
+            "clusterrole,clusterrolebinding",
+            &op_ns,
+            &view,
+            &edit,
+            "--ignore-not-found",
+        ]));
+    }
+}
+
+/// The examples validate against the installed CRD's schema, and the API server keeps every
+/// field they set (a field the CRD does not know would be pruned silently).
+#[test]
+fn examples_pass_a_server_side_dry_run_without_losing_fields() {
+    let kc = kubeconfig();
+    ensure_crd(&kc);
+    let team = unique("pkg-ex");
+    create_namespace(&kc, &team);
+    let dir = repo().join("examples");
+    let mut checked = 0;
+    for f in [
+        "discovery-url.yaml",
+        "custom-endpoints.yaml",
+        "token-auth.yaml",
+        "adopt-existing.yaml",
+        "deactivate-on-delete.yaml",
+        "namespace-scoped/oidcssoconfig.yaml",
+    ] {
+        let mut docs = parse_docs(&std::fs::read_to_string(dir.join(f)).unwrap());
+        for d in docs.iter_mut() {
+            rename_exact(d, &[("team-a", &team)]);
+        }
+        let out = apply_docs(&kc, &docs, &["--dry-run=server", "-o", "json"]);
+        let items = json_objects(&out);
+        for input in of_kind(&docs, "OidcSsoConfig") {
+            let stored = items
+                .iter()
+                .find(|i| i["kind"] == "OidcSsoConfig" && i["metadata"]["name"] == name(input))
+                .unwrap_or_else(|| panic!("{f}: no OidcSsoConfig in the dry-run output"));
+            let want: serde_json::Value = serde_json::to_value(&input["spec"]).unwrap();
+            assert_subset(&want, &stored["spec"], &format!("{f}: spec"));
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 6);
+}
+
+fn assert_subset(want: &serde_json::Value, got: &serde_json::Value, at: &str) {
+    match want {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                assert!(
+                    !got[k].is_null() || v.is_null(),
+                    "{at}.{k} was dropped by the API server (unknown to the CRD?)"
+                );
+                assert_subset(v, &got[k], &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(want, got, "{at}"),
+    }
+}

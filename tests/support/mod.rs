@@ -1,0 +1,419 @@
+//! Shared harness: a real kube-apiserver (from `KUBECONFIG`), a real emulator over HTTP, and the
+//! operator running in-process, scoped to one fresh namespace per test so tests run in parallel.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use infisical_emulator::{
+    Emulator, EmulatorConfig, IdentityCredentials, IdentitySeed, OrgSeed, Seed,
+};
+use infisical_oidc_operator::api::{OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION};
+use infisical_oidc_operator::controller::{OperatorConfig, run};
+use infisical_oidc_operator::infisical::AllowedHosts;
+use infisical_oidc_operator::metrics::Metrics;
+use infisical_oidc_operator::reconcile::context::Settings;
+use k8s_openapi::api::core::v1::{Event, Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Api, Client, CustomResourceExt};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// The IdP client secret used by every test: it must never appear in logs, events, status or metrics.
+pub const CANARY: &str = "CANARY-idp-secret-7d1f0c2b";
+
+pub async fn kube_client() -> Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    assert!(
+        std::env::var_os("KUBECONFIG").is_some(),
+        "these tests need a Kubernetes API server: run them through hack/test.sh, or set KUBECONFIG"
+    );
+    let client = Client::try_default()
+        .await
+        .expect("a Kubernetes client from KUBECONFIG");
+    install_crd(&client).await;
+    client
+}
+
+/// Creates the CRD when absent. `create` (not server-side apply): 1.20 servers prune the CEL
+/// rules on create but fail server-side apply of a CRD that carries them.
+pub async fn install_crd(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = OidcSsoConfig::crd();
+    let name = crd.metadata.name.clone().unwrap();
+    if crds.get_opt(&name).await.unwrap().is_none() {
+        match crds.create(&PostParams::default(), &crd).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => panic!("creating the CRD: {e}"),
+        }
+    }
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        await_condition(crds, &name, conditions::is_crd_established()),
+    )
+    .await
+    .expect("CRD established in time")
+    .unwrap();
+}
+
+pub struct Operator {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Operator {
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
+        }
+    }
+
+    /// Kills the operator without letting in-flight passes finish (a crash).
+    pub fn crash(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    pub fn status_writes(&self) -> u64 {
+        self.metrics.kubernetes_status_writes.get()
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+pub struct TestEnv {
+    pub client: Client,
+    pub namespace: String,
+    pub emulator: Emulator,
+    pub org_id: String,
+    pub identity: IdentityCredentials,
+    pub api: Api<OidcSsoConfig>,
+}
+
+impl TestEnv {
+    /// A fresh namespace with the identity and IdP Secrets, and an emulator with one org.
+    pub async fn new(prefix: &str) -> Self {
+        let client = kube_client().await;
+        let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let namespace = format!("{prefix}-{suffix}");
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap(),
+            )
+            .await
+            .unwrap();
+        let emulator = Emulator::start(EmulatorConfig {
+            seed: Seed {
+                orgs: vec![],
+                identities: vec![],
+                allowed_internal_hosts: vec![],
+            },
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap();
+        let control = emulator.control();
+        let org_id = control.seed_org(OrgSeed::default());
+        let identity = control.seed_identity(IdentitySeed {
+            org_id: org_id.clone(),
+            ..IdentitySeed::default()
+        });
+        let env = Self {
+            api: Api::namespaced(client.clone(), &namespace),
+            client,
+            namespace,
+            emulator,
+            org_id,
+            identity,
+        };
+        env.put_secret(
+            "infisical-identity",
+            &[
+                ("clientId", &env.identity.client_id.clone()),
+                ("clientSecret", &env.identity.client_secret.clone()),
+            ],
+        )
+        .await;
+        env.put_secret("idp-client", &[("clientSecret", CANARY)])
+            .await;
+        env
+    }
+
+    pub fn start_operator(&self) -> Operator {
+        self.start_operator_with(|_| {})
+    }
+
+    pub fn start_operator_with(&self, customise: impl FnOnce(&mut OperatorConfig)) -> Operator {
+        let mut config = OperatorConfig {
+            namespaces: vec![self.namespace.clone()],
+            settings: Settings {
+                allowed_hosts: AllowedHosts::new(["127.0.0.1"]),
+                base_backoff: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(2),
+                ..Settings::default()
+            },
+            ..OperatorConfig::default()
+        };
+        customise(&mut config);
+        let metrics = Arc::new(Metrics::default());
+        let (stop, stopped) = oneshot::channel();
+        let client = self.client.clone();
+        let task = tokio::spawn(run(client, config, metrics.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Operator {
+            stop: Some(stop),
+            task: Some(task),
+            metrics,
+        }
+    }
+
+    pub async fn put_secret(&self, name: &str, data: &[(&str, &str)]) {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let string_data: serde_json::Map<String, Value> = data
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": "Opaque", "stringData": string_data});
+        secrets
+            .patch(
+                name,
+                &PatchParams::apply("tests").force(),
+                &Patch::Apply(&secret),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The standard discoveryURL spec against this env's emulator, with `overrides` merged in.
+    pub fn spec(&self, overrides: Value) -> Value {
+        let mut spec = json!({
+            "organizationId": self.org_id,
+            "hostAPI": self.emulator.base_url(),
+            "authentication": {"universalAuth": {"credentialsRef": {"name": "infisical-identity"}}},
+            "configurationType": "discoveryURL",
+            "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
+            "clientId": "infisical",
+            "clientSecretRef": {"name": "idp-client", "key": "clientSecret"},
+            "allowedEmailDomains": ["example.com", "example.org"],
+        });
+        merge(&mut spec, overrides);
+        spec
+    }
+
+    pub async fn apply(&self, name: &str, spec: Value) -> OidcSsoConfig {
+        let object = json!({
+            "apiVersion": "oidc.infisical-operator.io/v1alpha1",
+            "kind": "OidcSsoConfig",
+            "metadata": {"name": name},
+            "spec": spec,
+        });
+        self.api
+            .patch(
+                name,
+                &PatchParams::apply("tests").force(),
+                &Patch::Apply(&object),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("applying {name}: {e}"))
+    }
+
+    pub async fn get(&self, name: &str) -> OidcSsoConfig {
+        self.api.get(name).await.unwrap()
+    }
+
+    /// Waits until `check` holds for the resource, or panics with its last state.
+    pub async fn wait_until(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&OidcSsoConfig) -> bool,
+    ) -> OidcSsoConfig {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let current = self.api.get_opt(name).await.unwrap();
+            if let Some(resource) = &current {
+                if check(resource) {
+                    return resource.clone();
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {name} to be {what}; last state: {:#?}",
+                    current.map(|r| r.status)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for `Ready` with the given status and reason.
+    pub async fn wait_ready_reason(&self, name: &str, status: &str, reason: &str) -> OidcSsoConfig {
+        self.wait_until(
+            name,
+            &format!("Ready={status}/{reason}"),
+            Duration::from_secs(30),
+            |r| {
+                ready(r).is_some_and(|(s, re, _)| s == status && re == reason)
+                    && r.status.as_ref().and_then(|s| s.observed_generation)
+                        == r.metadata.generation
+            },
+        )
+        .await
+    }
+
+    pub async fn wait_ready(&self, name: &str) -> OidcSsoConfig {
+        self.wait_ready_reason(name, "True", "Synced").await
+    }
+
+    /// Asks for an immediate sync through the annotation users would set.
+    pub async fn poke(&self, name: &str) {
+        let value = uuid::Uuid::new_v4().to_string();
+        let patch =
+            json!({"metadata": {"annotations": {RECONCILE_REQUESTED_AT_ANNOTATION: value}}});
+        self.api
+            .patch_metadata(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+    }
+
+    pub async fn events(&self, name: &str) -> Vec<(String, String)> {
+        let events: Api<Event> = Api::namespaced(self.client.clone(), &self.namespace);
+        let mut out = Vec::new();
+        for event in events.list(&ListParams::default()).await.unwrap() {
+            if event.involved_object.name.as_deref() == Some(name) {
+                out.push((
+                    event.reason.unwrap_or_default(),
+                    event.message.unwrap_or_default(),
+                ));
+            }
+        }
+        // events.k8s.io/v1 Events carry `note` instead of `message`; both APIs list the same objects.
+        out
+    }
+
+    pub async fn wait_event(&self, name: &str, reason: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some((_, message)) = self
+                .events(name)
+                .await
+                .into_iter()
+                .find(|(r, _)| r == reason)
+            {
+                return message;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "no {reason} event for {name}; events: {:?}",
+                    self.events(name).await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub fn org(&self) -> infisical_emulator::OrgState {
+        self.emulator
+            .control()
+            .org_state(&self.org_id)
+            .expect("org exists")
+    }
+
+    pub async fn delete(&self, name: &str) {
+        self.api
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+
+    pub async fn wait_gone(&self, name: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while self.api.get_opt(name).await.unwrap().is_some() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name} was not deleted in time"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn cleanup(self) {
+        // Remove finalizers so the namespace's objects never block anything.
+        if let Ok(list) = self.api.list(&ListParams::default()).await {
+            for r in list {
+                let name = r.metadata.name.clone().unwrap();
+                let _ = self
+                    .api
+                    .patch_metadata(
+                        &name,
+                        &PatchParams::default(),
+                        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+                    )
+                    .await;
+                let _ = self.api.delete(&name, &DeleteParams::default()).await;
+            }
+        }
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let _ = namespaces
+            .delete(&self.namespace, &DeleteParams::default())
+            .await;
+        self.emulator.shutdown().await;
+    }
+}
+
+/// (status, reason, message) of the Ready condition.
+pub fn ready(resource: &OidcSsoConfig) -> Option<(String, String, String)> {
+    let c = resource.status.as_ref()?.condition("Ready")?;
+    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+pub fn condition(resource: &OidcSsoConfig, type_: &str) -> Option<(String, String, String)> {
+    let c = resource.status.as_ref()?.condition(type_)?;
+    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+fn merge(base: &mut Value, overrides: Value) {
+    match (base, overrides) {
+        (Value::Object(base), Value::Object(overrides)) => {
+            for (k, v) in overrides {
+                if v.is_null() {
+                    base.remove(&k);
+                } else {
+                    merge(base.entry(k).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (base, overrides) => *base = overrides,
+    }
+}
+
+/// Bodies of the requests the emulator received for `method` on the OIDC config endpoint.
+pub fn config_requests(env: &TestEnv, method: &str) -> Vec<Value> {
+    env.emulator
+        .control()
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.method.eq_ignore_ascii_case(method) && r.path.starts_with("/api/v1/sso/oidc/config")
+        })
+        .map(|r| r.body.unwrap_or(Value::Null))
+        .collect()
+}
