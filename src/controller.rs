@@ -115,12 +115,22 @@ pub async fn run(
         tasks.spawn(future);
     }
 
-    tasks.spawn({
+    // Not in `tasks`: it must not hold up shutdown when caches never sync.
+    let mut readiness = tokio::task::JoinSet::new();
+    readiness.spawn({
         let ready = ready.clone();
         async move {
             for store in stores {
-                if store.wait_until_ready().await.is_err() {
-                    return;
+                // Store::wait_until_ready wakes only its most recent waiter, and the controller
+                // waits on it too: poll briefly in a loop instead of waiting once.
+                loop {
+                    match tokio::time::timeout(Duration::from_millis(5), store.wait_until_ready())
+                        .await
+                    {
+                        Ok(Ok(())) => break,
+                        Ok(Err(_)) => return,
+                        Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                    }
                 }
             }
             ready.store(true, Ordering::SeqCst);
@@ -132,6 +142,7 @@ pub async fn run(
     tracing::info!("shutting down: finishing in-flight passes");
     ready.store(false, Ordering::SeqCst);
     let _ = stop_tx.send(true);
+    readiness.abort_all();
     while tasks.join_next().await.is_some() {}
 }
 

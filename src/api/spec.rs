@@ -17,6 +17,8 @@ pub const DEFAULT_HOST_API: &str = "https://us.infisical.com";
 /// this spec (correcting changes made elsewhere), and reports the configuration's id and state in
 /// `status`. An organisation has at most one OIDC configuration, so at most one OidcSsoConfig may
 /// target an organisation.
+// clippy reads the repeated `printcolumn(type_ = ...)` arguments as duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "oidc.infisical-operator.io",

@@ -31,9 +31,12 @@ pub struct Connection {
     pub credentials: Credentials,
 }
 
+/// An instance and the digest of the CAs trusted for it.
+type HostKey = (BaseUrl, Option<String>);
+
 /// Shared by every reconcile: one pool and budget per instance, one token per identity.
 pub struct Infisical {
-    hosts: Mutex<HashMap<(BaseUrl, Option<String>), Arc<http::HostClient>>>,
+    hosts: Mutex<HashMap<HostKey, Arc<http::HostClient>>>,
     tokens: auth::TokenCache,
     settings: HttpSettings,
     metrics: Arc<Metrics>,

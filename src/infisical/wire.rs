@@ -183,7 +183,7 @@ pub struct AccessToken {
     /// Seconds until the token expires; 0 means it does not expire.
     pub expires_in: u64,
     /// Seconds from login after which the token can no longer be renewed.
-    #[serde(default)]
+    #[serde(rename = "accessTokenMaxTTL", default)]
     pub access_token_max_ttl: u64,
 }
 

@@ -50,7 +50,7 @@ pub enum Plan {
     /// The configuration is ours and differs: patch only `patch`'s fields.
     Update {
         id: String,
-        patch: UpdateOidcConfig,
+        patch: Box<UpdateOidcConfig>,
         cause: UpdateCause,
     },
     /// The configuration is ours and equal to the spec: write nothing.
@@ -116,7 +116,7 @@ pub fn decide(
     };
     Ok(Plan::Update {
         id: observed.id.clone(),
-        patch,
+        patch: Box::new(patch),
         cause,
     })
 }

@@ -153,7 +153,7 @@ async fn run_pipeline(ctx: &Context, resource: &OidcSsoConfig) -> Result<Outcome
             let config = apply::create(ctx, resource, &connection, &desired).await?;
             let note = format!("created OIDC configuration {}", config.id);
             Outcome::Synced {
-                config,
+                config: Box::new(config),
                 event: Some(("Created", note)),
                 clear_create_pending: true,
             }
@@ -168,7 +168,7 @@ async fn run_pipeline(ctx: &Context, resource: &OidcSsoConfig) -> Result<Outcome
             let note = format!("updated OIDC configuration {id}: {fields}");
             let pending = owner.create_pending;
             Outcome::Synced {
-                config,
+                config: Box::new(config),
                 event: Some((cause.event_reason(), note)),
                 clear_create_pending: pending,
             }
@@ -183,7 +183,7 @@ async fn run_pipeline(ctx: &Context, resource: &OidcSsoConfig) -> Result<Outcome
                 )
             });
             Outcome::Synced {
-                config,
+                config: Box::new(config),
                 event,
                 clear_create_pending: owner.create_pending,
             }

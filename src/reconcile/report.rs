@@ -22,7 +22,7 @@ use super::context::Context;
 pub enum Outcome {
     /// Infisical matches the spec (possibly after a write).
     Synced {
-        config: OidcConfigSummary,
+        config: Box<OidcConfigSummary>,
         /// An Event to record for a write that happened (reason, note).
         event: Option<(&'static str, String)>,
         clear_create_pending: bool,

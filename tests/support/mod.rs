@@ -249,10 +249,8 @@ impl TestEnv {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let current = self.api.get_opt(name).await.unwrap();
-            if let Some(resource) = &current {
-                if check(resource) {
-                    return resource.clone();
-                }
+            if let Some(resource) = current.as_ref().filter(|r| check(r)) {
+                return resource.clone();
             }
             if tokio::time::Instant::now() > deadline {
                 panic!(
