@@ -1,0 +1,284 @@
+//! Exact Kubernetes call sequences of a pass, against a mocked API server (tower-test) while
+//! Infisical is the real emulator over HTTP. These pin down the ordering that makes creates
+//! exactly-once: mark → create → status with id → unmark; and that an in-sync pass writes nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use http::{Method, Request, Response};
+use infisical_emulator::{Emulator, EmulatorConfig, IdentitySeed, OrgSeed};
+use infisical_oidc_operator::api::OidcSsoConfig;
+use infisical_oidc_operator::infisical::{AllowedHosts, HttpSettings, Infisical};
+use infisical_oidc_operator::metrics::Metrics;
+use infisical_oidc_operator::reconcile::context::{Context, Settings};
+use infisical_oidc_operator::reconcile::sync;
+use kube::Client;
+use kube::client::Body;
+use kube::runtime::events::{Recorder, Reporter};
+use serde_json::{Value, json};
+use tower_test::mock::Handle;
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn secret(name: &str, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "ns"}, "data": data})
+}
+
+fn resource(org: &str, host: &str, status: Option<Value>, annotations: Value) -> Value {
+    let mut object = json!({
+        "apiVersion": "oidc.infisical-operator.io/v1alpha1", "kind": "OidcSsoConfig",
+        "metadata": {"name": "acme-sso", "namespace": "ns", "uid": "u-1", "generation": 1, "resourceVersion": "10",
+            "finalizers": ["oidc.infisical-operator.io/finalizer"], "annotations": annotations},
+        "spec": {
+            "organizationId": org, "hostAPI": host,
+            "authentication": {"universalAuth": {"credentialsRef": {"name": "infisical-identity"}}},
+            "configurationType": "discoveryURL",
+            "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
+            "clientId": "infisical",
+            "clientSecretRef": {"name": "idp-client", "key": "clientSecret"},
+        },
+    });
+    if let Some(status) = status {
+        object["status"] = status;
+    }
+    object
+}
+
+/// Waits for the next request, checks its method and path, answers `answer`, returns its body.
+async fn expect(handle: &mut ApiHandle, method: Method, path: &str, answer: &Value) -> Value {
+    let (request, respond) = tokio::time::timeout(Duration::from_secs(10), handle.next_request())
+        .await
+        .unwrap_or_else(|_| panic!("expected {method} {path}, got nothing"))
+        .expect("the client is alive");
+    assert_eq!(
+        (request.method().clone(), request.uri().path().to_string()),
+        (method, path.to_string()),
+        "call out of sequence"
+    );
+    let bytes = http_body_util::BodyExt::collect(request.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    respond.send_response(
+        Response::builder()
+            .body(Body::from(serde_json::to_vec(answer).unwrap()))
+            .unwrap(),
+    );
+    body
+}
+
+struct Fixture {
+    emulator: Emulator,
+    org: String,
+    identity_secret: Value,
+    ctx: Arc<Context>,
+    handle: ApiHandle,
+}
+
+async fn fixture() -> Fixture {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("debug,hyper=info,h2=info,rustls=info")
+        .with_test_writer()
+        .try_init();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let org = emulator.control().seed_org(OrgSeed::default());
+    let identity = emulator.control().seed_identity(IdentitySeed {
+        org_id: org.clone(),
+        ..IdentitySeed::default()
+    });
+    let identity_secret = secret(
+        "infisical-identity",
+        json!({"clientId": b64(&identity.client_id), "clientSecret": b64(&identity.client_secret)}),
+    );
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "ns");
+    let metrics = Arc::new(Metrics::default());
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "test".into(),
+            instance: None,
+        },
+    );
+    let settings = Settings {
+        allowed_hosts: AllowedHosts::new(["127.0.0.1"]),
+        ..Settings::default()
+    };
+    let infisical = Infisical::new(HttpSettings::default(), metrics.clone());
+    let ctx = Arc::new(Context::new(client, infisical, metrics, recorder, settings));
+    Fixture {
+        emulator,
+        org,
+        identity_secret,
+        ctx,
+        handle,
+    }
+}
+
+const BASE: &str =
+    "/apis/oidc.infisical-operator.io/v1alpha1/namespaces/ns/oidcssoconfigs/acme-sso";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_marks_then_creates_then_records_the_id_then_unmarks() {
+    let mut f = fixture().await;
+    let host = f.emulator.base_url();
+    let fresh: OidcSsoConfig =
+        serde_json::from_value(resource(&f.org, &host, None, json!({}))).unwrap();
+    let ctx = f.ctx.clone();
+    let pass = tokio::spawn(async move { sync(&ctx, &fresh).await });
+
+    let control = f.emulator.control();
+    let h = &mut f.handle;
+    expect(
+        h,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/infisical-identity",
+        &f.identity_secret,
+    )
+    .await;
+    expect(
+        h,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/idp-client",
+        &secret("idp-client", json!({"clientSecret": b64("s3cret")})),
+    )
+    .await;
+    let marked = resource(
+        &f.org,
+        &host,
+        None,
+        json!({"oidc.infisical-operator.io/create-pending": "t"}),
+    );
+    let mark = expect(h, Method::PATCH, BASE, &marked).await;
+    assert!(
+        mark["metadata"]["annotations"]["oidc.infisical-operator.io/create-pending"].is_string(),
+        "{mark}"
+    );
+    assert_eq!(
+        control.org_state(&f.org).unwrap().posts,
+        0,
+        "marked before the create"
+    );
+
+    let status_patch = expect(h, Method::PATCH, &format!("{BASE}/status"), &marked).await;
+    let org = control.org_state(&f.org).unwrap();
+    assert_eq!(
+        org.posts, 1,
+        "the create happened between mark and status write"
+    );
+    assert_eq!(
+        status_patch["status"]["id"],
+        org.config.unwrap()["id"],
+        "status carries the new id"
+    );
+    assert_eq!(status_patch["status"]["conditions"][0]["status"], "True");
+    assert!(
+        !status_patch.to_string().contains("s3cret"),
+        "no secret in status"
+    );
+
+    let unmark = expect(
+        h,
+        Method::PATCH,
+        BASE,
+        &resource(&f.org, &host, None, json!({})),
+    )
+    .await;
+    assert_eq!(
+        unmark["metadata"]["annotations"]["oidc.infisical-operator.io/create-pending"],
+        Value::Null
+    );
+    let event = expect(
+        h,
+        Method::POST,
+        "/apis/events.k8s.io/v1/namespaces/ns/events",
+        &json!({}),
+    )
+    .await;
+    assert_eq!(event["reason"], "Created");
+
+    let action = tokio::time::timeout(Duration::from_secs(10), pass)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        format!("{action:?}").contains("requeue_after: Some"),
+        "{action:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_sync_pass_reads_two_secrets_and_writes_nothing() {
+    let mut f = fixture().await;
+    let host = f.emulator.base_url();
+    // First pass: create, and capture the status it writes.
+    let fresh: OidcSsoConfig =
+        serde_json::from_value(resource(&f.org, &host, None, json!({}))).unwrap();
+    let ctx = f.ctx.clone();
+    let pass = tokio::spawn(async move { sync(&ctx, &fresh).await });
+    let idp = secret("idp-client", json!({"clientSecret": b64("s3cret")}));
+    let h = &mut f.handle;
+    expect(
+        h,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/infisical-identity",
+        &f.identity_secret,
+    )
+    .await;
+    expect(
+        h,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/idp-client",
+        &idp,
+    )
+    .await;
+    let object = resource(&f.org, &host, None, json!({}));
+    expect(h, Method::PATCH, BASE, &object).await;
+    let status =
+        expect(h, Method::PATCH, &format!("{BASE}/status"), &object).await["status"].clone();
+    expect(h, Method::PATCH, BASE, &object).await;
+    expect(
+        h,
+        Method::POST,
+        "/apis/events.k8s.io/v1/namespaces/ns/events",
+        &json!({}),
+    )
+    .await;
+    pass.await.unwrap().unwrap();
+
+    // Second pass on the object as it now stands.
+    let current: OidcSsoConfig =
+        serde_json::from_value(resource(&f.org, &host, Some(status), json!({}))).unwrap();
+    let ctx = f.ctx.clone();
+    let pass = tokio::spawn(async move { sync(&ctx, &current).await });
+    expect(
+        h,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/infisical-identity",
+        &f.identity_secret,
+    )
+    .await;
+    expect(
+        h,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/idp-client",
+        &idp,
+    )
+    .await;
+    // Any further Kubernetes call would go unanswered and the pass would not finish.
+    tokio::time::timeout(Duration::from_secs(10), pass)
+        .await
+        .expect("no write after the reads")
+        .unwrap()
+        .unwrap();
+    let org = f.emulator.control().org_state(&f.org).unwrap();
+    assert_eq!((org.posts, org.patches), (1, 0));
+}
