@@ -58,6 +58,7 @@ async fn create_reaches_ready_with_the_emulators_id_and_exactly_one_post() {
             .contains_key("oidc.infisical-operator.io/create-pending")
     );
     env.wait_event("acme-sso", "Created").await;
+    assert_eq!(operator.metrics.ready_resources.get(), 1);
     operator.stop().await;
     env.cleanup().await;
 }

@@ -44,6 +44,8 @@ impl Default for Settings {
 pub struct Memory {
     pub consecutive_failures: u32,
     pub secret_digest: Option<[u8; 32]>,
+    /// The last pass ended Ready.
+    pub ready: bool,
     /// (generation, error) last reported on a malformed object.
     pub reported_malformed: Option<(i64, String)>,
     /// Digest of everything the last pass acted on (generation, sync-now annotation, Secret values).
@@ -117,6 +119,28 @@ impl Context {
     }
 
     pub fn forget(&self, key: &str) {
-        self.memory.lock().expect("memory lock").remove(key);
+        if self
+            .memory
+            .lock()
+            .expect("memory lock")
+            .remove(key)
+            .is_some_and(|m| m.ready)
+        {
+            self.metrics.ready_resources.dec();
+        }
+    }
+
+    /// Records whether `key`'s last pass ended Ready, keeping the `ready_resources` gauge exact.
+    pub fn set_ready(&self, key: &str, ready: bool) {
+        let mut was = false;
+        self.update_memory(key, |m| {
+            was = m.ready;
+            m.ready = ready;
+        });
+        match (was, ready) {
+            (false, true) => self.metrics.ready_resources.inc(),
+            (true, false) => self.metrics.ready_resources.dec(),
+            _ => 0,
+        };
     }
 }

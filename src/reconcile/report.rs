@@ -99,6 +99,7 @@ pub async fn report(
     if matches!(outcome, Outcome::Suspended) {
         conditions.truncate(1);
     }
+    ctx.set_ready(&key, health.is_ready());
     status.conditions = conditions;
     status.observed_generation = Some(generation);
 
