@@ -582,7 +582,7 @@ async fn an_invalid_resource_is_reported_and_does_not_block_others() {
     // server stores it, so the operator must catch it.
     env.apply(
         "broken",
-        env.spec(json!({"organizationId": "other-org", "authentication": {"token": {"secretRef": {"name": "t", "key": "k"}}},
+        env.spec(json!({"organizationId": "00000000-0000-4000-8000-000000000000", "authentication": {"token": {"secretRef": {"name": "t", "key": "k"}}},
             "configurationType": "custom"})),
     )
     .await;

@@ -233,7 +233,10 @@ fn organization_id_is_immutable() {
     let old = resource(valid_spec());
     let same = resource(with(valid_spec(), json!({"clientId": "changed"})));
     same.validate_cel_update(&old).unwrap();
-    let moved = resource(with(valid_spec(), json!({"organizationId": "another-org"})));
+    let moved = resource(with(
+        valid_spec(),
+        json!({"organizationId": "7c1e0000-0000-4000-8000-000000000009"}),
+    ));
     let message = format!("{:?}", moved.validate_cel_update(&old).unwrap_err());
     assert!(message.contains("organizationId is immutable"), "{message}");
 }

@@ -12,9 +12,7 @@ use infisical_emulator::{
     LoggedRequest, OrgFlags, OrgSeed, TlsFiles,
 };
 use infisical_oidc_operator::error::{ApiError, Error, ErrorClass};
-use infisical_oidc_operator::infisical::wire::{
-    CreateOidcConfig, OidcConfigSummary, UpdateOidcConfig,
-};
+use infisical_oidc_operator::infisical::wire::{CreateOidcConfig, UpdateOidcConfig};
 use infisical_oidc_operator::infisical::{
     AllowedHosts, BaseUrl, Connection, Credentials, HttpSettings, Infisical, SecretString,
 };
@@ -257,10 +255,10 @@ async fn creates_a_discovery_url_config_and_reads_it_back() {
         .await
         .unwrap()
         .expect("the config exists after create");
-    assert_eq!(got.id, summary.id);
+    assert_eq!(got.config.id, summary.id);
     assert_eq!(got.client_id, "infisical");
     assert_eq!(got.client_secret.expose(), idp_secret());
-    assert_eq!(OidcConfigSummary::from(&got), summary);
+    assert_eq!(got.config.clone(), summary);
 
     let stored = stored_config(&w.control, &w.org).unwrap();
     assert_eq!(stored["clientSecret"], json!(idp_secret()));
@@ -300,7 +298,7 @@ async fn creates_a_custom_config_with_all_five_endpoints() {
     assert_eq!(summary.jwt_signature_algorithm.as_deref(), Some("RS512"));
 
     let got = w.client.get_config(&w.conn, &w.org).await.unwrap().unwrap();
-    assert_eq!(OidcConfigSummary::from(&got), summary);
+    assert_eq!(got.config.clone(), summary);
     assert_eq!(got.client_id, "infisical-custom");
     assert_eq!(got.client_secret, SecretString::new(idp_secret()));
 }
@@ -326,8 +324,8 @@ async fn a_second_create_is_infisicals_transient_500() {
     assert_eq!(err.reason(), "InfisicalUnavailable");
     // The first configuration is untouched.
     let got = w.client.get_config(&w.conn, &w.org).await.unwrap().unwrap();
-    assert_eq!(got.id, first.id);
-    assert_eq!(got.configuration_type, "discoveryURL");
+    assert_eq!(got.config.id, first.id);
+    assert_eq!(got.config.configuration_type, "discoveryURL");
 }
 
 #[tokio::test]
@@ -1245,7 +1243,7 @@ async fn https_with_a_private_ca() {
         .await
         .unwrap();
     let got = client.get_config(&trusted, &org).await.unwrap().unwrap();
-    assert_eq!(got.id, summary.id);
+    assert_eq!(got.config.id, summary.id);
     // The certificate also names the IP.
     let by_ip = connection(
         &format!("https://127.0.0.1:{}", emu.local_addr().port()),

@@ -69,11 +69,13 @@ pub const DEFAULT_HOST_API: &str = "https://us.infisical.com";
 #[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.userinfoEndpoint) && self.userinfoEndpoint.trim() != '')").message("userinfoEndpoint is required when configurationType is custom"))]
 #[serde(rename_all = "camelCase")]
 pub struct OidcSsoConfigSpec {
-    /// ID of the Infisical organisation whose OIDC configuration this resource manages
+    /// ID (a UUID) of the Infisical organisation whose OIDC configuration this resource manages
     /// (Organization Settings in Infisical). Immutable: to move a configuration to another
     /// organisation, create a new resource.
     #[x_kube(validation = Rule::new("self == oldSelf").message("organizationId is immutable"))]
-    #[schemars(length(min = 1))]
+    #[schemars(regex(
+        pattern = r"^\s*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\s*$"
+    ))]
     pub organization_id: String,
 
     /// Base URL of the Infisical API: `https://us.infisical.com` (default), `https://eu.infisical.com`,

@@ -105,28 +105,8 @@ impl UpdateOidcConfig {
 #[derive(Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct OidcConfig {
-    pub id: String,
-    pub org_id: String,
-    pub configuration_type: String,
-    pub is_active: bool,
-    #[serde(default)]
-    pub issuer: Option<String>,
-    #[serde(rename = "discoveryURL", default)]
-    pub discovery_url: Option<String>,
-    #[serde(default)]
-    pub authorization_endpoint: Option<String>,
-    #[serde(default)]
-    pub jwks_uri: Option<String>,
-    #[serde(default)]
-    pub token_endpoint: Option<String>,
-    #[serde(default)]
-    pub userinfo_endpoint: Option<String>,
-    #[serde(default)]
-    pub allowed_email_domains: Option<String>,
-    #[serde(default)]
-    pub manage_group_memberships: bool,
-    #[serde(default = "default_algorithm")]
-    pub jwt_signature_algorithm: String,
+    #[serde(flatten)]
+    pub config: OidcConfigSummary,
     #[serde(default)]
     pub client_id: String,
     #[serde(default)]
@@ -197,28 +177,4 @@ pub struct ErrorBody {
     pub message: Option<serde_json::Value>,
     #[serde(default)]
     pub error: Option<String>,
-}
-
-fn default_algorithm() -> String {
-    "RS256".to_string()
-}
-
-impl From<&OidcConfig> for OidcConfigSummary {
-    fn from(c: &OidcConfig) -> Self {
-        Self {
-            id: c.id.clone(),
-            org_id: c.org_id.clone(),
-            configuration_type: c.configuration_type.clone(),
-            is_active: c.is_active,
-            issuer: c.issuer.clone(),
-            discovery_url: c.discovery_url.clone(),
-            authorization_endpoint: c.authorization_endpoint.clone(),
-            jwks_uri: c.jwks_uri.clone(),
-            token_endpoint: c.token_endpoint.clone(),
-            userinfo_endpoint: c.userinfo_endpoint.clone(),
-            allowed_email_domains: c.allowed_email_domains.clone(),
-            manage_group_memberships: c.manage_group_memberships,
-            jwt_signature_algorithm: Some(c.jwt_signature_algorithm.clone()),
-        }
-    }
 }

@@ -81,11 +81,11 @@ pub fn decide(
     };
 
     let adopted = match &ownership.recorded_id {
-        Some(id) if *id == observed.id => false,
+        Some(id) if *id == observed.config.id => false,
         Some(id) if ownership.adoption_policy != AdoptionPolicy::Adopt => {
             return Err(Error::IdMismatch {
                 recorded: id.clone(),
-                found: observed.id.clone(),
+                found: observed.config.id.clone(),
             });
         }
         // Our create may have committed before we crashed: the configuration is ours.
@@ -93,7 +93,7 @@ pub fn decide(
         _ if ownership.adoption_policy == AdoptionPolicy::Adopt => true,
         _ => {
             return Err(Error::AdoptionRequired {
-                id: observed.id.clone(),
+                id: observed.config.id.clone(),
             });
         }
     };
@@ -101,7 +101,7 @@ pub fn decide(
     let patch = diff(desired, observed);
     if patch.is_empty() {
         return Ok(Plan::InSync {
-            id: observed.id.clone(),
+            id: observed.config.id.clone(),
             adopted,
         });
     }
@@ -115,7 +115,7 @@ pub fn decide(
         UpdateCause::Drift
     };
     Ok(Plan::Update {
-        id: observed.id.clone(),
+        id: observed.config.id.clone(),
         patch: Box::new(patch),
         cause,
     })
@@ -124,7 +124,8 @@ pub fn decide(
 /// The fields whose stored value differs from the desired one. A stored `null` equals `""`,
 /// and stored strings are compared trimmed and, for domains, re-normalised, so a configuration
 /// written through Infisical's UI compares equal when it means the same.
-pub fn diff(desired: &Desired, observed: &OidcConfig) -> UpdateOidcConfig {
+pub fn diff(desired: &Desired, stored: &OidcConfig) -> UpdateOidcConfig {
+    let observed = &stored.config;
     fn text(stored: &Option<String>) -> &str {
         stored.as_deref().map(str::trim).unwrap_or("")
     }
@@ -156,8 +157,8 @@ pub fn diff(desired: &Desired, observed: &OidcConfig) -> UpdateOidcConfig {
             &desired.userinfo_endpoint,
             text(&observed.userinfo_endpoint),
         ),
-        client_id: changed(&desired.client_id, observed.client_id.trim()),
-        client_secret: (desired.client_secret.expose() != observed.client_secret.expose().trim())
+        client_id: changed(&desired.client_id, stored.client_id.trim()),
+        client_secret: (desired.client_secret.expose() != stored.client_secret.expose().trim())
             .then(|| desired.client_secret.clone()),
         is_active: (desired.is_active != observed.is_active).then_some(desired.is_active),
         manage_group_memberships: (desired.manage_group_memberships
@@ -165,7 +166,11 @@ pub fn diff(desired: &Desired, observed: &OidcConfig) -> UpdateOidcConfig {
             .then_some(desired.manage_group_memberships),
         jwt_signature_algorithm: changed(
             desired.jwt_signature_algorithm,
-            observed.jwt_signature_algorithm.trim(),
+            observed
+                .jwt_signature_algorithm
+                .as_deref()
+                .unwrap_or("RS256")
+                .trim(),
         ),
     }
 }
@@ -236,17 +241,17 @@ mod tests {
     #[test]
     fn nulls_and_ui_formatting_compare_equal() {
         let mut s = stored();
-        s.issuer = None;
-        s.jwks_uri = None;
-        s.allowed_email_domains = Some("example.com,example.org ".into());
+        s.config.issuer = None;
+        s.config.jwks_uri = None;
+        s.config.allowed_email_domains = Some("example.com,example.org ".into());
         assert!(diff(&desired(), &s).is_empty());
     }
 
     #[test]
     fn only_changed_fields_are_patched() {
         let mut s = stored();
-        s.is_active = false;
-        s.allowed_email_domains = Some("example.com".into());
+        s.config.is_active = false;
+        s.config.allowed_email_domains = Some("example.com".into());
         let Plan::Update { patch, cause, .. } =
             decide(&desired(), Some(&s), &ours(), Hints::default()).unwrap()
         else {
@@ -287,7 +292,7 @@ mod tests {
     #[test]
     fn spec_edit_is_named_as_such() {
         let mut s = stored();
-        s.jwt_signature_algorithm = "RS512".into();
+        s.config.jwt_signature_algorithm = Some("RS512".into());
         let hints = Hints {
             spec_changed: true,
             secret_changed: false,

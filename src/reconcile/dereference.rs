@@ -56,7 +56,13 @@ pub async fn connection_inputs(
     let ca_pem = match &spec.ca_bundle_ref {
         Some(r) => {
             let secret = fetch(&secrets, namespace, &r.name).await?;
-            Some(bytes(&secret, namespace, &r.name, &r.key)?)
+            let pem = bytes(&secret, namespace, &r.name, &r.key)?;
+            check_ca_bundle(&pem).map_err(|message| Error::InvalidCaBundle {
+                name: format!("{namespace}/{}", r.name),
+                key: r.key.clone(),
+                message,
+            })?;
+            Some(pem)
         }
         None => None,
     };
@@ -78,6 +84,15 @@ pub async fn dereference(
         credentials,
         ca_pem,
     })
+}
+
+/// The bundle must hold at least one PEM certificate.
+fn check_ca_bundle(pem: &[u8]) -> Result<(), String> {
+    match reqwest::Certificate::from_pem_bundle(pem) {
+        Ok(certs) if certs.is_empty() => Err("no PEM certificate found".into()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 async fn fetch(secrets: &Api<Secret>, namespace: &str, name: &str) -> Result<Secret> {

@@ -26,7 +26,7 @@ use crate::api::conditions::{READY, STALLED};
 use crate::api::{CREATE_PENDING_ANNOTATION, DeletionPolicy, FINALIZER, OidcSsoConfig};
 use crate::error::{Error, Result};
 use crate::infisical::Connection;
-use crate::infisical::wire::{OidcConfigSummary, UpdateOidcConfig};
+use crate::infisical::wire::UpdateOidcConfig;
 
 use context::Context;
 use decide::{Hints, Ownership, Plan};
@@ -174,8 +174,7 @@ async fn run_pipeline(ctx: &Context, resource: &OidcSsoConfig) -> Result<Outcome
             }
         }
         Plan::InSync { id, adopted } => {
-            let config =
-                OidcConfigSummary::from(observed.as_ref().expect("in sync implies observed"));
+            let config = observed.expect("in sync implies observed").config;
             let event = adopted.then(|| {
                 (
                     "Adopted",
@@ -263,7 +262,7 @@ async fn deactivate(ctx: &Context, resource: &OidcSsoConfig, id: &str) -> Result
     else {
         return Ok(());
     };
-    if observed.id != id || !observed.is_active {
+    if observed.config.id != id || !observed.config.is_active {
         return Ok(());
     }
     let patch = UpdateOidcConfig {

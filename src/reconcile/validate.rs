@@ -64,10 +64,10 @@ pub fn normalise_domains(domains: &[String]) -> String {
 pub fn desired_state(spec: &OidcSsoConfigSpec, client_secret: &SecretString) -> Result<Desired> {
     let trimmed = |value: &Option<String>| value.as_deref().unwrap_or("").trim().to_string();
     let organization_id = spec.organization_id.trim().to_string();
-    if organization_id.is_empty() {
+    if uuid_like(&organization_id).is_none() {
         return Err(Error::invalid_spec(
             "spec.organizationId",
-            "must not be empty",
+            "must be the organization's ID, a UUID",
         ));
     }
     let client_id = spec.client_id.trim().to_string();
@@ -101,6 +101,18 @@ pub fn desired_state(spec: &OidcSsoConfigSpec, client_secret: &SecretString) -> 
     check_urls(&desired)?;
     check_domains(&spec.allowed_email_domains)?;
     Ok(desired)
+}
+
+/// `Some(())` for the 8-4-4-4-12 hexadecimal form. Infisical answers other ids with a bare 500.
+fn uuid_like(text: &str) -> Option<()> {
+    let groups: Vec<&str> = text.split('-').collect();
+    let lengths = [8, 4, 4, 4, 12];
+    (groups.len() == 5
+        && groups
+            .iter()
+            .zip(lengths)
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit())))
+    .then_some(())
 }
 
 /// Infisical's create-time refinements, applied to every write.
@@ -230,7 +242,7 @@ mod tests {
 
     pub fn spec() -> OidcSsoConfigSpec {
         serde_json::from_value(serde_json::json!({
-            "organizationId": " org-1 ",
+            "organizationId": " 7c1e0000-0000-4000-8000-000000000001 ",
             "authentication": {"universalAuth": {"credentialsRef": {"name": "creds"}}},
             "configurationType": "discoveryURL",
             "discoveryURL": " https://idp.example.com/.well-known/openid-configuration ",
@@ -244,7 +256,7 @@ mod tests {
     #[test]
     fn defaults_and_normalisation_follow_infisical() {
         let d = desired_state(&spec(), &SecretString::new(" s3cret\n")).unwrap();
-        assert_eq!(d.organization_id, "org-1");
+        assert_eq!(d.organization_id, "7c1e0000-0000-4000-8000-000000000001");
         assert_eq!(d.client_id, "infisical");
         assert_eq!(d.client_secret.expose(), "s3cret");
         assert_eq!(
@@ -275,6 +287,17 @@ mod tests {
         assert!(desired_state(&s, &SecretString::new("x")).is_err());
         s.userinfo_endpoint = Some("https://idp.example.com/userinfo".into());
         assert!(desired_state(&s, &SecretString::new("x")).is_ok());
+    }
+
+    #[test]
+    fn organization_id_must_be_a_uuid() {
+        let mut s = spec();
+        s.organization_id = "acme".into();
+        let err = desired_state(&s, &SecretString::new("x")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid spec: spec.organizationId: must be the organization's ID, a UUID"
+        );
     }
 
     #[test]

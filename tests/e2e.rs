@@ -1,0 +1,431 @@
+//! End to end: the BUILT operator binary, run as a separate process, driven through the real
+//! `kubectl` against a real API server (`KUBECONFIG`, see hack/test.sh), talking to a real
+//! emulator over HTTP. What a user sees, a user does: apply the examples, wait, patch, delete,
+//! kill the process, stop it with SIGTERM, and run it with exactly the Helm chart's RBAC.
+//!
+//! Every test has its own namespace(s), emulator and operator process(es), so nextest can run
+//! them in parallel. The examples all target one organisation id: each runs against its own
+//! emulator and namespace, with its own operator.
+
+mod e2e_support;
+mod packaging_support;
+
+use std::time::Duration;
+
+use base64::Engine;
+use e2e_support::*;
+use infisical_emulator::{Fault, FaultKind};
+use infisical_oidc_operator::api::OidcSsoConfig;
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+const CANARY: &str = "CANARY-e2e-5b9d";
+
+/// (file, resource name) of every example with a single OidcSsoConfig.
+const EXAMPLES: &[(&str, &str)] = &[
+    ("discovery-url.yaml", "acme-sso"),
+    ("custom-endpoints.yaml", "acme-sso-custom"),
+    ("token-auth.yaml", "acme-sso-token"),
+    ("deactivate-on-delete.yaml", "acme-sso-deactivate"),
+    ("adopt-existing.yaml", "acme-sso-adopted"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn examples_reach_ready() {
+    for (file, name) in EXAMPLES {
+        let world = World::new("e2e-example").await;
+        let control = world.emulator.control();
+        let mut text = world.example(file);
+        let mut adopted_id = None;
+        match *file {
+            "token-auth.yaml" => {
+                let token = control.issue_static_token(&world.identity.identity_id, 0);
+                assert!(!token.is_empty(), "the emulator issued a token");
+                assert!(text.contains("accessToken: replace-with-an-access-token"));
+                text = text.replace("replace-with-an-access-token", &token);
+            }
+            "adopt-existing.yaml" => {
+                control.put_config_out_of_band(
+                    ORG_ID,
+                    json!({
+                        "configurationType": "discoveryURL",
+                        "discoveryURL": "https://old-idp.example.com/.well-known/openid-configuration",
+                        "clientId": "made-in-the-ui",
+                        "clientSecret": "made-in-the-ui-secret",
+                        "isActive": false,
+                        "allowedEmailDomains": "old.example.com",
+                    }),
+                );
+                adopted_id = Some(stored_config_id(&world.emulator).expect("a config to adopt"));
+            }
+            _ => {}
+        }
+        let operator = world.start_operator("example");
+        world.apply(file, &text);
+        world.wait_ready(name, &operator);
+
+        let status_id = world.jsonpath(name, "{.status.id}");
+        let stored = org(&world.emulator)
+            .config
+            .unwrap_or_else(|| panic!("{file}: the emulator holds a config"));
+        assert_eq!(
+            status_id,
+            stored["id"].as_str().unwrap(),
+            "{file}: status.id is the stored config's id"
+        );
+        if let Some(adopted) = adopted_id {
+            assert_eq!(
+                status_id, adopted,
+                "adopt-existing: the existing config is adopted, not replaced"
+            );
+            assert_eq!(org(&world.emulator).posts, 0, "adoption never POSTs");
+            assert_eq!(stored["isActive"], json!(true), "adoption applies the spec");
+            assert_eq!(stored["clientId"], json!("infisical"));
+        } else {
+            assert_eq!(org(&world.emulator).posts, 1, "{file}: exactly one create");
+        }
+        if *file == "deactivate-on-delete.yaml" {
+            must(world.kubectl_ns().args([
+                "delete",
+                &format!("oidcsso/{name}"),
+                "--wait",
+                "--timeout=60s",
+            ]));
+            assert!(world.get_json(name).is_none(), "{name} is gone");
+            assert_eq!(
+                org(&world.emulator).config.unwrap()["isActive"],
+                json!(false),
+                "deletionPolicy: Deactivate deactivates the config before the finalizer goes"
+            );
+        }
+        drop(operator);
+        drop(world);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_through_kubectl() {
+    let world = World::new("e2e-life").await;
+    let operator = world.start_operator("life");
+    let text = world.example("discovery-url.yaml");
+    assert!(text.contains(EXAMPLE_IDP_SECRET));
+    world.apply(
+        "discovery-url.yaml",
+        &text.replace(EXAMPLE_IDP_SECRET, CANARY),
+    );
+    world.wait_ready("acme-sso", &operator);
+    assert_eq!(
+        world.jsonpath("acme-sso", "{.status.id}"),
+        stored_config_id(&world.emulator).unwrap()
+    );
+    assert_eq!(
+        org(&world.emulator).config.unwrap()["clientSecret"],
+        json!(CANARY),
+        "the IdP secret from the Secret reached Infisical"
+    );
+
+    // The creation is visible as an Event.
+    poll(
+        "a Created event for acme-sso",
+        TIMEOUT,
+        || {
+            world
+                .event_reasons("acme-sso")
+                .iter()
+                .any(|r| r == "Created")
+                .then_some(())
+        },
+        || format!("{:?}", world.event_reasons("acme-sso")),
+    );
+
+    // A spec edit through kubectl is one PATCH.
+    let patches = |w: &World| {
+        w.emulator
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PATCH")
+            .count()
+    };
+    assert_eq!(patches(&world), 0, "creating needs no PATCH");
+    must(world.kubectl_ns().args([
+        "patch",
+        "oidcsso",
+        "acme-sso",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"isActive":false}}"#,
+    ]));
+    poll(
+        "the emulator's config to be inactive",
+        TIMEOUT,
+        || (org(&world.emulator).config.unwrap()["isActive"] == json!(false)).then_some(()),
+        || format!("{:?}\n{}", org(&world.emulator), operator.log_tail(30)),
+    );
+    let generation = world.jsonpath("acme-sso", "{.metadata.generation}");
+    poll(
+        "status.observedGeneration to reach metadata.generation",
+        TIMEOUT,
+        || (world.jsonpath("acme-sso", "{.status.observedGeneration}") == generation).then_some(()),
+        || world.jsonpath("acme-sso", "{.status}"),
+    );
+    world.wait_ready("acme-sso", &operator);
+    assert_eq!(
+        world.jsonpath("acme-sso", "{.status.observedGeneration}"),
+        world.jsonpath("acme-sso", "{.metadata.generation}")
+    );
+    assert_eq!(world.jsonpath("acme-sso", "{.status.isActive}"), "false");
+    // Let any needless follow-up write show itself before counting.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        patches(&world),
+        1,
+        "exactly one PATCH for one spec edit: {:#?}",
+        world.emulator.control().requests()
+    );
+
+    // The canary never leaks: not in logs, Events, the resource, nor metrics.
+    let canary_b64 = base64::engine::general_purpose::STANDARD.encode(CANARY);
+    let metrics = operator.wait_http_ok("/metrics");
+    let events_yaml = must(world.kubectl_ns().args(["get", "events", "-o", "yaml"]));
+    let resource_yaml = must(world.kubectl_ns().args(["get", "oidcsso", "-o", "yaml"]));
+    let describe = must(world.kubectl_ns().args(["describe", "oidcsso", "acme-sso"]));
+    for (place, text) in [
+        ("the operator's stderr", operator.log_text()),
+        ("kubectl get events -o yaml", events_yaml),
+        ("kubectl get oidcsso -o yaml", resource_yaml),
+        ("kubectl describe oidcsso", describe),
+        ("/metrics", metrics),
+    ] {
+        assert!(!text.is_empty(), "{place} is empty: nothing was checked");
+        assert!(!text.contains(CANARY), "the canary leaked into {place}");
+        assert!(
+            !text.contains(&canary_b64),
+            "the canary (base64) leaked into {place}"
+        );
+    }
+
+    // Delete: the finalizer is removed and (Orphan) the config stays.
+    let id = stored_config_id(&world.emulator).unwrap();
+    must(
+        world
+            .kubectl_ns()
+            .args(["delete", "oidcsso", "acme-sso", "--wait", "--timeout=60s"]),
+    );
+    assert!(
+        world.get_json("acme-sso").is_none(),
+        "acme-sso is gone after kubectl delete --wait"
+    );
+    let state = org(&world.emulator);
+    let config = state.config.expect("Orphan leaves the config in Infisical");
+    assert_eq!(config["id"], json!(id));
+    assert_eq!(config["isActive"], json!(false));
+    assert_eq!(patches(&world), 1, "Orphan deletion writes nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_mid_create_with_a_killed_process() {
+    let world = World::new("e2e-crash").await;
+    world.emulator.control().inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: Some("/api/v1/sso/oidc/config".into()),
+        count: 1,
+        kind: FaultKind::CommitThenDelay { millis: 4000 },
+    });
+    let mut first = world.start_operator("first");
+    world.apply("discovery-url.yaml", &world.example("discovery-url.yaml"));
+
+    // The POST committed, its answer is still held back, and the id is not in status yet.
+    // Polled with kube-rs rather than kubectl: the window is the fault's 4 s.
+    let api: Api<OidcSsoConfig> = Api::namespaced(world.client.clone(), &world.namespace);
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    let resource = loop {
+        if org(&world.emulator).config.is_some()
+            && let Some(r) = api.get_opt("acme-sso").await.unwrap()
+            && r.status.as_ref().and_then(|s| s.id.as_ref()).is_none()
+        {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for the emulator to hold a config while status.id is unset: \
+             {:?} / {:?}\n{}",
+            org(&world.emulator),
+            api.get_opt("acme-sso").await.unwrap().map(|r| r.status),
+            first.log_tail(30)
+        );
+        tokio::time::sleep(POLL).await;
+    };
+    assert!(
+        resource
+            .annotations()
+            .contains_key("oidc.infisical-operator.io/create-pending"),
+        "create-pending is set before the POST: {:?}",
+        resource.metadata
+    );
+    first.kill();
+    let stored_id = stored_config_id(&world.emulator).unwrap();
+    assert_eq!(
+        world.jsonpath("acme-sso", "{.status.id}"),
+        "",
+        "the killed process never wrote the id"
+    );
+
+    let second = world.start_operator("second");
+    world.wait_ready("acme-sso", &second);
+    assert_eq!(
+        org(&world.emulator).posts,
+        1,
+        "no duplicate create after the crash"
+    );
+    assert_eq!(world.jsonpath("acme-sso", "{.status.id}"), stored_id);
+    poll(
+        "create-pending to be cleared",
+        TIMEOUT,
+        || {
+            world
+                .jsonpath(
+                    "acme-sso",
+                    r"{.metadata.annotations.oidc\.infisical-operator\.io/create-pending}",
+                )
+                .is_empty()
+                .then_some(())
+        },
+        || world.jsonpath("acme-sso", "{.metadata.annotations}"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_sigterm() {
+    let world = World::new("e2e-term").await;
+    let mut operator = world.start_operator("term");
+    world.apply("discovery-url.yaml", &world.example("discovery-url.yaml"));
+    world.wait_ready("acme-sso", &operator);
+
+    assert_eq!(operator.wait_http_ok("/healthz").trim(), "ok");
+    operator.wait_http_ok("/readyz");
+    let metrics = operator.wait_http_ok("/metrics");
+    assert!(
+        metrics.contains("infisical_oidc_operator_reconciles_total"),
+        "/metrics names the reconcile counter:\n{metrics}"
+    );
+
+    operator.sigterm();
+    let status = operator
+        .wait_exit(Duration::from_secs(10))
+        .unwrap_or_else(|| {
+            panic!(
+                "still running 10s after SIGTERM:\n{}",
+                operator.log_tail(30)
+            )
+        });
+    assert!(
+        status.success(),
+        "exit status after SIGTERM: {status:?}\n{}",
+        operator.log_tail(30)
+    );
+    assert!(
+        operator.log_text().contains("shutting down"),
+        "the shutdown is logged:\n{}",
+        operator.log_tail(30)
+    );
+    assert!(
+        operator.get("/healthz").is_none(),
+        "nothing answers after exit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_runs_with_exactly_the_charts_rbac() {
+    let mut world = World::new("e2e-rbac").await;
+    let other = world.another_namespace("e2e-rbac-other");
+    let ns = world.namespace.clone();
+
+    // The chart's RBAC for a namespaced install watching only this namespace.
+    let release = "e2e";
+    let docs = packaging_support::helm_template(
+        release,
+        &ns,
+        &[
+            "--set",
+            &format!("watchNamespaces={{{ns}}}"),
+            "--set",
+            "rbac.scope=namespaced",
+            "--set",
+            "crds.install=false",
+        ],
+    );
+    let rbac: Vec<_> = docs
+        .iter()
+        .filter(|d| {
+            matches!(
+                packaging_support::kind(d),
+                "ServiceAccount" | "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding"
+            )
+        })
+        .cloned()
+        .collect();
+    assert!(
+        packaging_support::of_kind(&rbac, "ClusterRole").is_empty()
+            && packaging_support::of_kind(&rbac, "ClusterRoleBinding").is_empty(),
+        "a namespaced install grants nothing cluster-wide"
+    );
+    packaging_support::one(&rbac, "Role");
+    packaging_support::one(&rbac, "RoleBinding");
+    packaging_support::apply_docs(&world.kubeconfig, &rbac, &[]);
+    let sa = packaging_support::service_account_name(&docs);
+    let as_sa = packaging_support::impersonating_kubeconfig(
+        &world.kubeconfig,
+        &ns,
+        &sa,
+        &world.dir.path().join("sa.kubeconfig"),
+    );
+
+    // The operator, authorised exactly as the chart's ServiceAccount.
+    let operator = OperatorProcess::start(&as_sa, &ns, world.dir.path(), "rbac");
+    world.apply("discovery-url.yaml", &world.example("discovery-url.yaml"));
+    world.wait_ready("acme-sso", &operator);
+    assert_eq!(
+        world.jsonpath("acme-sso", "{.status.id}"),
+        stored_config_id(&world.emulator).unwrap()
+    );
+    poll(
+        "a Created event (Events are within the RBAC too)",
+        TIMEOUT,
+        || {
+            world
+                .event_reasons("acme-sso")
+                .iter()
+                .any(|r| r == "Created")
+                .then_some(())
+        },
+        || format!("{:?}", world.event_reasons("acme-sso")),
+    );
+    let log = operator.log_text();
+    assert!(
+        !log.to_lowercase().contains("forbidden"),
+        "the operator hit a missing permission:\n{}",
+        operator.log_tail(60)
+    );
+
+    // Outside it, the same identity is refused.
+    for resource in ["oidcsso", "secrets"] {
+        let out = exec(kubectl_with(&as_sa).args(["get", resource, "-n", &other]));
+        assert!(
+            !out.ok && out.stderr.contains("Forbidden"),
+            "`kubectl get {resource} -n {other}` as the ServiceAccount must be Forbidden: {out:?}"
+        );
+    }
+    let out = exec(kubectl_with(&as_sa).args(["auth", "can-i", "delete", "secrets", "-n", &ns]));
+    assert!(
+        !out.ok && out.stdout.trim() == "no",
+        "the ServiceAccount cannot delete Secrets: {out:?}"
+    );
+    // And inside it, what it needs is allowed (the same question, answered yes).
+    let out = exec(kubectl_with(&as_sa).args(["auth", "can-i", "watch", "secrets", "-n", &ns]));
+    assert!(
+        out.ok && out.stdout.trim() == "yes",
+        "can watch Secrets: {out:?}"
+    );
+}
