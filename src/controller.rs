@@ -182,7 +182,7 @@ fn controller_for(
         .with_config(
             ControllerConfig::default()
                 .concurrency(concurrency)
-                .debounce(Duration::from_millis(200)),
+                .debounce(Duration::from_millis(50)),
         )
         .graceful_shutdown_on(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod context;
 pub mod decide;
 pub mod dereference;
+pub mod finalizer;
 pub mod ownership;
 pub mod report;
 pub mod validate;
@@ -17,13 +18,12 @@ use std::time::Instant;
 use kube::api::Patch;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Api, ResourceExt};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::api::conditions::{READY, STALLED};
-use crate::api::{CREATE_PENDING_ANNOTATION, DeletionPolicy, FINALIZER, OidcSsoConfig};
+use crate::api::{CREATE_PENDING_ANNOTATION, DeletionPolicy, OidcSsoConfig};
 use crate::error::{Error, Result};
 use crate::infisical::Connection;
 use crate::infisical::wire::UpdateOidcConfig;
@@ -55,18 +55,18 @@ async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<
     let api: Api<OidcSsoConfig> = Api::namespaced(ctx.client.clone(), &namespace);
     let ctx = ctx.clone();
     async move {
-        finalizer(&api, FINALIZER, Arc::new(resource), |event| async {
-            match event {
-                FinalizerEvent::Apply(resource) => sync(&ctx, &resource).await,
-                FinalizerEvent::Cleanup(resource) => cleanup(&ctx, &resource).await,
+        if resource.metadata.deletion_timestamp.is_some() {
+            if !finalizer::has_finalizer(&resource) {
+                return Ok(Action::await_change());
             }
-        })
-        .await
-        .map_err(|e| match e {
-            kube::runtime::finalizer::Error::ApplyFailed(inner)
-            | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner,
-            other => Error::Finalizer(other.to_string()),
-        })
+            let action = cleanup(&ctx, &resource).await?;
+            finalizer::remove(&api, &resource).await?;
+            return Ok(action);
+        }
+        if !finalizer::has_finalizer(&resource) {
+            finalizer::add(&api, &resource).await?;
+        }
+        sync(&ctx, &resource).await
     }
     .instrument(span)
     .await
@@ -110,8 +110,10 @@ async fn run_pipeline(ctx: &Context, resource: &OidcSsoConfig) -> Result<Outcome
     let desired = validate::desired_state(spec, &inputs.client_secret)?;
 
     let me = ownership::Claimant::of(resource);
-    let competing_owner =
-        ownership::competing_owner(&me, ownership::claimants(&ctx.stores()).iter());
+    let competing_owner = ownership::competing_owner(
+        &me,
+        ownership::claimants(&ctx.stores(), &spec.organization_id).iter(),
+    );
     let status = resource.status.clone().unwrap_or_default();
     let owner = Ownership {
         recorded_id: status.id.clone(),

@@ -83,14 +83,24 @@ pub fn competing_owner<'a>(
         .map(|other| other.key.clone())
 }
 
-/// Claimants visible in the controller's caches, skipping resources being deleted.
-pub fn claimants(stores: &[Store<DeserializeGuard<OidcSsoConfig>>]) -> Vec<Claimant> {
+/// Claimants for `organization_id` visible in the controller's caches, skipping resources being
+/// deleted. Filters inside the cache without copying objects: this runs on every pass.
+pub fn claimants(
+    stores: &[Store<DeserializeGuard<OidcSsoConfig>>],
+    organization_id: &str,
+) -> Vec<Claimant> {
+    let organization_id = organization_id.trim();
     stores
         .iter()
-        .flat_map(|store| store.state())
-        .filter_map(|guard| guard.0.as_ref().ok().cloned())
-        .filter(|resource| resource.metadata.deletion_timestamp.is_none())
-        .map(|resource| Claimant::of(&resource))
+        .flat_map(|store| {
+            store.state_filter(|guard| {
+                guard.0.as_ref().is_ok_and(|r| {
+                    r.metadata.deletion_timestamp.is_none()
+                        && r.spec.organization_id.trim() == organization_id
+                })
+            })
+        })
+        .filter_map(|guard| guard.0.as_ref().ok().map(Claimant::of))
         .collect()
 }
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# bench.sh: the scale benchmark (benches/scale.rs) against a real kube-apiserver, with the release
+# operator binary as a separate process and the Infisical emulator in-process. Prints a table of
+# figures, each against a floor measured in the same run; the output is kept in .work/bench.txt.
+#
+#   bash hack/bench.sh                          # own kube-apiserver + etcd on 127.0.0.1:56443
+#   USE_EXISTING_CLUSTER=1 bash hack/bench.sh   # $KUBECONFIG instead (kind, k3d, ...)
+#   BENCH_LARGE=0 bash hack/bench.sh            # skip the 10,000-object phase
+#
+# Knobs (see benches/scale.rs): BENCH_N (1000), BENCH_LATENCY_SAMPLES (50), BENCH_LARGE (1 here),
+# BENCH_LARGE_TOTAL (10000). Needs only what hack/test.sh needs (cargo; the cluster from cluster.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf '[bench.sh] %s\n' "$*" >&2; }
+started=$(date +%s)
+
+command -v cargo >/dev/null 2>&1 || { log "cargo is required (rustup toolchain)"; exit 1; }
+
+export CLUSTER_NAME="${CLUSTER_NAME:-oidc-bench}" CLUSTER_PORT="${CLUSTER_PORT:-56443}"
+KUBECONFIG="$(bash hack/cluster.sh up)"
+export KUBECONFIG
+trap 'bash hack/cluster.sh down' EXIT
+
+export BENCH_LARGE="${BENCH_LARGE:-1}"
+if [ "${USE_EXISTING_CLUSTER:-0}" != 1 ]; then
+  # Our own throwaway server: report its memory as context, and skip the per-object cleanup.
+  state="/dev/shm/kas-$CLUSTER_NAME"
+  [ -f "$state/kube-apiserver.pid" ] && export BENCH_APISERVER_PID="$(cat "$state/kube-apiserver.pid")"
+  [ -f "$state/etcd.pid" ] && export BENCH_ETCD_PID="$(cat "$state/etcd.pid")"
+  export BENCH_SKIP_CLEANUP="${BENCH_SKIP_CLEANUP:-1}"
+fi
+
+mkdir -p .work
+log "building (release)"
+cargo bench --locked --bench scale --no-run
+log "running against $KUBECONFIG"
+set +e
+cargo bench --locked --bench scale 2>&1 | tee .work/bench.txt
+status=${PIPESTATUS[0]}
+set -e
+log "finished with status $status in $(( $(date +%s) - started ))s; output in .work/bench.txt"
+exit "$status"
