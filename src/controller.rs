@@ -245,6 +245,13 @@ fn error_policy(
             invalid.metadata.name.clone().unwrap_or_default()
         ),
     };
+    if let Error::Kube(kube::Error::Api(status)) = error
+        && status.code == 409
+    {
+        // Our cached copy was stale: retry soon with the newer one the watch delivers.
+        tracing::debug!(resource = %key, "conflict on write; retrying with a fresher copy");
+        return Action::requeue(Duration::from_millis(300));
+    }
     let mut failures = 0;
     ctx.update_memory(&key, |m| {
         m.consecutive_failures = m.consecutive_failures.saturating_add(1);

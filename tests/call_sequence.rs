@@ -156,6 +156,8 @@ async fn a_create_marks_then_creates_then_records_the_id_then_unmarks() {
         None,
         json!({"oidc.infisical-operator.io/create-pending": "t"}),
     );
+    let mut marked = marked;
+    marked["metadata"]["resourceVersion"] = json!("11");
     let mark = expect(h, Method::PATCH, BASE, &marked).await;
     assert!(
         mark["metadata"]["annotations"]["oidc.infisical-operator.io/create-pending"].is_string(),
@@ -179,6 +181,10 @@ async fn a_create_marks_then_creates_then_records_the_id_then_unmarks() {
         "status carries the new id"
     );
     assert_eq!(status_patch["status"]["conditions"][0]["status"], "True");
+    assert_eq!(
+        status_patch["metadata"]["resourceVersion"], "11",
+        "the status write is conditional on the marked version"
+    );
     assert!(
         !status_patch.to_string().contains("s3cret"),
         "no secret in status"
@@ -281,4 +287,70 @@ async fn an_in_sync_pass_reads_two_secrets_and_writes_nothing() {
         .unwrap();
     let org = f.emulator.control().org_state(&f.org).unwrap();
     assert_eq!((org.posts, org.patches), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_from_a_stale_copy_cannot_overwrite_a_newer_status() {
+    let mut f = fixture().await;
+    let host = f.emulator.base_url();
+    // Infisical already holds the configuration we created; our cached copy predates the
+    // status write that recorded its id.
+    f.emulator.control().put_config_out_of_band(
+        &f.org,
+        json!({"configurationType": "discoveryURL", "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
+            "clientId": "infisical", "clientSecret": "s3cret", "isActive": true}),
+    );
+    let stale: OidcSsoConfig =
+        serde_json::from_value(resource(&f.org, &host, None, json!({}))).unwrap();
+    let ctx = f.ctx.clone();
+    let pass = tokio::spawn(async move { sync(&ctx, &stale).await });
+    let h = &mut f.handle;
+    expect(
+        h,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/infisical-identity",
+        &f.identity_secret,
+    )
+    .await;
+    expect(
+        h,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/idp-client",
+        &secret("idp-client", json!({"clientSecret": b64("s3cret")})),
+    )
+    .await;
+    // The stale pass concludes AdoptionRequired; its status write is conditional and refused.
+    let (request, respond) = h.next_request().await.unwrap();
+    assert_eq!(request.uri().path(), format!("{BASE}/status"));
+    let bytes = http_body_util::BodyExt::collect(request.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["metadata"]["resourceVersion"], "10");
+    assert_eq!(
+        body["status"]["conditions"][0]["reason"],
+        "AdoptionRequired"
+    );
+    let conflict = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409,
+        "message": "the object has been modified"});
+    respond.send_response(
+        Response::builder()
+            .status(409)
+            .body(Body::from(serde_json::to_vec(&conflict).unwrap()))
+            .unwrap(),
+    );
+    let result = tokio::time::timeout(Duration::from_secs(10), pass)
+        .await
+        .unwrap()
+        .unwrap();
+    let error = result.expect_err("the conflict ends the pass");
+    assert!(error.to_string().contains("modified"), "{error}");
+    // No Event was published for the stale conclusion.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), h.next_request())
+            .await
+            .is_err()
+    );
+    assert_eq!(f.emulator.control().org_state(&f.org).unwrap().patches, 0);
 }

@@ -14,7 +14,8 @@ use super::validate::Desired;
 
 /// Marks the resource before the create call: if the process dies after Infisical committed
 /// but before `status.id` is written, the next pass knows the configuration is ours.
-pub async fn mark_create_pending(ctx: &Context, resource: &OidcSsoConfig) -> Result<()> {
+/// `resource` is updated to the marked version, so later writes carry its resourceVersion.
+pub async fn mark_create_pending(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<()> {
     if resource
         .annotations()
         .contains_key(CREATE_PENDING_ANNOTATION)
@@ -22,38 +23,45 @@ pub async fn mark_create_pending(ctx: &Context, resource: &OidcSsoConfig) -> Res
         return Ok(());
     }
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
-    set_annotation(ctx, resource, serde_json::Value::String(now)).await
+    let version = set_annotation(ctx, resource, serde_json::Value::String(now.clone())).await?;
+    resource.metadata.resource_version = version;
+    resource
+        .annotations_mut()
+        .insert(CREATE_PENDING_ANNOTATION.to_string(), now);
+    Ok(())
 }
 
 pub async fn clear_create_pending(ctx: &Context, resource: &OidcSsoConfig) -> Result<()> {
-    set_annotation(ctx, resource, serde_json::Value::Null).await
+    set_annotation(ctx, resource, serde_json::Value::Null).await?;
+    Ok(())
 }
 
 async fn set_annotation(
     ctx: &Context,
     resource: &OidcSsoConfig,
     value: serde_json::Value,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let api: Api<OidcSsoConfig> = Api::namespaced(
         ctx.client.clone(),
         &resource.namespace().unwrap_or_default(),
     );
     let patch =
         serde_json::json!({"metadata": {"annotations": {CREATE_PENDING_ANNOTATION: value}}});
-    api.patch_metadata(
-        &resource.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
-    Ok(())
+    let patched = api
+        .patch_metadata(
+            &resource.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    Ok(patched.metadata.resource_version)
 }
 
 /// Creates the configuration. Leaves the create-pending mark in place unless Infisical
 /// definitely did not create anything (a 4xx answer).
 pub async fn create(
     ctx: &Context,
-    resource: &OidcSsoConfig,
+    resource: &mut OidcSsoConfig,
     connection: &Connection,
     desired: &Desired,
 ) -> Result<OidcConfigSummary> {
@@ -77,7 +85,9 @@ pub async fn create(
                 ErrorClass::Permanent | ErrorClass::Auth | ErrorClass::RateLimited
             ) =>
         {
-            clear_create_pending(ctx, resource).await?;
+            let version = set_annotation(ctx, resource, serde_json::Value::Null).await?;
+            resource.metadata.resource_version = version;
+            resource.annotations_mut().remove(CREATE_PENDING_ANNOTATION);
         }
         Err(_) => {}
     }

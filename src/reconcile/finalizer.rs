@@ -15,7 +15,8 @@ pub fn has_finalizer(resource: &OidcSsoConfig) -> bool {
     resource.finalizers().iter().any(|f| f == FINALIZER)
 }
 
-pub async fn add(api: &Api<OidcSsoConfig>, resource: &OidcSsoConfig) -> Result<()> {
+/// Returns the resource as stored with the finalizer.
+pub async fn add(api: &Api<OidcSsoConfig>, resource: &OidcSsoConfig) -> Result<OidcSsoConfig> {
     let ops = match &resource.metadata.finalizers {
         None => json!([
             {"op": "test", "path": "/metadata/finalizers", "value": null},
@@ -38,16 +39,22 @@ pub async fn remove(api: &Api<OidcSsoConfig>, resource: &OidcSsoConfig) -> Resul
         {"op": "test", "path": path, "value": FINALIZER},
         {"op": "remove", "path": path},
     ]);
-    send(api, resource, ops).await
+    send(api, resource, ops).await?;
+    Ok(())
 }
 
-async fn send(api: &Api<OidcSsoConfig>, resource: &OidcSsoConfig, ops: Value) -> Result<()> {
+async fn send(
+    api: &Api<OidcSsoConfig>,
+    resource: &OidcSsoConfig,
+    ops: Value,
+) -> Result<OidcSsoConfig> {
     let ops: json_patch::Patch = serde_json::from_value(ops).expect("well-formed JSON patch");
-    api.patch::<OidcSsoConfig>(
-        &resource.name_any(),
-        &PatchParams::default(),
-        &Patch::Json(ops),
-    )
-    .await?;
-    Ok(())
+    let patched = api
+        .patch::<OidcSsoConfig>(
+            &resource.name_any(),
+            &PatchParams::default(),
+            &Patch::Json(ops),
+        )
+        .await?;
+    Ok(patched)
 }

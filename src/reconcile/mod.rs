@@ -63,9 +63,11 @@ async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<
             finalizer::remove(&api, &resource).await?;
             return Ok(action);
         }
-        if !finalizer::has_finalizer(&resource) {
-            finalizer::add(&api, &resource).await?;
-        }
+        let resource = if finalizer::has_finalizer(&resource) {
+            resource
+        } else {
+            finalizer::add(&api, &resource).await?
+        };
         sync(&ctx, &resource).await
     }
     .instrument(span)
@@ -76,19 +78,22 @@ async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<
 pub async fn sync(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
     let resync = validate::resync_interval(&resource.spec, ctx.settings.default_resync)
         .unwrap_or(ctx.settings.default_resync);
+    // Writes during the pass move `current` to the version they produced, so the status write's
+    // resourceVersion precondition holds only if nobody else changed the object meanwhile.
+    let mut current = resource.clone();
     let outcome = if resource.spec.suspend {
         Outcome::Suspended
     } else {
-        match run_pipeline(ctx, resource).await {
+        match run_pipeline(ctx, &mut current).await {
             Ok(outcome) => outcome,
             Err(error) => Outcome::Failed(error),
         }
     };
-    report::report(ctx, resource, outcome, resync).await
+    report::report(ctx, &current, outcome, resync).await
 }
 
-async fn run_pipeline(ctx: &Context, resource: &OidcSsoConfig) -> Result<Outcome> {
-    let spec = &resource.spec;
+async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Outcome> {
+    let spec = &resource.spec.clone();
     let namespace = resource.namespace().unwrap_or_default();
     let key = format!("{namespace}/{}", resource.name_any());
 

@@ -52,6 +52,7 @@ pub async fn report(
     let mut status = old.clone();
     let generation = resource.metadata.generation.unwrap_or_default();
 
+    let mut hold_for = None;
     let (health, action, clear_pending, write_event) = match &outcome {
         Outcome::Synced {
             config,
@@ -84,8 +85,9 @@ pub async fn report(
             None,
         ),
         Outcome::Failed(error) => {
-            let (health, action) = failure(ctx, &key, error, resync);
-            (health, action, false, None)
+            let (health, wait) = failure(ctx, &key, error, resync);
+            hold_for = Some(wait);
+            (health, Action::requeue(wait), false, None)
         }
         Outcome::Held(_) => unreachable!("returned above"),
     };
@@ -105,6 +107,9 @@ pub async fn report(
 
     if status != old {
         write_status(ctx, resource, &status).await?;
+    }
+    if let Some(wait) = hold_for {
+        hold(ctx, &key, wait);
     }
     if clear_pending {
         clear_create_pending(ctx, resource).await?;
@@ -138,20 +143,19 @@ pub async fn report(
     Ok(action)
 }
 
-/// Health and requeue for a failed pass, by error class. Passes with the same inputs are held
-/// until the requeue is due.
-fn failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health, Action) {
-    let (health, wait) = classify(ctx, key, error, resync);
+/// Holds passes with the same inputs until `wait` is over. Set only once the failure is on the
+/// object, or a held pass could never report it.
+fn hold(ctx: &Context, key: &str, wait: Duration) {
     ctx.update_memory(key, |m| {
         m.hold = m.last_inputs.map(|inputs| super::context::Hold {
             inputs,
             until: std::time::Instant::now() + wait.saturating_sub(Duration::from_millis(50)),
         });
     });
-    (health, Action::requeue(wait))
 }
 
-fn classify(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health, Duration) {
+/// Health and retry delay for a failed pass, by error class.
+fn failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health, Duration) {
     let reason = error.reason().to_string();
     let message = error.to_string();
     ctx.metrics
@@ -240,9 +244,12 @@ async fn write_status(
         ctx.client.clone(),
         &resource.namespace().unwrap_or_default(),
     );
+    // The resourceVersion makes the write conditional: a pass that worked from a stale cached
+    // object gets a 409 and is retried, instead of overwriting a newer status (and its id).
     let patch = serde_json::json!({
         "apiVersion": OidcSsoConfig::api_version(&()),
         "kind": OidcSsoConfig::kind(&()),
+        "metadata": {"resourceVersion": resource.metadata.resource_version},
         "status": status,
     });
     api.patch_status(
