@@ -319,7 +319,11 @@ async fn a_pass_from_a_stale_copy_cannot_overwrite_a_newer_status() {
         &secret("idp-client", json!({"clientSecret": b64("s3cret")})),
     )
     .await;
-    // The stale pass concludes AdoptionRequired; its status write is conditional and refused.
+    // The configuration looks foreign: the pass checks the object's current version first.
+    // It still matches here (the newer version lands just after), so the pass reports, and its
+    // conditional status write is refused.
+    let same = resource(&f.org, &host, None, json!({}));
+    expect(h, Method::GET, BASE, &same).await;
     let (request, respond) = h.next_request().await.unwrap();
     assert_eq!(request.uri().path(), format!("{BASE}/status"));
     let bytes = http_body_util::BodyExt::collect(request.into_body())
@@ -353,4 +357,48 @@ async fn a_pass_from_a_stale_copy_cannot_overwrite_a_newer_status() {
             .is_err()
     );
     assert_eq!(f.emulator.control().org_state(&f.org).unwrap().patches, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_looking_configuration_is_rechecked_against_a_newer_version() {
+    let mut f = fixture().await;
+    let host = f.emulator.base_url();
+    f.emulator.control().put_config_out_of_band(
+        &f.org,
+        json!({"configurationType": "discoveryURL", "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
+            "clientId": "infisical", "clientSecret": "s3cret", "isActive": true}),
+    );
+    let stale: OidcSsoConfig =
+        serde_json::from_value(resource(&f.org, &host, None, json!({}))).unwrap();
+    let ctx = f.ctx.clone();
+    let pass = tokio::spawn(async move { sync(&ctx, &stale).await });
+    let h = &mut f.handle;
+    expect(
+        h,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/infisical-identity",
+        &f.identity_secret,
+    )
+    .await;
+    expect(
+        h,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/idp-client",
+        &secret("idp-client", json!({"clientSecret": b64("s3cret")})),
+    )
+    .await;
+    let mut newer = resource(&f.org, &host, None, json!({}));
+    newer["metadata"]["resourceVersion"] = json!("12");
+    expect(h, Method::GET, BASE, &newer).await;
+    // No status write, no event: the pass waits for the newer copy.
+    tokio::time::timeout(Duration::from_secs(10), pass)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), h.next_request())
+            .await
+            .is_err()
+    );
 }

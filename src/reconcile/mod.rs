@@ -152,7 +152,22 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
             .is_some_and(|g| Some(g) != resource.metadata.generation),
         secret_changed: memory.secret_digest.is_some_and(|d| d != digest),
     };
-    let plan = decide::decide(&desired, observed.as_ref(), &owner, hints)?;
+    let plan = match decide::decide(&desired, observed.as_ref(), &owner, hints) {
+        Err(error @ (Error::AdoptionRequired { .. } | Error::IdMismatch { .. })) => {
+            // A configuration that looks foreign may be our own create, recorded in a version
+            // of the object the cache has not delivered yet: check before reporting it.
+            let api: Api<OidcSsoConfig> = Api::namespaced(ctx.client.clone(), &namespace);
+            let latest = api.get_metadata_opt(&resource.name_any()).await?;
+            if latest
+                .is_some_and(|l| l.metadata.resource_version != resource.metadata.resource_version)
+            {
+                tracing::debug!("cached copy is stale; retrying with the newer version");
+                return Ok(Outcome::Held(std::time::Duration::from_millis(300)));
+            }
+            return Err(error);
+        }
+        other => other?,
+    };
     tracing::debug!(?plan, "decided");
 
     let outcome = match plan {
