@@ -122,6 +122,40 @@ async fn fixture() -> Fixture {
     }
 }
 
+/// Infisical already holds the configuration we created, but the cached copy a pass starts from
+/// predates the status write that recorded its id. Starts that pass and answers its Secret reads.
+async fn stale_pass_to_a_foreign_looking_config(
+    f: &mut Fixture,
+) -> tokio::task::JoinHandle<
+    infisical_oidc_operator::error::Result<kube::runtime::controller::Action>,
+> {
+    f.emulator.control().put_config_out_of_band(
+        &f.org,
+        json!({"configurationType": "discoveryURL", "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
+            "clientId": "infisical", "clientSecret": "s3cret", "isActive": true}),
+    );
+    let stale: OidcSsoConfig =
+        serde_json::from_value(resource(&f.org, &f.emulator.base_url(), None, json!({}))).unwrap();
+    let ctx = f.ctx.clone();
+    let pass = tokio::spawn(async move { sync(&ctx, &stale).await });
+    expect(
+        &mut f.handle,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/infisical-identity",
+        &f.identity_secret,
+    )
+    .await;
+    let idp = secret("idp-client", json!({"clientSecret": b64("s3cret")}));
+    expect(
+        &mut f.handle,
+        Method::GET,
+        "/api/v1/namespaces/ns/secrets/idp-client",
+        &idp,
+    )
+    .await;
+    pass
+}
+
 const BASE: &str =
     "/apis/oidc.infisical-operator.io/v1alpha1/namespaces/ns/oidcssoconfigs/acme-sso";
 
@@ -293,32 +327,8 @@ async fn an_in_sync_pass_reads_two_secrets_and_writes_nothing() {
 async fn a_pass_from_a_stale_copy_cannot_overwrite_a_newer_status() {
     let mut f = fixture().await;
     let host = f.emulator.base_url();
-    // Infisical already holds the configuration we created; our cached copy predates the
-    // status write that recorded its id.
-    f.emulator.control().put_config_out_of_band(
-        &f.org,
-        json!({"configurationType": "discoveryURL", "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
-            "clientId": "infisical", "clientSecret": "s3cret", "isActive": true}),
-    );
-    let stale: OidcSsoConfig =
-        serde_json::from_value(resource(&f.org, &host, None, json!({}))).unwrap();
-    let ctx = f.ctx.clone();
-    let pass = tokio::spawn(async move { sync(&ctx, &stale).await });
+    let pass = stale_pass_to_a_foreign_looking_config(&mut f).await;
     let h = &mut f.handle;
-    expect(
-        h,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/infisical-identity",
-        &f.identity_secret,
-    )
-    .await;
-    expect(
-        h,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/idp-client",
-        &secret("idp-client", json!({"clientSecret": b64("s3cret")})),
-    )
-    .await;
     // The configuration looks foreign: the pass checks the object's current version first.
     // It still matches here (the newer version lands just after), so the pass reports, and its
     // conditional status write is refused.
@@ -363,30 +373,8 @@ async fn a_pass_from_a_stale_copy_cannot_overwrite_a_newer_status() {
 async fn a_foreign_looking_configuration_is_rechecked_against_a_newer_version() {
     let mut f = fixture().await;
     let host = f.emulator.base_url();
-    f.emulator.control().put_config_out_of_band(
-        &f.org,
-        json!({"configurationType": "discoveryURL", "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
-            "clientId": "infisical", "clientSecret": "s3cret", "isActive": true}),
-    );
-    let stale: OidcSsoConfig =
-        serde_json::from_value(resource(&f.org, &host, None, json!({}))).unwrap();
-    let ctx = f.ctx.clone();
-    let pass = tokio::spawn(async move { sync(&ctx, &stale).await });
+    let pass = stale_pass_to_a_foreign_looking_config(&mut f).await;
     let h = &mut f.handle;
-    expect(
-        h,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/infisical-identity",
-        &f.identity_secret,
-    )
-    .await;
-    expect(
-        h,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/idp-client",
-        &secret("idp-client", json!({"clientSecret": b64("s3cret")})),
-    )
-    .await;
     let mut newer = resource(&f.org, &host, None, json!({}));
     newer["metadata"]["resourceVersion"] = json!("12");
     expect(h, Method::GET, BASE, &newer).await;

@@ -9,6 +9,7 @@
 
 mod e2e_support;
 mod packaging_support;
+mod support;
 
 use std::time::Duration;
 

@@ -13,11 +13,7 @@ use std::time::{Duration, Instant};
 use infisical_emulator::{
     Emulator, EmulatorConfig, IdentityCredentials, IdentitySeed, OrgSeed, OrgState,
 };
-use infisical_oidc_operator::api::OidcSsoConfig;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::PostParams;
-use kube::runtime::wait::{await_condition, conditions};
-use kube::{Api, Client, CustomResourceExt};
+use kube::Client;
 use serde_json::Value;
 
 /// The organisation and identity every example targets.
@@ -120,28 +116,6 @@ pub async fn kube_client(kubeconfig: &Path) -> Client {
     Client::try_from(config).expect("a Kubernetes client")
 }
 
-/// Creates the CRD when absent, with `create` (a 1.20 server fails server-side apply of a
-/// CRD carrying CEL rules), tolerating a parallel test's 409.
-pub async fn install_crd(client: &Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = OidcSsoConfig::crd();
-    let name = crd.metadata.name.clone().unwrap();
-    if crds.get_opt(&name).await.unwrap().is_none() {
-        match crds.create(&PostParams::default(), &crd).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => {}
-            Err(e) => panic!("creating the CRD: {e}"),
-        }
-    }
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        await_condition(crds, &name, conditions::is_crd_established()),
-    )
-    .await
-    .expect("CRD established in time")
-    .unwrap();
-}
-
 /// A name unique to this process and call.
 pub fn unique(prefix: &str) -> String {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -200,7 +174,7 @@ impl World {
     pub async fn new(prefix: &str) -> Self {
         let kubeconfig = kubeconfig();
         let client = kube_client(&kubeconfig).await;
-        install_crd(&client).await;
+        crate::support::install_crd(&client).await;
         let namespace = unique(prefix);
         let (emulator, identity) = example_emulator().await;
         let world = Self {
