@@ -33,7 +33,7 @@ cargo build --workspace --all-targets --locked
 extra=()
 if [ "${1:-}" = "--" ]; then shift; extra=("$@"); fi
 log "running tests"
-cargo nextest run --workspace --all-targets --locked --no-fail-fast --retries 1 "${extra[@]}"
-# Doc tests are not run by nextest.
+# Doc tests first (nextest does not run them), so the run closes on nextest's summary.
 cargo test --workspace --doc --locked -q
+cargo nextest run --workspace --all-targets --locked --no-fail-fast --retries 1 "${extra[@]}"
 log "all tests passed in $(( $(date +%s) - started ))s"
