@@ -19,7 +19,7 @@ use crate::api::OidcSsoConfig;
 use crate::error::Error;
 use crate::infisical::{HttpSettings, Infisical};
 use crate::metrics::Metrics;
-use crate::reconcile::context::{Context, Settings};
+use crate::reconcile::context::{Context, Settings, resource_key};
 use crate::reconcile::reconcile;
 use crate::reconcile::report::backoff;
 
@@ -102,16 +102,14 @@ pub async fn run(
     } else {
         config.namespaces.iter().cloned().map(Some).collect()
     };
-    let mut stores = Vec::new();
     for scope in scopes {
-        let (future, store) = controller_for(
+        let future = controller_for(
             client.clone(),
             scope,
             ctx.clone(),
             config.concurrency,
             stop_rx.clone(),
         );
-        stores.push(store);
         tasks.spawn(future);
     }
 
@@ -119,6 +117,7 @@ pub async fn run(
     let mut readiness = tokio::task::JoinSet::new();
     readiness.spawn({
         let ready = ready.clone();
+        let stores = ctx.stores();
         async move {
             for store in stores {
                 // Store::wait_until_ready wakes only its most recent waiter, and the controller
@@ -163,21 +162,17 @@ fn controller_for(
     ctx: Arc<Context>,
     concurrency: u16,
     mut stop: watch::Receiver<bool>,
-) -> (
-    impl Future<Output = ()> + Send,
-    Store<DeserializeGuard<OidcSsoConfig>>,
-) {
+) -> impl Future<Output = ()> + Send {
     let resources: Api<DeserializeGuard<OidcSsoConfig>> = scoped(client.clone(), &namespace);
     let secrets: Api<PartialObjectMeta<Secret>> = scoped(client.clone(), &namespace);
     let controller = Controller::new(resources, watcher::Config::default().any_semantic());
     let store = controller.store();
     ctx.add_store(store.clone());
-    let mapper_store = store.clone();
-    let future = controller
+    controller
         .watches(
             secrets,
             watcher::Config::default().any_semantic(),
-            move |secret| referencing(&mapper_store, &secret),
+            move |secret| referencing(&store, &secret),
         )
         .with_config(
             ControllerConfig::default()
@@ -193,8 +188,7 @@ fn controller_for(
                 Ok((object, _)) => tracing::trace!(%object, "reconciled"),
                 Err(error) => tracing::debug!(%error, "controller event"),
             }
-        });
-    (future, store)
+        })
 }
 
 /// Resources in the Secret's namespace that reference it by name.
@@ -238,12 +232,8 @@ fn error_policy(
     ctx: Arc<Context>,
 ) -> Action {
     let key = match &guard.0 {
-        Ok(r) => format!("{}/{}", r.namespace().unwrap_or_default(), r.name_any()),
-        Err(invalid) => format!(
-            "{}/{}",
-            invalid.metadata.namespace.clone().unwrap_or_default(),
-            invalid.metadata.name.clone().unwrap_or_default()
-        ),
+        Ok(r) => resource_key(&r.metadata),
+        Err(invalid) => resource_key(&invalid.metadata),
     };
     if let Error::Kube(kube::Error::Api(status)) = error
         && status.code == 409
@@ -257,12 +247,7 @@ fn error_policy(
         m.consecutive_failures = m.consecutive_failures.saturating_add(1);
         failures = m.consecutive_failures;
     });
-    ctx.metrics
-        .reconcile_errors
-        .get_or_create(&crate::metrics::ReasonLabel {
-            reason: error.reason().into(),
-        })
-        .inc();
+    ctx.metrics.reconcile_error(error.reason());
     let wait = backoff(
         ctx.settings.base_backoff,
         ctx.settings.max_backoff,

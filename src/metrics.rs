@@ -99,6 +99,23 @@ impl Metrics {
             .inc();
     }
 
+    /// A configuration write to Infisical that succeeded (`create` or `update`).
+    pub fn infisical_write(&self, kind: &str) {
+        self.infisical_writes
+            .get_or_create(&WriteLabels {
+                kind: kind.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn reconcile_error(&self, reason: &str) {
+        self.reconcile_errors
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)

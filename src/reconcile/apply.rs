@@ -23,11 +23,25 @@ pub async fn mark_create_pending(ctx: &Context, resource: &mut OidcSsoConfig) ->
         return Ok(());
     }
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
-    let version = set_annotation(ctx, resource, serde_json::Value::String(now.clone())).await?;
-    resource.metadata.resource_version = version;
-    resource
-        .annotations_mut()
-        .insert(CREATE_PENDING_ANNOTATION.to_string(), now);
+    set_mark(ctx, resource, Some(now)).await
+}
+
+/// Sets (`Some`) or clears (`None`) the mark, and moves `resource` to the version written.
+async fn set_mark(
+    ctx: &Context,
+    resource: &mut OidcSsoConfig,
+    value: Option<String>,
+) -> Result<()> {
+    let json = value
+        .clone()
+        .map_or(serde_json::Value::Null, serde_json::Value::String);
+    resource.metadata.resource_version = set_annotation(ctx, resource, json).await?;
+    match value {
+        Some(v) => resource
+            .annotations_mut()
+            .insert(CREATE_PENDING_ANNOTATION.to_string(), v),
+        None => resource.annotations_mut().remove(CREATE_PENDING_ANNOTATION),
+    };
     Ok(())
 }
 
@@ -71,23 +85,14 @@ pub async fn create(
         .create_config(connection, &desired.create_body())
         .await;
     match &result {
-        Ok(_) => {
-            ctx.metrics
-                .infisical_writes
-                .get_or_create(&crate::metrics::WriteLabels {
-                    kind: "create".into(),
-                })
-                .inc();
-        }
+        Ok(_) => ctx.metrics.infisical_write("create"),
         Err(error)
             if matches!(
                 error.class(),
                 ErrorClass::Permanent | ErrorClass::Auth | ErrorClass::RateLimited
             ) =>
         {
-            let version = set_annotation(ctx, resource, serde_json::Value::Null).await?;
-            resource.metadata.resource_version = version;
-            resource.annotations_mut().remove(CREATE_PENDING_ANNOTATION);
+            set_mark(ctx, resource, None).await?;
         }
         Err(_) => {}
     }
@@ -100,12 +105,7 @@ pub async fn update(
     patch: &UpdateOidcConfig,
 ) -> Result<OidcConfigSummary> {
     let answer = ctx.infisical.update_config(connection, patch).await?;
-    ctx.metrics
-        .infisical_writes
-        .get_or_create(&crate::metrics::WriteLabels {
-            kind: "update".into(),
-        })
-        .inc();
+    ctx.metrics.infisical_write("update");
     answer.ok_or_else(|| {
         Error::Decode(
             "update answered with an empty body: the organization has no OIDC configuration".into(),

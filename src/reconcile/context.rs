@@ -61,6 +61,15 @@ pub struct Hold {
     pub until: std::time::Instant,
 }
 
+/// `namespace/name`: how the operator names a resource in memory, logs and ownership.
+pub fn resource_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    format!(
+        "{}/{}",
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default()
+    )
+}
+
 pub struct Context {
     pub client: Client,
     pub infisical: Infisical,

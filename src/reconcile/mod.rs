@@ -95,7 +95,7 @@ pub async fn sync(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
 async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Outcome> {
     let spec = &resource.spec.clone();
     let namespace = resource.namespace().unwrap_or_default();
-    let key = format!("{namespace}/{}", resource.name_any());
+    let key = context::resource_key(&resource.metadata);
 
     ctx.update_memory(&key, |m| m.last_inputs = None);
     // Cheap checks first: no Secret is read for a spec that cannot work.
@@ -239,11 +239,7 @@ fn inputs_digest(resource: &OidcSsoConfig, inputs: &dereference::Inputs) -> [u8;
 
 /// Runs the deletion policy. Orphan (or a suspended resource) leaves Infisical untouched.
 async fn cleanup(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
-    let key = format!(
-        "{}/{}",
-        resource.namespace().unwrap_or_default(),
-        resource.name_any()
-    );
+    let key = context::resource_key(&resource.metadata);
     let recorded_id = resource.status.as_ref().and_then(|s| s.id.clone());
     let result = match (resource.spec.deletion_policy, recorded_id) {
         (DeletionPolicy::Deactivate, Some(id)) if !resource.spec.suspend => {
@@ -316,7 +312,7 @@ async fn report_malformed(
     ) else {
         return Ok(Action::await_change());
     };
-    let key = format!("{namespace}/{name}");
+    let key = context::resource_key(&invalid.metadata);
     let reported = (
         invalid.metadata.generation.unwrap_or_default(),
         invalid.error.clone(),
@@ -327,12 +323,7 @@ async fn report_malformed(
     }
     tracing::warn!(%namespace, %name, error = %invalid.error, "malformed OidcSsoConfig");
     let error = Error::MalformedResource(invalid.error.clone());
-    ctx.metrics
-        .reconcile_errors
-        .get_or_create(&crate::metrics::ReasonLabel {
-            reason: error.reason().into(),
-        })
-        .inc();
+    ctx.metrics.reconcile_error(error.reason());
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
     let condition = |type_: &str, status: &str| {
         serde_json::json!({"type": type_, "status": status, "reason": error.reason(), "message": error.to_string(),

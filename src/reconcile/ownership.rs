@@ -27,11 +27,7 @@ impl Claimant {
                 .annotations()
                 .contains_key(CREATE_PENDING_ANNOTATION);
         Self {
-            key: format!(
-                "{}/{}",
-                resource.namespace().unwrap_or_default(),
-                resource.name_any()
-            ),
+            key: super::context::resource_key(&resource.metadata),
             target: target(resource),
             holds_claim,
             created: resource.creation_timestamp().map(|t| t.0.as_second()),

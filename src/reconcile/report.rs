@@ -40,11 +40,7 @@ pub async fn report(
     outcome: Outcome,
     resync: Duration,
 ) -> Result<Action> {
-    let key = format!(
-        "{}/{}",
-        resource.namespace().unwrap_or_default(),
-        resource.name_any()
-    );
+    let key = super::context::resource_key(&resource.metadata);
     if let Outcome::Held(remaining) = outcome {
         return Ok(Action::requeue(remaining));
     }
@@ -158,12 +154,7 @@ fn hold(ctx: &Context, key: &str, wait: Duration) {
 fn failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health, Duration) {
     let reason = error.reason().to_string();
     let message = error.to_string();
-    ctx.metrics
-        .reconcile_errors
-        .get_or_create(&crate::metrics::ReasonLabel {
-            reason: reason.clone(),
-        })
-        .inc();
+    ctx.metrics.reconcile_error(&reason);
     match error.class() {
         ErrorClass::Permanent | ErrorClass::Auth => {
             tracing::warn!(%reason, %message, "stalled");
