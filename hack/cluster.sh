@@ -3,8 +3,8 @@
 #
 #   up    prints a kubeconfig path on stdout. With USE_EXISTING_CLUSTER=1 it prints $KUBECONFIG
 #         (a kind, k3d or any cluster you point it at) and starts nothing. Otherwise it starts a
-#         real kube-apiserver + etcd on 127.0.0.1 with hack/start.sh (built once from Debian's
-#         kubernetes source and cached in ~/.cache/kas-debian; ~7 minutes the first time).
+#         current etcd + kube-apiserver + kube-controller-manager on 127.0.0.1 with hack/start.sh
+#         (built once from Go module sources by hack/controlplane/build.sh and cached).
 #   down  stops only what `up` started (by recorded pid).
 #
 # Knobs: CLUSTER_NAME (state dir suffix, default "oidc"), CLUSTER_PORT (default 16443; etcd uses

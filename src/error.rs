@@ -98,6 +98,11 @@ pub enum Error {
     )]
     IdMismatch { recorded: String, found: String },
 
+    #[error(
+        "spec.organizationId is {requested} but this resource manages the configuration of organization {recorded}; organizationId is immutable: restore it, or create a new resource for the other organization"
+    )]
+    OrganizationChanged { recorded: String, requested: String },
+
     #[error("resource cannot be read: {0}")]
     MalformedResource(String),
 
@@ -129,6 +134,7 @@ impl Error {
             Self::AdoptionRequired { .. } => "AdoptionRequired",
             Self::OwnershipConflict { .. } => "OwnershipConflict",
             Self::IdMismatch { .. } => "IdMismatch",
+            Self::OrganizationChanged { .. } => "OrganizationChanged",
             Self::MalformedResource(_) => "MalformedResource",
             Self::Infisical(api) => match api.status {
                 _ if api.is_plan_restriction() => "PlanRestricted",

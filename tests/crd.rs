@@ -1,8 +1,13 @@
-//! The generated CRD: checked-in copies are current, and every CEL rule accepts what it should
-//! and rejects what it should. The test kube-apiserver (1.20) does not enforce CEL, so the rules
-//! are evaluated here, client-side, with kube's CEL evaluator.
+//! The generated CRD: checked-in copies are current, and every validation rule accepts what it
+//! should and rejects what it should, twice: client-side with kube's CEL evaluator (what the
+//! operator can check itself) and on the real API server, which also estimates each rule's cost
+//! and enforces the schema's bounds (what a user's cluster does).
+
+mod support;
 
 use infisical_oidc_operator::api::{CRD_PATHS, OidcSsoConfig, crd_yaml};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::ApiResource;
 use serde_json::{Value, json};
 
 #[test]
@@ -123,47 +128,150 @@ fn custom_spec() -> Value {
     )
 }
 
-fn rejection(spec: Value) -> String {
-    match resource(spec).validate_cel() {
-        Ok(()) => String::new(),
-        Err(errors) => format!("{errors:?}"),
+fn client_side_rejection(spec: &Value) -> Option<String> {
+    resource(spec.clone())
+        .validate_cel()
+        .err()
+        .map(|errors| format!("{errors:?}"))
+}
+
+/// One spec the CRD must refuse, and the words the refusal must carry.
+struct Violation {
+    what: &'static str,
+    spec: Value,
+    /// A substring of the API server's error (and, for CEL rules, of the client-side error).
+    message: String,
+    /// The field the API server names, as it prints it.
+    field: &'static str,
+    /// false for schema bounds (maxLength, maxItems, pattern), which are not CEL rules.
+    cel: bool,
+}
+
+fn violation(what: &'static str, spec: Value, field: &'static str, message: &str) -> Violation {
+    Violation {
+        what,
+        spec,
+        message: message.to_string(),
+        field,
+        cel: true,
     }
 }
 
-#[test]
-fn valid_resources_pass_every_rule() {
-    resource(valid_spec()).validate_cel().unwrap();
-    resource(custom_spec()).validate_cel().unwrap();
-    resource(with(
-        valid_spec(),
-        json!({"authentication": {"token": {"secretRef": {"name": "t", "key": "accessToken"}}}}),
-    ))
-    .validate_cel()
-    .unwrap();
-    for host in [
-        "http://127.0.0.1:8080",
-        "http://localhost:8080",
-        "https://eu.infisical.com",
-    ] {
-        resource(with(valid_spec(), json!({"hostAPI": host})))
-            .validate_cel()
-            .unwrap_or_else(|e| panic!("{host}: {e:?}"));
+fn bound(what: &'static str, spec: Value, field: &'static str, message: &str) -> Violation {
+    Violation {
+        cel: false,
+        ..violation(what, spec, field, message)
     }
 }
 
-#[test]
-fn discovery_url_type_needs_the_url() {
-    let message = rejection(with(valid_spec(), json!({"discoveryURL": null})));
-    assert!(
-        message.contains("discoveryURL is required when configurationType is discoveryURL"),
-        "{message}"
-    );
-    let message = rejection(with(valid_spec(), json!({"discoveryURL": "  "})));
-    assert!(message.contains("discoveryURL"), "{message}");
+const IDP_URL_FIELDS: [&str; 6] = [
+    "discoveryURL",
+    "issuer",
+    "authorizationEndpoint",
+    "jwksUri",
+    "tokenEndpoint",
+    "userinfoEndpoint",
+];
+
+fn spec_for(field: &str) -> Value {
+    if field == "discoveryURL" {
+        valid_spec()
+    } else {
+        custom_spec()
+    }
 }
 
-#[test]
-fn custom_type_needs_each_of_its_five_endpoints() {
+/// Every rule of the CRD, each broken at least once.
+fn violations() -> Vec<Violation> {
+    let mut all = vec![
+        violation(
+            "discoveryURL missing",
+            with(valid_spec(), json!({"discoveryURL": null})),
+            "spec.discoveryURL",
+            "discoveryURL is required when configurationType is discoveryURL",
+        ),
+        violation(
+            "discoveryURL blank",
+            with(valid_spec(), json!({"discoveryURL": "   "})),
+            "spec.discoveryURL",
+            "discoveryURL is required when configurationType is discoveryURL",
+        ),
+        violation(
+            "both authentication methods",
+            with(
+                valid_spec(),
+                json!({"authentication": {"universalAuth": {"credentialsRef": {"name": "a"}}, "token": {"secretRef": {"name": "t", "key": "k"}}}}),
+            ),
+            "spec.authentication",
+            "set exactly one authentication method",
+        ),
+        violation(
+            "no authentication method",
+            with(valid_spec(), json!({"authentication": {}})),
+            "spec.authentication",
+            "set exactly one authentication method",
+        ),
+        violation(
+            "hostAPI over plain http to a public host",
+            with(
+                valid_spec(),
+                json!({"hostAPI": "http://infisical.example.com"}),
+            ),
+            "spec.hostAPI",
+            "hostAPI must use https",
+        ),
+        violation(
+            "resyncInterval below 30s",
+            with(valid_spec(), json!({"resyncInterval": "10s"})),
+            "spec.resyncInterval",
+            "resyncInterval must be between 30s and 24h",
+        ),
+        violation(
+            "resyncInterval above 24h",
+            with(valid_spec(), json!({"resyncInterval": "25h"})),
+            "spec.resyncInterval",
+            "resyncInterval must be between 30s and 24h",
+        ),
+        bound(
+            "resyncInterval that is not a duration",
+            with(valid_spec(), json!({"resyncInterval": "10 minutes"})),
+            "spec.resyncInterval",
+            "should match",
+        ),
+        bound(
+            "organizationId that is not a UUID",
+            with(valid_spec(), json!({"organizationId": "acme"})),
+            "spec.organizationId",
+            "should match",
+        ),
+        bound(
+            "101 email domains",
+            with(
+                valid_spec(),
+                json!({"allowedEmailDomains": (0..101).map(|i| format!("d{i}.example.com")).collect::<Vec<_>>()}),
+            ),
+            "spec.allowedEmailDomains",
+            "must have at most 100 items",
+        ),
+        bound(
+            "an email domain of 10 kB",
+            with(
+                valid_spec(),
+                json!({"allowedEmailDomains": ["a".repeat(10_000) + ".com"]}),
+            ),
+            "spec.allowedEmailDomains[0]",
+            "may not be more than 255 bytes",
+        ),
+        bound(
+            "a discoveryURL longer than 2048",
+            with(
+                valid_spec(),
+                json!({"discoveryURL": format!("https://idp.example.com/{}", "a".repeat(2048))}),
+            ),
+            "spec.discoveryURL",
+            "may not be more than 2048 bytes",
+        ),
+    ];
     for field in [
         "issuer",
         "authorizationEndpoint",
@@ -171,65 +279,122 @@ fn custom_type_needs_each_of_its_five_endpoints() {
         "tokenEndpoint",
         "userinfoEndpoint",
     ] {
-        let message = rejection(with(custom_spec(), json!({field: null})));
-        assert!(
-            message.contains(&format!(
-                "{field} is required when configurationType is custom"
-            )),
-            "{field}: {message}"
-        );
+        all.push(Violation {
+            message: format!("{field} is required when configurationType is custom"),
+            ..violation(
+                "a custom endpoint missing",
+                with(custom_spec(), json!({field: null})),
+                "",
+                "",
+            )
+        });
+    }
+    for field in IDP_URL_FIELDS {
+        for (what, url) in [
+            ("plain http to a public host", "http://idp.example.com/x"),
+            ("not http at all", "ftp://idp.example.com/x"),
+            ("no scheme", "idp.example.com/x"),
+            ("embedded credentials", "https://user:pw@idp.example.com/x"),
+            ("whitespace inside", "https://idp.example.com/a b"),
+        ] {
+            all.push(Violation {
+                message: format!("{field} must be an https URL"),
+                ..violation(what, with(spec_for(field), json!({field: url})), "", "")
+            });
+        }
+    }
+    for (what, domain) in [
+        ("two domains in one entry", "a.com,b.com"),
+        ("a blank entry", " "),
+        ("an email address instead of a domain", "@example.com"),
+        ("a zero-width space", "example\u{200b}.com"),
+        ("a space inside", "example .com"),
+        ("a wildcard in the middle", "a.*.example.com"),
+        ("a trailing dot", "example.com."),
+        ("a leading hyphen", "-example.com"),
+    ] {
+        all.push(violation(
+            what,
+            with(
+                valid_spec(),
+                json!({"allowedEmailDomains": ["example.org", domain]}),
+            ),
+            "spec.allowedEmailDomains[1]",
+            "must be one domain name such as example.com",
+        ));
+    }
+    all
+}
+
+/// Specs that every rule must let through.
+fn acceptable() -> Vec<(&'static str, Value)> {
+    let mut all = vec![
+        ("discoveryURL", valid_spec()),
+        ("custom", custom_spec()),
+        (
+            "token auth",
+            with(
+                valid_spec(),
+                json!({"authentication": {"token": {"secretRef": {"name": "t", "key": "accessToken"}}}}),
+            ),
+        ),
+        (
+            "wildcard and internationalised domains",
+            with(
+                valid_spec(),
+                json!({"allowedEmailDomains": ["*.example.com", "xn--mnchen-3ya.de", "münchen.de", "a-b.example"]}),
+            ),
+        ),
+        (
+            "resync bounds",
+            with(valid_spec(), json!({"resyncInterval": "30s"})),
+        ),
+        (
+            "resync 24h",
+            with(valid_spec(), json!({"resyncInterval": "24h"})),
+        ),
+        (
+            "resync compound",
+            with(valid_spec(), json!({"resyncInterval": "1h30m"})),
+        ),
+        (
+            "loopback IdP over http",
+            with(
+                valid_spec(),
+                json!({"discoveryURL": "http://127.0.0.1:5556/.well-known/openid-configuration"}),
+            ),
+        ),
+    ];
+    for host in [
+        "http://127.0.0.1:8080",
+        "http://localhost:8080",
+        "https://eu.infisical.com",
+    ] {
+        all.push(("hostAPI", with(valid_spec(), json!({"hostAPI": host}))));
+    }
+    all
+}
+
+#[test]
+fn acceptable_specs_pass_every_cel_rule_client_side() {
+    for (what, spec) in acceptable() {
+        assert_eq!(client_side_rejection(&spec), None, "{what}");
     }
 }
 
 #[test]
-fn exactly_one_authentication_method() {
-    let both = with(
-        valid_spec(),
-        json!({"authentication": {"universalAuth": {"credentialsRef": {"name": "a"}}, "token": {"secretRef": {"name": "t", "key": "k"}}}}),
-    );
-    assert!(rejection(both).contains("set exactly one authentication method"));
-    let none = with(valid_spec(), json!({"authentication": {}}));
-    assert!(rejection(none).contains("set exactly one authentication method"));
+fn every_cel_violation_is_refused_client_side_with_its_message() {
+    let violations = violations();
+    assert!(violations.len() > 40, "the table covers every rule");
+    for v in violations.iter().filter(|v| v.cel) {
+        let message = client_side_rejection(&v.spec)
+            .unwrap_or_else(|| panic!("{}: accepted client-side", v.what));
+        assert!(message.contains(&v.message), "{}: {message}", v.what);
+    }
 }
 
 #[test]
-fn urls_must_use_http_schemes_and_host_api_https() {
-    let message = rejection(with(
-        valid_spec(),
-        json!({"discoveryURL": "ftp://idp.example.com/x"}),
-    ));
-    assert!(
-        message.contains("discoveryURL must be an http(s) URL"),
-        "{message}"
-    );
-    let message = rejection(with(
-        custom_spec(),
-        json!({"jwksUri": "idp.example.com/jwks"}),
-    ));
-    assert!(
-        message.contains("jwksUri must be an http(s) URL"),
-        "{message}"
-    );
-    let message = rejection(with(
-        valid_spec(),
-        json!({"hostAPI": "http://infisical.example.com"}),
-    ));
-    assert!(message.contains("hostAPI must use https"), "{message}");
-}
-
-#[test]
-fn email_domains_are_one_per_item() {
-    let message = rejection(with(
-        valid_spec(),
-        json!({"allowedEmailDomains": ["a.com,b.com"]}),
-    ));
-    assert!(message.contains("allowedEmailDomains"), "{message}");
-    let message = rejection(with(valid_spec(), json!({"allowedEmailDomains": [" "]})));
-    assert!(message.contains("allowedEmailDomains"), "{message}");
-}
-
-#[test]
-fn organization_id_is_immutable() {
+fn organization_id_is_immutable_client_side() {
     let old = resource(valid_spec());
     let same = resource(with(valid_spec(), json!({"clientId": "changed"})));
     same.validate_cel_update(&old).unwrap();
@@ -239,4 +404,126 @@ fn organization_id_is_immutable() {
     ));
     let message = format!("{:?}", moved.validate_cel_update(&old).unwrap_err());
     assert!(message.contains("organizationId is immutable"), "{message}");
+}
+
+fn dynamic_api(client: kube::Client, namespace: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(client, namespace, &ApiResource::erase::<OidcSsoConfig>(&()))
+}
+
+fn object(name: &str, spec: Value) -> DynamicObject {
+    serde_json::from_value(json!({
+        "apiVersion": "oidc.infisical-operator.io/v1alpha1",
+        "kind": "OidcSsoConfig",
+        "metadata": {"name": name},
+        "spec": spec,
+    }))
+    .unwrap()
+}
+
+/// A dry-run create: the API server runs every admission check and stores nothing.
+async fn server_verdict(api: &Api<DynamicObject>, spec: Value) -> Result<(), String> {
+    let dry_run = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    match api.create(&dry_run, &object("probe", spec)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) => Err(format!("{} {}", status.code, status.message)),
+        Err(other) => panic!("unexpected error: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn the_api_server_refuses_every_violation_naming_the_field_and_the_rule() {
+    let client = support::kube_client().await;
+    let api = dynamic_api(client, "default");
+    for (what, spec) in acceptable() {
+        server_verdict(&api, spec)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: refused by the API server: {e}"));
+    }
+    for v in violations() {
+        let error = server_verdict(&api, v.spec.clone())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{}: accepted by the API server", v.what));
+        assert!(error.starts_with("422 "), "{}: {error}", v.what);
+        assert!(error.contains(&v.message), "{}: {error}", v.what);
+        assert!(error.contains(v.field), "{}: {error}", v.what);
+    }
+}
+
+#[tokio::test]
+async fn the_api_server_keeps_organization_id_immutable() {
+    let env = support::TestEnv::new("crd-immutable").await;
+    let api = dynamic_api(env.client.clone(), &env.namespace);
+    api.create(&PostParams::default(), &object("acme", valid_spec()))
+        .await
+        .unwrap();
+    let moved = json!({
+        "apiVersion": "oidc.infisical-operator.io/v1alpha1",
+        "kind": "OidcSsoConfig",
+        "metadata": {"name": "acme"},
+        "spec": {"organizationId": "7c1e0000-0000-4000-8000-000000000009"},
+    });
+    let error = api
+        .patch("acme", &PatchParams::default(), &Patch::Merge(&moved))
+        .await
+        .expect_err("a changed organizationId is refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("spec.organizationId") && message.contains("organizationId is immutable"),
+        "{message}"
+    );
+    // Any other field may change.
+    let edited = json!({"spec": {"clientId": "changed"}});
+    api.patch("acme", &PatchParams::default(), &Patch::Merge(&edited))
+        .await
+        .unwrap();
+    env.cleanup().await;
+}
+
+/// `kubectl explain` shows every spec field with the first words of its documentation.
+#[tokio::test]
+async fn kubectl_explain_documents_every_spec_field() {
+    support::kube_client().await;
+    let crd: Value = serde_yaml::from_str(&crd_yaml()).unwrap();
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    // The API server publishes a new CRD's OpenAPI a moment after it is Established.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let text = loop {
+        let explained = std::process::Command::new("kubectl")
+            .args(["explain", "oidcsso.spec"])
+            .output()
+            .expect("kubectl runs");
+        if explained.status.success() {
+            break String::from_utf8(explained.stdout).unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kubectl explain never succeeded: {explained:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let properties = spec["properties"].as_object().unwrap();
+    assert!(properties.len() >= 20, "{properties:?}");
+    for (name, property) in properties {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{name}\t"))),
+            "spec.{name} missing from kubectl explain:\n{text}"
+        );
+        let first_words: String = property["description"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .take(4)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let flattened = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flattened.contains(&first_words),
+            "spec.{name}: {first_words:?} not in kubectl explain"
+        );
+    }
 }

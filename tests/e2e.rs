@@ -7,18 +7,16 @@
 //! them in parallel. The examples all target one organisation id: each runs against its own
 //! emulator and namespace, with its own operator.
 
-mod e2e_support;
-mod packaging_support;
 mod support;
 
 use std::time::Duration;
 
 use base64::Engine;
-use e2e_support::*;
 use infisical_emulator::{Fault, FaultKind};
 use infisical_oidc_operator::api::OidcSsoConfig;
 use kube::{Api, ResourceExt};
 use serde_json::json;
+use support::process::*;
 
 const CANARY: &str = "CANARY-e2e-5b9d";
 
@@ -345,7 +343,7 @@ async fn operator_runs_with_exactly_the_charts_rbac() {
 
     // The chart's RBAC for a namespaced install watching only this namespace.
     let release = "e2e";
-    let docs = packaging_support::helm_template(
+    let docs = support::tools::helm_template(
         release,
         &ns,
         &[
@@ -361,22 +359,22 @@ async fn operator_runs_with_exactly_the_charts_rbac() {
         .iter()
         .filter(|d| {
             matches!(
-                packaging_support::kind(d),
+                support::tools::kind(d),
                 "ServiceAccount" | "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding"
             )
         })
         .cloned()
         .collect();
     assert!(
-        packaging_support::of_kind(&rbac, "ClusterRole").is_empty()
-            && packaging_support::of_kind(&rbac, "ClusterRoleBinding").is_empty(),
+        support::tools::of_kind(&rbac, "ClusterRole").is_empty()
+            && support::tools::of_kind(&rbac, "ClusterRoleBinding").is_empty(),
         "a namespaced install grants nothing cluster-wide"
     );
-    packaging_support::one(&rbac, "Role");
-    packaging_support::one(&rbac, "RoleBinding");
-    packaging_support::apply_docs(&world.kubeconfig, &rbac, &[]);
-    let sa = packaging_support::service_account_name(&docs);
-    let as_sa = packaging_support::impersonating_kubeconfig(
+    support::tools::one(&rbac, "Role");
+    support::tools::one(&rbac, "RoleBinding");
+    support::tools::apply_docs(&world.kubeconfig, &rbac, &[]);
+    let sa = support::tools::service_account_name(&docs);
+    let as_sa = support::tools::impersonating_kubeconfig(
         &world.kubeconfig,
         &ns,
         &sa,
@@ -412,19 +410,19 @@ async fn operator_runs_with_exactly_the_charts_rbac() {
 
     // Outside it, the same identity is refused.
     for resource in ["oidcsso", "secrets"] {
-        let out = exec(kubectl_with(&as_sa).args(["get", resource, "-n", &other]));
+        let out = exec(kubectl(&as_sa).args(["get", resource, "-n", &other]));
         assert!(
             !out.ok && out.stderr.contains("Forbidden"),
             "`kubectl get {resource} -n {other}` as the ServiceAccount must be Forbidden: {out:?}"
         );
     }
-    let out = exec(kubectl_with(&as_sa).args(["auth", "can-i", "delete", "secrets", "-n", &ns]));
+    let out = exec(kubectl(&as_sa).args(["auth", "can-i", "delete", "secrets", "-n", &ns]));
     assert!(
         !out.ok && out.stdout.trim() == "no",
         "the ServiceAccount cannot delete Secrets: {out:?}"
     );
     // And inside it, what it needs is allowed (the same question, answered yes).
-    let out = exec(kubectl_with(&as_sa).args(["auth", "can-i", "watch", "secrets", "-n", &ns]));
+    let out = exec(kubectl(&as_sa).args(["auth", "can-i", "watch", "secrets", "-n", &ns]));
     assert!(
         out.ok && out.stdout.trim() == "yes",
         "can watch Secrets: {out:?}"

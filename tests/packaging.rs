@@ -5,12 +5,12 @@
 //! Tools: `hack/tools.sh`. Cluster: `hack/start.sh` (a bare kube-apiserver 1.20: objects are
 //! stored and authorised, but no Pod ever runs, which is all these tests need).
 
-mod packaging_support;
+mod support;
 
 use std::collections::BTreeSet;
 
-use packaging_support::*;
 use serde_yaml::Value;
+use support::tools::*;
 
 const GROUP: &str = "oidc.infisical-operator.io";
 
@@ -707,15 +707,76 @@ fn cleanup_cluster_scoped(kc: &std::path::Path, release: &str) {
     ]));
 }
 
+/// `helm install`, then `helm upgrade` with a changed value, both validated against the API
+/// server's schema; returns the installed objects. The CRD stays with the harness
+/// (`crds.install=false`): it is cluster-wide and shared by tests running in parallel, and Helm
+/// refuses to adopt an object another release or manager owns.
+fn install_then_upgrade(
+    kc: &std::path::Path,
+    release: &str,
+    ns: &str,
+    values: &[&str],
+) -> Vec<Value> {
+    let chart = chart_dir();
+    let chart = chart.to_str().unwrap();
+    let mut install = vec![
+        "install",
+        release,
+        chart,
+        "--namespace",
+        ns,
+        "--set",
+        "crds.install=false",
+    ];
+    install.extend_from_slice(values);
+    helm(kc, &install);
+    let mut upgrade = vec![
+        "upgrade",
+        release,
+        chart,
+        "--namespace",
+        ns,
+        "--reuse-values",
+        "--set",
+        "operator.logLevel=debug",
+    ];
+    upgrade.extend_from_slice(values);
+    helm(kc, &upgrade);
+    let history = helm(kc, &["history", release, "--namespace", ns, "-o", "json"]);
+    let revisions: Vec<serde_json::Value> = serde_json::from_str(&history).unwrap();
+    assert_eq!(revisions.len(), 2, "{history}");
+    assert!(
+        revisions
+            .iter()
+            .all(|r| r["status"] == "deployed" || r["status"] == "superseded"),
+        "{history}"
+    );
+    let docs = release_manifest(kc, release, ns);
+    // The upgrade reached the API server, not only Helm's record.
+    let stored: serde_json::Value = serde_json::from_str(&run(kubectl(kc).args([
+        "get",
+        "deployment",
+        "-n",
+        ns,
+        name(one(&docs, "Deployment")),
+        "-o",
+        "json",
+    ])))
+    .unwrap();
+    let stored_args = stored["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(stored_args.contains("--log-level=debug"), "{stored_args}");
+    docs
+}
+
 #[test]
-fn chart_in_cluster_mode_applies_and_its_service_account_has_exactly_the_operator_rules() {
+fn chart_in_cluster_mode_installs_upgrades_and_its_service_account_has_exactly_the_operator_rules()
+{
     let kc = kubeconfig();
+    ensure_crd(&kc);
     let ns = unique("pkg-cluster");
     let release = unique("rel");
     create_namespace(&kc, &ns);
-    let docs = helm_template(&release, &ns, &[]);
-    dry_run_then_apply(&kc, &docs);
-    wait_crd_established(&kc);
+    let docs = install_then_upgrade(&kc, &release, &ns, &[]);
 
     // What the API server stored keeps the hardening (nothing was pruned or defaulted away).
     let stored: serde_json::Value = serde_json::from_str(&run(kubectl(&kc).args([
@@ -743,11 +804,12 @@ fn chart_in_cluster_mode_applies_and_its_service_account_has_exactly_the_operato
     questions.push((Access::new("watch", "", "secrets", "", ""), true));
     assert_access(&as_sa, &questions);
 
+    helm(&kc, &["uninstall", &release, "--namespace", &ns]);
     cleanup_cluster_scoped(&kc, &release);
 }
 
 #[test]
-fn chart_in_namespaced_mode_applies_and_grants_nothing_outside_the_watched_namespaces() {
+fn chart_in_namespaced_mode_installs_upgrades_and_grants_nothing_outside_the_watched_namespaces() {
     let kc = kubeconfig();
     ensure_crd(&kc);
     let ns = unique("pkg-op");
@@ -759,13 +821,8 @@ fn chart_in_namespaced_mode_applies_and_grants_nothing_outside_the_watched_names
     }
     let release = unique("rel");
     let list = format!("watchNamespaces={{{team_a},{team_b}}}");
-    let docs = helm_template(
-        &release,
-        &ns,
-        &["--set", &list, "--set", "crds.install=false"],
-    );
+    let docs = install_then_upgrade(&kc, &release, &ns, &["--set", &list]);
     assert!(of_kind(&docs, "ClusterRole").is_empty());
-    dry_run_then_apply(&kc, &docs);
 
     let tmp = TempDir::new("pkg-kc");
     let sa = service_account_name(&docs);
@@ -778,6 +835,7 @@ fn chart_in_namespaced_mode_applies_and_grants_nothing_outside_the_watched_names
     questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), false));
     questions.push((Access::new("list", "", "secrets", "", ""), false));
     assert_access(&as_sa, &questions);
+    helm(&kc, &["uninstall", &release, "--namespace", &ns]);
 }
 
 #[test]

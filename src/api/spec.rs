@@ -61,18 +61,19 @@ pub const DEFAULT_HOST_API: &str = "https://us.infisical.com";
         json_path = ".metadata.creationTimestamp"
     )
 )]
-#[x_kube(validation = Rule::new("self.configurationType != 'discoveryURL' || (has(self.discoveryURL) && self.discoveryURL.trim() != '')").message("discoveryURL is required when configurationType is discoveryURL"))]
-#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.issuer) && self.issuer.trim() != '')").message("issuer is required when configurationType is custom"))]
-#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.authorizationEndpoint) && self.authorizationEndpoint.trim() != '')").message("authorizationEndpoint is required when configurationType is custom"))]
-#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.jwksUri) && self.jwksUri.trim() != '')").message("jwksUri is required when configurationType is custom"))]
-#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.tokenEndpoint) && self.tokenEndpoint.trim() != '')").message("tokenEndpoint is required when configurationType is custom"))]
-#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.userinfoEndpoint) && self.userinfoEndpoint.trim() != '')").message("userinfoEndpoint is required when configurationType is custom"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'discoveryURL' || (has(self.discoveryURL) && self.discoveryURL.trim() != '')").message("discoveryURL is required when configurationType is discoveryURL").reason(Reason::FieldValueRequired).field_path(".discoveryURL"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.issuer) && self.issuer.trim() != '')").message("issuer is required when configurationType is custom").reason(Reason::FieldValueRequired).field_path(".issuer"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.authorizationEndpoint) && self.authorizationEndpoint.trim() != '')").message("authorizationEndpoint is required when configurationType is custom").reason(Reason::FieldValueRequired).field_path(".authorizationEndpoint"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.jwksUri) && self.jwksUri.trim() != '')").message("jwksUri is required when configurationType is custom").reason(Reason::FieldValueRequired).field_path(".jwksUri"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.tokenEndpoint) && self.tokenEndpoint.trim() != '')").message("tokenEndpoint is required when configurationType is custom").reason(Reason::FieldValueRequired).field_path(".tokenEndpoint"))]
+#[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.userinfoEndpoint) && self.userinfoEndpoint.trim() != '')").message("userinfoEndpoint is required when configurationType is custom").reason(Reason::FieldValueRequired).field_path(".userinfoEndpoint"))]
 #[serde(rename_all = "camelCase")]
 pub struct OidcSsoConfigSpec {
     /// ID (a UUID) of the Infisical organisation whose OIDC configuration this resource manages
     /// (Organization Settings in Infisical). Immutable: to move a configuration to another
     /// organisation, create a new resource.
-    #[x_kube(validation = Rule::new("self == oldSelf").message("organizationId is immutable"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("organizationId is immutable: create a new resource to manage another organisation"))]
+    #[schemars(length(max = 64))]
     #[schemars(regex(
         pattern = r"^\s*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\s*$"
     ))]
@@ -82,6 +83,7 @@ pub struct OidcSsoConfigSpec {
     /// or a self-hosted instance. Must use https; plain http is accepted only for a loopback address.
     /// The host must also be on the operator's allow-list (`--allowed-hosts`).
     #[serde(rename = "hostAPI", default = "default_host_api")]
+    #[schemars(length(max = MAX_URL_LENGTH))]
     #[x_kube(validation = Rule::new("self.startsWith('https://') || self.startsWith('http://127.') || self.startsWith('http://localhost:') || self.startsWith('http://localhost/') || self == 'http://localhost' || self.startsWith('http://[::1]')").message("hostAPI must use https (http is accepted only for loopback addresses)"))]
     pub host_api: String,
 
@@ -105,35 +107,42 @@ pub struct OidcSsoConfigSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("discoveryURL must be an http(s) URL"))]
+    #[schemars(length(max = MAX_URL_LENGTH))]
+    #[x_kube(validation = Rule::new(IDP_URL_RULE).message("discoveryURL must be an https URL (http is accepted only for a loopback address)"))]
     pub discovery_url: Option<String>,
 
-    /// The identity provider's issuer identifier. Required for `custom`.
+    /// The identity provider's issuer identifier, an https URL. Required for `custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_URL_LENGTH))]
+    #[x_kube(validation = Rule::new(IDP_URL_RULE).message("issuer must be an https URL (http is accepted only for a loopback address)"))]
     pub issuer: Option<String>,
 
     /// The identity provider's authorization endpoint. Required for `custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("authorizationEndpoint must be an http(s) URL"))]
+    #[schemars(length(max = MAX_URL_LENGTH))]
+    #[x_kube(validation = Rule::new(IDP_URL_RULE).message("authorizationEndpoint must be an https URL (http is accepted only for a loopback address)"))]
     pub authorization_endpoint: Option<String>,
 
     /// The identity provider's JSON Web Key Set URL. Required for `custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("jwksUri must be an http(s) URL"))]
+    #[schemars(length(max = MAX_URL_LENGTH))]
+    #[x_kube(validation = Rule::new(IDP_URL_RULE).message("jwksUri must be an https URL (http is accepted only for a loopback address)"))]
     pub jwks_uri: Option<String>,
 
     /// The identity provider's token endpoint. Required for `custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("tokenEndpoint must be an http(s) URL"))]
+    #[schemars(length(max = MAX_URL_LENGTH))]
+    #[x_kube(validation = Rule::new(IDP_URL_RULE).message("tokenEndpoint must be an https URL (http is accepted only for a loopback address)"))]
     pub token_endpoint: Option<String>,
 
     /// The identity provider's userinfo endpoint. Required for `custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s/]+')").message("userinfoEndpoint must be an http(s) URL"))]
+    #[schemars(length(max = MAX_URL_LENGTH))]
+    #[x_kube(validation = Rule::new(IDP_URL_RULE).message("userinfoEndpoint must be an https URL (http is accepted only for a loopback address)"))]
     pub userinfo_endpoint: Option<String>,
 
     /// The OAuth client ID that Infisical was registered with at the identity provider.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 1024))]
     pub client_id: String,
 
     /// The key of a Secret in this namespace holding the OAuth client secret. The operator reads
@@ -144,9 +153,10 @@ pub struct OidcSsoConfigSpec {
     #[serde(default = "default_true")]
     pub is_active: bool,
 
-    /// Email domains allowed to log in, e.g. `[example.com]`. Empty allows every domain.
+    /// Email domains allowed to log in, one per item, e.g. `[example.com, "*.example.org"]`. A
+    /// leading `*.` also allows every subdomain. Empty allows every domain. At most 100 entries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[x_kube(validation = Rule::new("self.all(d, !d.contains(',') && d.trim() != '')").message("each allowedEmailDomains entry must be one non-empty domain (use list items, not commas)"))]
+    #[schemars(schema_with = "email_domains_schema")]
     pub allowed_email_domains: Vec<String>,
 
     /// Assign users to Infisical groups from the identity provider's group claims at login.
@@ -170,9 +180,11 @@ pub struct OidcSsoConfigSpec {
     pub adoption_policy: AdoptionPolicy,
 
     /// How often to compare Infisical's configuration with this spec and correct drift, e.g.
-    /// `10m` or `1h`. At least 30s. Defaults to the operator's `--default-resync-interval`.
+    /// `10m` or `1h`. Between 30s and 24h. Defaults to the operator's `--default-resync-interval`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
     #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    #[x_kube(validation = Rule::new("duration(self) >= duration('30s') && duration(self) <= duration('24h')").message("resyncInterval must be between 30s and 24h"))]
     pub resync_interval: Option<String>,
 
     /// Stop all changes to Infisical while true. Status keeps its last values and reports `Suspended`.
@@ -184,10 +196,10 @@ pub struct OidcSsoConfigSpec {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
 pub struct SecretKeyRef {
     /// Name of the Secret, in the same namespace as this resource.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
     /// Key within the Secret.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 253))]
     pub key: String,
 }
 
@@ -195,7 +207,7 @@ pub struct SecretKeyRef {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
 pub struct SecretRef {
     /// Name of the Secret, in the same namespace as this resource.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
 }
 
@@ -203,7 +215,7 @@ pub struct SecretRef {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
 pub struct CaBundleRef {
     /// Name of the Secret, in the same namespace as this resource.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
     /// Key within the Secret. Defaults to `ca.crt`.
     #[serde(default = "default_ca_key")]
@@ -298,6 +310,40 @@ pub enum AdoptionPolicy {
     Never,
     /// Take over an existing configuration and make it equal to the spec.
     Adopt,
+}
+
+/// An IdP URL must be https; plain http only for a loopback host, where no network is crossed.
+/// Anyone on the path of a plain-http IdP URL could swap its signing keys and log in as anyone.
+const IDP_URL_RULE: &str = r"self.matches('^https://[^\\s/?#@]+([/?#]\\S*)?$') || self.matches('^http://(127\\.[0-9.]+|localhost|\\[::1\\])(:[0-9]+)?([/?#]\\S*)?$')";
+
+/// Longest accepted URL: common browser and proxy limits, far above any real IdP endpoint.
+pub const MAX_URL_LENGTH: usize = 2048;
+
+/// Longest accepted email domain entry: a DNS name is at most 253 octets, plus `*.`.
+pub const MAX_EMAIL_DOMAIN_LENGTH: usize = 255;
+/// Most email domain entries: Infisical stores them as one comma-separated text, and real
+/// organisations allow a handful; the bound also keeps the CEL rule's cost within the API
+/// server's budget.
+pub const MAX_EMAIL_DOMAINS: usize = 100;
+
+/// Each entry is one DNS name (labels of letters, digits, marks and inner hyphens), optionally
+/// `*.`-prefixed. Invisible characters such as a zero-width space are not letters, so they fail.
+const EMAIL_DOMAIN_RULE: &str = r"self.matches('^(\\*\\.)?[\\p{L}\\p{N}\\p{M}]([\\p{L}\\p{N}\\p{M}-]*[\\p{L}\\p{N}\\p{M}])?(\\.[\\p{L}\\p{N}\\p{M}]([\\p{L}\\p{N}\\p{M}-]*[\\p{L}\\p{N}\\p{M}])?)*$')";
+
+fn email_domains_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "maxItems": MAX_EMAIL_DOMAINS,
+        "items": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_EMAIL_DOMAIN_LENGTH,
+            "x-kubernetes-validations": [{
+                "rule": EMAIL_DOMAIN_RULE,
+                "message": "must be one domain name such as example.com or *.example.com (one list item per domain, no @, commas, spaces or invisible characters)",
+            }],
+        },
+    })
 }
 
 fn default_host_api() -> String {

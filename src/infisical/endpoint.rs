@@ -98,7 +98,8 @@ impl BaseUrl {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+/// `localhost` or a loopback IP literal (bracketed or not): traffic that never leaves the machine.
+pub fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare == "localhost" || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }

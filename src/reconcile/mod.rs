@@ -113,6 +113,16 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
         }
     }
     let desired = validate::desired_state(spec, &inputs.client_secret)?;
+    // The CRD makes organizationId immutable, but a cluster may not enforce CEL: never follow a
+    // changed id into another organisation with this resource's recorded configuration.
+    if let Some(recorded) = resource.status.as_ref().and_then(|s| s.org_id.as_deref())
+        && !recorded.eq_ignore_ascii_case(&desired.organization_id)
+    {
+        return Err(Error::OrganizationChanged {
+            recorded: recorded.to_string(),
+            requested: desired.organization_id.clone(),
+        });
+    }
 
     let me = ownership::Claimant::of(resource);
     let competing_owner = ownership::competing_owner(

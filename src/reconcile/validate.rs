@@ -6,10 +6,15 @@
 
 use std::time::Duration;
 
-use crate::api::{ConfigurationType, OidcSsoConfigSpec};
+use crate::api::{ConfigurationType, MAX_EMAIL_DOMAINS, MAX_URL_LENGTH, OidcSsoConfigSpec};
 use crate::error::{Error, Result};
 use crate::infisical::wire::CreateOidcConfig;
-use crate::infisical::{AllowedHosts, BaseUrl, SecretString};
+use crate::infisical::{AllowedHosts, BaseUrl, SecretString, is_loopback};
+
+/// Shortest `resyncInterval`: each drift check is a read in the organisation's Infisical budget.
+pub const MIN_RESYNC_INTERVAL: Duration = Duration::from_secs(30);
+/// Longest `resyncInterval`: drift in a login configuration should not go unseen for longer.
+pub const MAX_RESYNC_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
 /// The configuration Infisical should hold, normalised as Infisical stores it.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,11 +143,13 @@ fn check_required_fields(kind: ConfigurationType, d: &Desired) -> Result<()> {
     Ok(())
 }
 
-/// Endpoint URLs must parse as http(s) URLs without embedded credentials (Infisical rejects
-/// `user:pass@` and answers an unparsable URL with a bare 500).
+/// Endpoint URLs must parse as https URLs without embedded credentials (Infisical rejects
+/// `user:pass@` and answers an unparsable URL with a bare 500). Plain http is accepted only for a
+/// loopback host: anyone on the path of a plain-http IdP could swap its signing keys.
 fn check_urls(d: &Desired) -> Result<()> {
     let fields = [
         ("spec.discoveryURL", &d.discovery_url),
+        ("spec.issuer", &d.issuer),
         ("spec.authorizationEndpoint", &d.authorization_endpoint),
         ("spec.jwksUri", &d.jwks_uri),
         ("spec.tokenEndpoint", &d.token_endpoint),
@@ -152,35 +159,111 @@ fn check_urls(d: &Desired) -> Result<()> {
         if value.is_empty() {
             continue;
         }
-        let url = url::Url::parse(value)
-            .map_err(|e| Error::invalid_spec(field, format!("is not a valid URL: {e}")))?;
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(Error::invalid_spec(field, "must be an http(s) URL"));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(Error::invalid_spec(field, "has no host"));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(Error::invalid_spec(
-                field,
-                "must not contain user credentials",
-            ));
-        }
+        check_idp_url(field, value)?;
     }
     Ok(())
 }
 
-fn check_domains(domains: &[String]) -> Result<()> {
-    for (i, domain) in domains.iter().enumerate() {
-        let d = domain.trim();
-        if d.is_empty() || d.contains(',') || d.contains(char::is_whitespace) {
+/// One IdP URL: https (http for loopback only), a host, no credentials, no whitespace.
+pub fn check_idp_url(field: &str, value: &str) -> Result<url::Url> {
+    if value.len() > MAX_URL_LENGTH {
+        return Err(Error::invalid_spec(
+            field,
+            format!("is longer than {MAX_URL_LENGTH} characters"),
+        ));
+    }
+    if value.contains(char::is_whitespace) {
+        return Err(Error::invalid_spec(field, "must not contain whitespace"));
+    }
+    let url = url::Url::parse(value)
+        .map_err(|e| Error::invalid_spec(field, format!("is not a valid URL: {e}")))?;
+    let host = url.host_str().unwrap_or_default();
+    if host.is_empty() {
+        return Err(Error::invalid_spec(field, "has no host"));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        _ => {
             return Err(Error::invalid_spec(
-                format!("spec.allowedEmailDomains[{i}]"),
-                "must be a single domain (one list item per domain)",
+                field,
+                "must be an https URL (http is accepted only for a loopback address)",
             ));
         }
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_spec(
+            field,
+            "must not contain user credentials",
+        ));
+    }
+    Ok(url)
+}
+
+fn check_domains(domains: &[String]) -> Result<()> {
+    if domains.len() > MAX_EMAIL_DOMAINS {
+        return Err(Error::invalid_spec(
+            "spec.allowedEmailDomains",
+            format!("has more than {MAX_EMAIL_DOMAINS} entries"),
+        ));
+    }
+    for (i, domain) in domains.iter().enumerate() {
+        check_email_domain(domain.trim()).map_err(|problem| {
+            Error::invalid_spec(
+                format!("spec.allowedEmailDomains[{i}]"),
+                format!("{:?} {problem}", truncated(domain, 80)),
+            )
+        })?;
+    }
     Ok(())
+}
+
+/// One email domain as a DNS name: an optional leading `*.`, then labels that IDNA accepts, of at
+/// most 63 octets each and 253 in all once encoded. The entry must already be in canonical form:
+/// IDNA silently drops invisible characters (a zero-width space), and Infisical compares the text
+/// as written, so such an entry would never match anyone's email.
+pub fn check_email_domain(domain: &str) -> std::result::Result<(), &'static str> {
+    const ONE_DOMAIN: &str =
+        "must be one domain name such as example.com or *.example.com (one list item per domain)";
+    if domain.is_empty() {
+        return Err("must not be empty");
+    }
+    if domain.contains([',', '@', ' ', '/', ':']) || domain.contains(char::is_whitespace) {
+        return Err(ONE_DOMAIN);
+    }
+    let name = domain.strip_prefix("*.").unwrap_or(domain);
+    if name.contains('*') {
+        return Err("may contain `*` only as a leading `*.`");
+    }
+    let ascii = idna::domain_to_ascii_strict(name).map_err(|_| ONE_DOMAIN)?;
+    let (unicode, errors) = idna::domain_to_unicode(&ascii);
+    if errors.is_err() || unicode != name.to_lowercase() {
+        return Err("contains characters that are invisible or not in canonical form");
+    }
+    if ascii.len() > 253 {
+        return Err("is longer than 253 octets");
+    }
+    let labels: Vec<&str> = ascii.split('.').collect();
+    if labels.iter().any(|l| l.is_empty()) {
+        return Err(ONE_DOMAIN);
+    }
+    if labels.iter().any(|l| l.len() > 63) {
+        return Err("has a label longer than 63 octets");
+    }
+    if labels
+        .iter()
+        .any(|l| l.starts_with('-') || l.ends_with('-'))
+    {
+        return Err("has a label that starts or ends with a hyphen");
+    }
+    Ok(())
+}
+
+fn truncated(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
 }
 
 /// The instance base URL, checked against the allow-list.
@@ -188,52 +271,74 @@ pub fn base_url(spec: &OidcSsoConfigSpec, allowed: &AllowedHosts) -> Result<Base
     BaseUrl::parse(&spec.host_api, allowed)
 }
 
-/// `resyncInterval`, or the operator default; at least 30 seconds.
+/// `resyncInterval`, or the operator default; between 30 seconds and 24 hours.
 pub fn resync_interval(spec: &OidcSsoConfigSpec, default: Duration) -> Result<Duration> {
     let Some(text) = spec.resync_interval.as_deref() else {
         return Ok(default);
     };
-    let parsed = parse_duration(text).ok_or_else(|| {
+    let invalid = || {
         Error::invalid_spec(
             "spec.resyncInterval",
-            format!("{text:?} is not a duration like 30s, 10m or 1h"),
+            format!(
+                "{:?} is not a duration between 30s and 24h, like 30s, 10m or 1h",
+                truncated(text, 40)
+            ),
         )
-    })?;
-    if parsed < Duration::from_secs(30) {
-        return Err(Error::invalid_spec(
-            "spec.resyncInterval",
-            "must be at least 30s",
-        ));
+    };
+    let parsed = parse_duration(text).ok_or_else(invalid)?;
+    if !(MIN_RESYNC_INTERVAL..=MAX_RESYNC_INTERVAL).contains(&parsed) {
+        return Err(invalid());
     }
     Ok(parsed)
 }
 
-/// Go-style durations as used across Kubernetes (`1h30m`, `45s`, `500ms`).
+/// Go-style durations as used across Kubernetes (`1h30m`, `45s`, `500ms`, `1.5h`), to the
+/// nanosecond. `None` for anything else, including a value too large to represent: user input
+/// never reaches an arithmetic that can panic.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let mut total = Duration::ZERO;
+    let mut total_nanos: u128 = 0;
     let mut rest = text.trim();
     if rest.is_empty() {
         return None;
     }
     while !rest.is_empty() {
         let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let value: f64 = rest[..number_len].parse().ok()?;
+        let (whole, fraction) = match rest[..number_len].split_once('.') {
+            Some((w, f)) => (w, f),
+            None => (&rest[..number_len], ""),
+        };
+        if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+            return None;
+        }
         rest = &rest[number_len..];
-        let (unit, len) = if rest.starts_with("ms") {
-            (0.001, 2)
+        let (unit_nanos, len): (u128, usize) = if rest.starts_with("ms") {
+            (1_000_000, 2)
         } else if rest.starts_with('s') {
-            (1.0, 1)
+            (1_000_000_000, 1)
         } else if rest.starts_with('m') {
-            (60.0, 1)
+            (60_000_000_000, 1)
         } else if rest.starts_with('h') {
-            (3600.0, 1)
+            (3_600_000_000_000, 1)
         } else {
             return None;
         };
-        total += Duration::from_secs_f64(value * unit);
         rest = &rest[len..];
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let mut nanos = whole.checked_mul(unit_nanos)?;
+        // Digits past the nanosecond cannot change the result; 30 of them fit in a u128 below.
+        let mut scale = unit_nanos;
+        for digit in fraction.bytes().take(30) {
+            scale /= 10;
+            nanos = nanos.checked_add(u128::from(digit - b'0') * scale)?;
+        }
+        total_nanos = total_nanos.checked_add(nanos)?;
     }
-    Some(total)
+    let secs = u64::try_from(total_nanos / 1_000_000_000).ok()?;
+    Some(Duration::new(secs, (total_nanos % 1_000_000_000) as u32))
 }
 
 #[cfg(test)]

@@ -1,6 +1,14 @@
-//! Shared harness: a real kube-apiserver (from `KUBECONFIG`), a real emulator over HTTP, and the
-//! operator running in-process, scoped to one fresh namespace per test so tests run in parallel.
-#![allow(dead_code)]
+//! The one test harness: a real kube-apiserver (from `KUBECONFIG`), a real emulator over HTTP,
+//! and the operator running in-process ([`TestEnv`]), as a built binary ([`process`]), or as
+//! packaged ([`tools`]: helm, kustomize, RBAC). Every test works in fresh namespaces carrying
+//! [`TEST_NAMESPACE_LABEL`], so tests run in parallel and `hack/test.sh` deletes what is left.
+#![allow(dead_code, unused_imports)]
+
+pub mod process;
+pub mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,15 +29,56 @@ use kube::{Api, Client, CustomResourceExt};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+/// Every namespace a test creates carries this label (value `true`).
+pub const TEST_NAMESPACE_LABEL: &str = "test.infisical-operator.io/namespace";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The test cluster's kubeconfig; fails clearly when `KUBECONFIG` is unset.
+pub fn kubeconfig() -> PathBuf {
+    match std::env::var_os("KUBECONFIG") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => panic!(
+            "these tests need a Kubernetes API server: run them through hack/test.sh, \
+             or set KUBECONFIG (e.g. `export KUBECONFIG=$(bash hack/cluster.sh up)`)"
+        ),
+    }
+}
+
+/// A name unique to this process and call, valid as a namespace or object name.
+pub fn unique(prefix: &str) -> String {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &suffix[..8])
+}
+
+/// `kubectl --kubeconfig <kubeconfig>`.
+pub fn kubectl(kubeconfig: &Path) -> Command {
+    let mut c = Command::new("kubectl");
+    c.arg("--kubeconfig").arg(kubeconfig);
+    c
+}
+
+fn namespace_manifest(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace",
+           "metadata": {"name": name, "labels": {TEST_NAMESPACE_LABEL: "true"}}})
+}
+
+/// Creates a labelled test namespace with kubectl.
+pub fn create_namespace(kubeconfig: &Path, name: &str) {
+    tools::run_with_stdin(
+        kubectl(kubeconfig).args(["create", "-f", "-"]),
+        Some(&namespace_manifest(name).to_string()),
+    );
+}
+
 /// The IdP client secret used by every test: it must never appear in logs, events, status or metrics.
 pub const CANARY: &str = "CANARY-idp-secret-7d1f0c2b";
 
 pub async fn kube_client() -> Client {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    assert!(
-        std::env::var_os("KUBECONFIG").is_some(),
-        "these tests need a Kubernetes API server: run them through hack/test.sh, or set KUBECONFIG"
-    );
+    kubeconfig();
     let client = Client::try_default()
         .await
         .expect("a Kubernetes client from KUBECONFIG");
@@ -37,19 +86,19 @@ pub async fn kube_client() -> Client {
     client
 }
 
-/// Creates the CRD when absent. `create` (not server-side apply): 1.20 servers prune the CEL
-/// rules on create but fail server-side apply of a CRD that carries them.
+/// Applies the generated CRD with server-side apply (so a stale CRD left by an earlier run is
+/// replaced) and waits until it is served.
 pub async fn install_crd(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let crd = OidcSsoConfig::crd();
     let name = crd.metadata.name.clone().unwrap();
-    if crds.get_opt(&name).await.unwrap().is_none() {
-        match crds.create(&PostParams::default(), &crd).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => {}
-            Err(e) => panic!("creating the CRD: {e}"),
-        }
-    }
+    crds.patch(
+        &name,
+        &PatchParams::apply("infisical-oidc-operator-tests").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("applying the CRD: {e}"));
     tokio::time::timeout(
         Duration::from_secs(30),
         await_condition(crds, &name, conditions::is_crd_established()),
@@ -108,13 +157,12 @@ impl TestEnv {
     /// A fresh namespace with the identity and IdP Secrets, and an emulator with one org.
     pub async fn new(prefix: &str) -> Self {
         let client = kube_client().await;
-        let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let namespace = format!("{prefix}-{suffix}");
+        let namespace = unique(prefix);
         let namespaces: Api<Namespace> = Api::all(client.clone());
         namespaces
             .create(
                 &PostParams::default(),
-                &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap(),
+                &serde_json::from_value(namespace_manifest(&namespace)).unwrap(),
             )
             .await
             .unwrap();

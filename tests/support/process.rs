@@ -1,7 +1,7 @@
-//! Harness for the end-to-end tests: the BUILT operator binary as a separate process, the real
+//! End-to-end part of the harness: the BUILT operator binary as a separate process, the real
 //! `kubectl`, a real API server (`KUBECONFIG`) and a real emulator over HTTP. Each test gets its
 //! own namespace(s), emulator and operator process, so tests run in parallel under nextest.
-#![allow(dead_code)]
+pub use super::{kubeconfig, kubectl, repo, unique};
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -27,21 +27,6 @@ pub const EXAMPLE_IDP_SECRET: &str = "change-me-idp-client-secret";
 
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 pub const POLL: Duration = Duration::from_millis(200);
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The test cluster's kubeconfig; fails clearly when `KUBECONFIG` is unset.
-pub fn kubeconfig() -> PathBuf {
-    match std::env::var_os("KUBECONFIG") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "the end-to-end tests need a Kubernetes API server: run them through hack/test.sh, \
-             or set KUBECONFIG (e.g. `export KUBECONFIG=$(bash hack/cluster.sh up)`)"
-        ),
-    }
-}
 
 /// Polls `check` every 200 ms until it returns `Some`, or panics after `timeout` with `what`
 /// and the description `last` gives of the final state.
@@ -97,12 +82,6 @@ pub fn must(cmd: &mut Command) -> String {
     out.stdout
 }
 
-pub fn kubectl_with(kubeconfig: &Path) -> Command {
-    let mut c = Command::new("kubectl");
-    c.arg("--kubeconfig").arg(kubeconfig);
-    c
-}
-
 // ---- Kubernetes setup ---------------------------------------------------------------------
 
 pub async fn kube_client(kubeconfig: &Path) -> Client {
@@ -114,12 +93,6 @@ pub async fn kube_client(kubeconfig: &Path) -> Client {
     .await
     .expect("a Kubernetes client config from KUBECONFIG");
     Client::try_from(config).expect("a Kubernetes client")
-}
-
-/// A name unique to this process and call.
-pub fn unique(prefix: &str) -> String {
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    format!("{prefix}-{}", &suffix[..8])
 }
 
 // ---- the emulator -------------------------------------------------------------------------
@@ -194,7 +167,7 @@ impl World {
     }
 
     fn create_namespace(&self, ns: &str) {
-        must(self.kubectl().args(["create", "namespace", ns]));
+        super::create_namespace(&self.kubeconfig, ns);
     }
 
     /// Another namespace, deleted with this world.
@@ -207,7 +180,7 @@ impl World {
 
     /// `kubectl --kubeconfig <admin>`.
     pub fn kubectl(&self) -> Command {
-        kubectl_with(&self.kubeconfig)
+        kubectl(&self.kubeconfig)
     }
 
     /// `kubectl --kubeconfig <admin> -n <namespace>`.
@@ -319,11 +292,10 @@ impl Drop for World {
         namespaces.extend(self.extra_namespaces.iter().cloned());
         for ns in namespaces {
             // Clear finalizers first: no operator may be left to remove them.
-            let names = exec(
-                kubectl_with(&self.kubeconfig).args(["get", "oidcsso", "-n", &ns, "-o", "name"]),
-            );
+            let names =
+                exec(kubectl(&self.kubeconfig).args(["get", "oidcsso", "-n", &ns, "-o", "name"]));
             for object in names.stdout.lines().filter(|l| !l.is_empty()) {
-                let _ = exec(kubectl_with(&self.kubeconfig).args([
+                let _ = exec(kubectl(&self.kubeconfig).args([
                     "patch",
                     "-n",
                     &ns,
@@ -334,7 +306,7 @@ impl Drop for World {
                     r#"{"metadata":{"finalizers":null}}"#,
                 ]));
             }
-            let _ = exec(kubectl_with(&self.kubeconfig).args([
+            let _ = exec(kubectl(&self.kubeconfig).args([
                 "delete",
                 "namespace",
                 &ns,

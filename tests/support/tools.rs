@@ -1,26 +1,24 @@
-//! Helpers for tests that exercise the packaging (Helm chart, kustomize bases) with the real
-//! `helm` and `kubectl` binaries, optionally against a real API server.
-//!
-//! Use from another integration test with `mod packaging_support;` (this directory is not a
-//! test target of its own). Tools: `hack/tools.sh`. Cluster: `KUBECONFIG` (`hack/start.sh`).
+//! Packaging part of the harness: the Helm chart and kustomize bases with the real `helm` and
+//! `kubectl` binaries, optionally against a real API server. Tools: `hack/tools.sh`. Cluster:
+//! `KUBECONFIG` (`hack/cluster.sh`).
 //!
 //! For an end-to-end test that runs the operator under exactly the chart's RBAC:
 //!
 //! ```ignore
-//! let kc = packaging_support::kubeconfig();
-//! let ns = packaging_support::unique("e2e");
-//! packaging_support::create_namespace(&kc, &ns);
-//! let release = packaging_support::unique("rel");
-//! let docs = packaging_support::helm_template(&release, &ns, &["--set", "crds.install=false"]);
-//! packaging_support::apply_docs(&kc, &docs, &[]);          // SA, (Cluster)Role(Binding)s, ...
-//! let sa = packaging_support::service_account_name(&docs);
-//! let as_sa = packaging_support::impersonating_kubeconfig(&kc, &ns, &sa, &tmpdir.join("sa.kubeconfig"));
+//! let kc = support::tools::kubeconfig();
+//! let ns = support::tools::unique("e2e");
+//! support::tools::create_namespace(&kc, &ns);
+//! let release = support::tools::unique("rel");
+//! let docs = support::tools::helm_template(&release, &ns, &["--set", "crds.install=false"]);
+//! support::tools::apply_docs(&kc, &docs, &[]);          // SA, (Cluster)Role(Binding)s, ...
+//! let sa = support::tools::service_account_name(&docs);
+//! let as_sa = support::tools::impersonating_kubeconfig(&kc, &ns, &sa, &tmpdir.join("sa.kubeconfig"));
 //! // then start the operator binary with KUBECONFIG=as_sa (kube-rs honours the user entry's
 //! // `as:` field as an Impersonate-User header): every request it makes is authorised as the
 //! // chart's ServiceAccount, so a missing RBAC rule shows up as a 403 in the test.
 //! ```
 
-#![allow(dead_code)]
+pub use super::{create_namespace, kubeconfig, kubectl, repo, unique};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,10 +29,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_yaml::Value;
 
 pub const CRD_NAME: &str = "oidcssoconfigs.oidc.infisical-operator.io";
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 pub fn chart_dir() -> PathBuf {
     repo().join("charts/infisical-oidc-operator")
@@ -121,6 +115,23 @@ pub fn helm_template_text(release: &str, namespace: &str, args: &[&str]) -> Stri
         .args(args))
 }
 
+/// `helm ARGS... --kubeconfig KUBECONFIG` against the cluster, with Helm's schema validation on
+/// (the default: Helm checks every rendered object against the API server's OpenAPI schema).
+pub fn helm(kubeconfig: &Path, args: &[&str]) -> String {
+    run(Command::new("helm")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig))
+}
+
+/// The objects a release installed (`helm get manifest`), parsed.
+pub fn release_manifest(kubeconfig: &Path, release: &str, namespace: &str) -> Vec<Value> {
+    parse_docs(&helm(
+        kubeconfig,
+        &["get", "manifest", release, "--namespace", namespace],
+    ))
+}
+
 /// `kubectl kustomize DIR` (relative to the repository root), parsed.
 pub fn kustomize(dir: &str) -> Vec<Value> {
     parse_docs(&run(Command::new("kubectl")
@@ -164,21 +175,6 @@ pub fn service_account_name(docs: &[Value]) -> String {
         .to_string()
 }
 
-/// A name unique to this process and call, valid as a namespace or object name.
-pub fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}-{:x}{:x}-{}",
-        std::process::id(),
-        nanos % 0xfffff,
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 /// Replaces every string scalar (not keys) equal to a `from` with its `to`, in place.
 pub fn rename_exact(v: &mut Value, renames: &[(&str, &str)]) {
     match v {
@@ -196,26 +192,6 @@ pub fn rename_exact(v: &mut Value, renames: &[(&str, &str)]) {
 
 // ---- cluster -----------------------------------------------------------------------------
 
-/// The test cluster's kubeconfig (`KUBECONFIG`); panics when unset.
-pub fn kubeconfig() -> PathBuf {
-    match std::env::var_os("KUBECONFIG") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => {
-            panic!("needs a cluster: run hack/test.sh (or set KUBECONFIG, e.g. from hack/start.sh)")
-        }
-    }
-}
-
-pub fn kubectl(kubeconfig: &Path) -> Command {
-    let mut c = Command::new("kubectl");
-    c.arg("--kubeconfig").arg(kubeconfig);
-    c
-}
-
-pub fn create_namespace(kubeconfig: &Path, ns: &str) {
-    run(kubectl(kubeconfig).args(["create", "namespace", ns]));
-}
-
 fn transient(err: &str) -> bool {
     err.contains("AlreadyExists")
         || err.contains("already exists")
@@ -223,10 +199,9 @@ fn transient(err: &str) -> bool {
         || err.contains("Operation cannot be fulfilled")
 }
 
-/// `kubectl apply --validate=false [EXTRA...] -f -` with the documents, retrying the races
-/// parallel tests can hit on shared cluster-scoped objects (the CRD). `--validate=false`
-/// because kubectl's client-side schema check rejects CRD fields the 1.20 test server lacks
-/// (x-kubernetes-validations). Returns stdout.
+/// `kubectl apply [EXTRA...] -f -` with the documents, validated by the API server's schema as
+/// on any user's cluster, retrying the races parallel tests can hit on shared cluster-scoped
+/// objects (the CRD). Returns stdout.
 pub fn apply_docs(kubeconfig: &Path, docs: &[Value], extra: &[&str]) -> String {
     apply_text(kubeconfig, &to_multidoc(docs), extra)
 }
@@ -236,7 +211,7 @@ pub fn apply_text(kubeconfig: &Path, yaml: &str, extra: &[&str]) -> String {
     for attempt in 0..5 {
         match try_run(
             kubectl(kubeconfig)
-                .args(["apply", "--validate=false"])
+                .args(["apply", "--validate=strict"])
                 .args(extra)
                 .args(["-f", "-"]),
             Some(yaml),
