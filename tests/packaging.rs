@@ -864,8 +864,11 @@ fn kustomize_builds_apply_to_a_real_api_server() {
         }
         // Namespaces first: a server-side dry run cannot create objects in a namespace that
         // does not exist yet.
-        let (namespaces, rest): (Vec<Value>, Vec<Value>) =
+        let (mut namespaces, rest): (Vec<Value>, Vec<Value>) =
             docs.into_iter().partition(|d| kind(d) == "Namespace");
+        for namespace in &mut namespaces {
+            namespace["metadata"]["labels"][support::TEST_NAMESPACE_LABEL] = "true".into();
+        }
         dry_run_then_apply(&kc, &namespaces);
         dry_run_then_apply(&kc, &rest);
 

@@ -60,6 +60,36 @@ pub fn kubectl(kubeconfig: &Path) -> Command {
     c
 }
 
+/// A program built from hack/gitops (Flux's kstatus, Argo CD's Lua): from `GITOPS_BIN_DIR` when
+/// it holds it (hack/test.sh sets it), else built once with hack/gitops/build.sh.
+pub fn gitops_bin(name: &str) -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("GITOPS_BIN_DIR").map(PathBuf::from)
+            && dir.join("kstatus").is_file()
+            && dir.join("argocd-health").is_file()
+        {
+            return dir;
+        }
+        // build.sh honours GITOPS_BIN_DIR too, and prints where the programs are.
+        let out = Command::new("bash")
+            .arg("hack/gitops/build.sh")
+            .current_dir(repo())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run bash hack/gitops/build.sh");
+        assert!(
+            out.status.success(),
+            "hack/gitops/build.sh failed ({}): see its output above",
+            out.status
+        );
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    });
+    let bin = dir.join(name);
+    assert!(bin.is_file(), "{} is missing", bin.display());
+    bin
+}
+
 fn namespace_manifest(name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "Namespace",
            "metadata": {"name": name, "labels": {TEST_NAMESPACE_LABEL: "true"}}})
