@@ -224,6 +224,16 @@ async fn a_create_marks_then_creates_then_records_the_id_then_unmarks() {
         "no secret in status"
     );
 
+    // The Created Event is recorded before the mark is cleared, so a crash in between cannot
+    // lose it: the mark makes the next pass look for it.
+    let event = expect(
+        h,
+        Method::POST,
+        "/apis/events.k8s.io/v1/namespaces/ns/events",
+        &json!({}),
+    )
+    .await;
+    assert_eq!(event["reason"], "Created");
     let unmark = expect(
         h,
         Method::PATCH,
@@ -235,14 +245,6 @@ async fn a_create_marks_then_creates_then_records_the_id_then_unmarks() {
         unmark["metadata"]["annotations"]["oidc.infisical-operator.io/create-pending"],
         Value::Null
     );
-    let event = expect(
-        h,
-        Method::POST,
-        "/apis/events.k8s.io/v1/namespaces/ns/events",
-        &json!({}),
-    )
-    .await;
-    assert_eq!(event["reason"], "Created");
 
     let action = tokio::time::timeout(Duration::from_secs(10), pass)
         .await
@@ -284,7 +286,6 @@ async fn an_in_sync_pass_reads_two_secrets_and_writes_nothing() {
     expect(h, Method::PATCH, BASE, &object).await;
     let status =
         expect(h, Method::PATCH, &format!("{BASE}/status"), &object).await["status"].clone();
-    expect(h, Method::PATCH, BASE, &object).await;
     expect(
         h,
         Method::POST,
@@ -292,6 +293,7 @@ async fn an_in_sync_pass_reads_two_secrets_and_writes_nothing() {
         &json!({}),
     )
     .await;
+    expect(h, Method::PATCH, BASE, &object).await;
     pass.await.unwrap().unwrap();
 
     // Second pass on the object as it now stands.

@@ -6,6 +6,7 @@ mod support;
 use std::time::Duration;
 
 use infisical_emulator::{Fault, FaultKind, OrgFlags};
+use kube::ResourceExt;
 use serde_json::json;
 use support::*;
 
@@ -50,14 +51,18 @@ async fn create_reaches_ready_with_the_emulators_id_and_exactly_one_post() {
             .unwrap()
             .contains(&"oidc.infisical-operator.io/finalizer".to_string())
     );
-    assert!(
-        !resource
-            .metadata
-            .annotations
-            .unwrap_or_default()
-            .contains_key("oidc.infisical-operator.io/create-pending")
-    );
     env.wait_event("acme-sso", "Created").await;
+    // The mark is cleared last, once the Created Event is recorded.
+    env.wait_until(
+        "acme-sso",
+        "create-pending cleared",
+        Duration::from_secs(10),
+        |r| {
+            !r.annotations()
+                .contains_key("oidc.infisical-operator.io/create-pending")
+        },
+    )
+    .await;
     assert_eq!(operator.metrics.ready_resources.get(), 1);
     operator.stop().await;
     env.cleanup().await;
@@ -340,7 +345,31 @@ async fn a_crash_between_create_and_status_write_recovers_the_same_id() {
         resource.status.unwrap().id.as_deref(),
         org.config.unwrap()["id"].as_str()
     );
+    // The audit trail survives the crash: one Created Event, even though the create completed
+    // in the restarted operator.
+    let created = env.wait_event("acme-sso", "Created").await;
+    assert!(created.contains("restarted mid-create"), "{created}");
+    // Another pass (sync now) must not record it again.
+    let passes = operator.metrics.reconciles.get();
+    env.poke("acme-sso").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while operator.metrics.reconciles.get() == passes {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no pass after sync-now"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     operator.stop().await;
+    let events = env.events("acme-sso").await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(reason, _)| reason == "Created")
+            .count(),
+        1,
+        "{events:?}"
+    );
     env.cleanup().await;
 }
 
@@ -578,22 +607,32 @@ async fn deletion_orphans_or_deactivates() {
 async fn an_invalid_resource_is_reported_and_does_not_block_others() {
     let env = TestEnv::new("invalid").await;
     let operator = env.start_operator();
-    // Both authentication methods: CEL rejects this on servers that enforce CEL; the 1.20 test
-    // server stores it, so the operator must catch it.
+    // A 64-octet label passes the CRD's rules (CEL cannot count octets after IDNA), so only the
+    // operator can refuse it.
+    let long_label = format!("{}.example.com", "a".repeat(64));
     env.apply(
         "broken",
-        env.spec(json!({"organizationId": "00000000-0000-4000-8000-000000000000", "authentication": {"token": {"secretRef": {"name": "t", "key": "k"}}},
-            "configurationType": "custom"})),
+        env.spec(
+            json!({"organizationId": "00000000-0000-4000-8000-000000000000",
+            "allowedEmailDomains": ["example.com", long_label]}),
+        ),
     )
     .await;
     env.apply("acme-sso", env.spec(json!({}))).await;
     let broken = env
         .wait_ready_reason("broken", "False", "InvalidSpec")
         .await;
+    let message = ready(&broken).unwrap().2;
     assert!(
-        ready(&broken).unwrap().2.contains("spec.authentication"),
-        "{:?}",
-        ready(&broken)
+        message.contains("spec.allowedEmailDomains[1]")
+            && message.contains("longer than 63 octets"),
+        "{message}"
+    );
+    assert!(
+        !config_requests(&env, "POST")
+            .iter()
+            .any(|body| body["organizationId"] == "00000000-0000-4000-8000-000000000000"),
+        "nothing reaches Infisical for an invalid spec"
     );
     env.wait_ready("acme-sso").await;
     operator.stop().await;
@@ -616,6 +655,55 @@ async fn suspend_stops_all_changes() {
     env.apply("acme-sso", env.spec(json!({"suspend": false})))
         .await;
     env.wait_ready("acme-sso").await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_edit_whose_first_attempt_failed_is_announced_as_an_update() {
+    let env = TestEnv::new("edit-after-failure").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+    // The first PATCH for the edit fails with a 500: the pass reports it (observedGeneration
+    // advances with the failure), and the retry applies the edit.
+    env.emulator.control().inject_fault(Fault {
+        method: Some("PATCH".into()),
+        path_prefix: Some("/api/v1/sso/oidc/config".into()),
+        count: 1,
+        kind: FaultKind::Status {
+            status: 500,
+            body: None,
+        },
+    });
+    env.apply("acme-sso", env.spec(json!({"clientId": "edited"})))
+        .await;
+    env.wait_until(
+        "acme-sso",
+        "the edit applied",
+        Duration::from_secs(30),
+        |r| {
+            r.status.as_ref().is_some_and(|s| {
+                s.client_id.as_deref() == Some("edited") && ready(r).is_some_and(|c| c.0 == "True")
+            })
+        },
+    )
+    .await;
+    assert_eq!(
+        config_requests(&env, "PATCH").len(),
+        2,
+        "one failed PATCH, one applied"
+    );
+    let events = env.events("acme-sso").await;
+    let updated = events.iter().find(|(reason, _)| reason == "Updated");
+    assert!(
+        updated.is_some_and(|(_, note)| note.contains("clientId")),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|(reason, _)| reason == "DriftCorrected"),
+        "an edit is not drift: {events:?}"
+    );
     operator.stop().await;
     env.cleanup().await;
 }

@@ -279,6 +279,15 @@ async fn crash_mid_create_with_a_killed_process() {
         "no duplicate create after the crash"
     );
     assert_eq!(world.jsonpath("acme-sso", "{.status.id}"), stored_id);
+    let created = world
+        .event_reasons("acme-sso")
+        .into_iter()
+        .filter(|r| r == "Created")
+        .count();
+    assert_eq!(
+        created, 1,
+        "the create is recorded by exactly one Created Event"
+    );
     poll(
         "create-pending to be cleared",
         TIMEOUT,

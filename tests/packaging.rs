@@ -26,7 +26,8 @@ fn expected_operator_rules() -> BTreeSet<(String, String, String)> {
         (GROUP, "oidcssoconfigs/finalizers", &["update"]),
         ("", "secrets", &["get", "list", "watch"]),
         ("events.k8s.io", "events", &["create", "patch"]),
-        ("", "events", &["create", "patch"]),
+        // list: to find whether a create's Created Event was already recorded before a crash.
+        ("", "events", &["create", "patch", "list"]),
     ];
     table
         .iter()

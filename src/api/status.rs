@@ -14,6 +14,9 @@ pub struct OidcSsoConfigStatus {
     /// ID of the organisation the configuration belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id: Option<String>,
+    /// OAuth client ID stored in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     /// Whether the configuration is active in Infisical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,

@@ -74,11 +74,7 @@ impl BaseUrl {
                 allowed: allowed.to_string(),
             });
         }
-        let mut base = url.as_str().trim_end_matches('/').to_string();
-        if let Some(stripped) = base.strip_suffix("/api") {
-            base = stripped.to_string();
-        }
-        Ok(Self(base))
+        Ok(Self(normalised(&url)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -98,6 +94,24 @@ impl BaseUrl {
     }
 }
 
+/// The instance a `hostAPI` names, as one string per instance whatever the spelling: scheme and
+/// host lower-cased, the default port dropped, no trailing `/` or `/api`, and Infisical Cloud US's
+/// two names (`app.` and `us.infisical.com`) as one. Used to decide which resources compete for
+/// one organisation; `None` when it is not a URL.
+pub fn instance_key(host_api: &str) -> Option<String> {
+    let mut url = Url::parse(host_api.trim()).ok()?;
+    if url.host_str() == Some("app.infisical.com") {
+        url.set_host(Some("us.infisical.com")).ok()?;
+    }
+    Some(normalised(&url))
+}
+
+/// The URL without a trailing `/` or `/api` (`Url` already lower-cases and drops default ports).
+fn normalised(url: &Url) -> String {
+    let base = url.as_str().trim_end_matches('/');
+    base.strip_suffix("/api").unwrap_or(base).to_string()
+}
+
 /// `localhost` or a loopback IP literal (bracketed or not): traffic that never leaves the machine.
 pub fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -107,6 +121,26 @@ pub fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_instance_has_one_key_whatever_the_spelling() {
+        let key = instance_key("https://us.infisical.com").unwrap();
+        for spelling in [
+            "https://us.infisical.com:443/",
+            "HTTPS://US.Infisical.com/api",
+            "https://app.infisical.com",
+            " https://us.infisical.com/api/ ",
+        ] {
+            assert_eq!(
+                instance_key(spelling).as_deref(),
+                Some(key.as_str()),
+                "{spelling}"
+            );
+        }
+        assert_ne!(instance_key("https://eu.infisical.com"), Some(key.clone()));
+        assert_ne!(instance_key("https://us.infisical.com:8443"), Some(key));
+        assert_eq!(instance_key("not a url"), None);
+    }
 
     fn cloud() -> AllowedHosts {
         AllowedHosts::new(["us.infisical.com", "*.example.org", "127.0.0.1"])

@@ -14,7 +14,7 @@ use reqwest::Method;
 use sha2::{Digest, Sha256};
 
 pub use auth::Credentials;
-pub use endpoint::{AllowedHosts, BaseUrl, is_loopback};
+pub use endpoint::{AllowedHosts, BaseUrl, instance_key, is_loopback};
 pub use http::HttpSettings;
 pub use secret::SecretString;
 use wire::{CreateOidcConfig, OidcConfig, OidcConfigSummary, UpdateOidcConfig};

@@ -1,7 +1,7 @@
 //! Step 4: the pure decision. Given what we want, what Infisical holds and what we know about
 //! ownership, choose one action. No I/O, so every ownership and diff rule is unit-tested here.
 
-use crate::api::AdoptionPolicy;
+use crate::api::{AdoptionPolicy, OidcSsoConfigStatus};
 use crate::error::Error;
 use crate::infisical::wire::{OidcConfig, UpdateOidcConfig};
 
@@ -119,6 +119,40 @@ pub fn decide(
         patch: Box::new(patch),
         cause,
     })
+}
+
+/// Whether the spec asks for something other than what the last successful pass left in
+/// Infisical, as recorded in status: a spec edit, rather than drift in Infisical. Derived from
+/// status, not from `observedGeneration`, which also advances on failed passes: an edit whose
+/// first attempt failed is still an edit when it finally applies. Unknown fields (a status
+/// written by an older version) never count as a change.
+pub fn spec_differs_from_last_sync(desired: &Desired, status: &OidcSsoConfigStatus) -> bool {
+    let text = |v: &Option<String>| v.as_deref().unwrap_or("").to_string();
+    let stored_domains = text(&status.allowed_email_domains);
+    [
+        Some(desired.configuration_type) != status.configuration_type.as_deref(),
+        desired.issuer != text(&status.issuer),
+        desired.discovery_url != text(&status.discovery_url),
+        desired.authorization_endpoint != text(&status.authorization_endpoint),
+        desired.jwks_uri != text(&status.jwks_uri),
+        desired.token_endpoint != text(&status.token_endpoint),
+        desired.userinfo_endpoint != text(&status.userinfo_endpoint),
+        desired.allowed_email_domains != stored_domains,
+        status.is_active.is_some_and(|a| a != desired.is_active),
+        status
+            .manage_group_memberships
+            .is_some_and(|m| m != desired.manage_group_memberships),
+        status
+            .jwt_signature_algorithm
+            .as_deref()
+            .is_some_and(|a| a != desired.jwt_signature_algorithm),
+        status
+            .client_id
+            .as_deref()
+            .is_some_and(|c| c != desired.client_id),
+    ]
+    .into_iter()
+    .any(|changed| changed)
 }
 
 /// The fields whose stored value differs from the desired one. A stored `null` equals `""`,
@@ -379,6 +413,39 @@ mod tests {
         let err = decide(&desired(), None, &own, Hints::default()).unwrap_err();
         assert_eq!(err.reason(), "OwnershipConflict");
         assert!(err.to_string().contains("platform/first"));
+    }
+
+    fn status_after_sync() -> OidcSsoConfigStatus {
+        let d = desired();
+        OidcSsoConfigStatus {
+            id: Some("cfg".into()),
+            configuration_type: Some(d.configuration_type.into()),
+            discovery_url: Some(d.discovery_url.clone()),
+            allowed_email_domains: Some(d.allowed_email_domains.clone()),
+            is_active: Some(d.is_active),
+            manage_group_memberships: Some(d.manage_group_memberships),
+            jwt_signature_algorithm: Some(d.jwt_signature_algorithm.into()),
+            client_id: Some(d.client_id.clone()),
+            ..OidcSsoConfigStatus::default()
+        }
+    }
+
+    #[test]
+    fn a_spec_edit_is_told_from_drift_by_what_status_recorded() {
+        let status = status_after_sync();
+        assert!(!spec_differs_from_last_sync(&desired(), &status));
+        let mut edited = desired();
+        edited.issuer = "https://idp.example.com".into();
+        assert!(spec_differs_from_last_sync(&edited, &status));
+        let mut edited = desired();
+        edited.client_id = "other".into();
+        assert!(spec_differs_from_last_sync(&edited, &status));
+        // A status from before clientId was recorded: unknown, so not an edit.
+        let old_status = OidcSsoConfigStatus {
+            client_id: None,
+            ..status
+        };
+        assert!(!spec_differs_from_last_sync(&edited, &old_status));
     }
 
     #[test]

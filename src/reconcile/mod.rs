@@ -157,9 +157,13 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
 
     let digest: [u8; 32] = Sha256::digest(desired.client_secret.expose().as_bytes()).into();
     let hints = Hints {
-        spec_changed: status
-            .observed_generation
-            .is_some_and(|g| Some(g) != resource.metadata.generation),
+        spec_changed: if status.id.is_some() {
+            decide::spec_differs_from_last_sync(&desired, &status)
+        } else {
+            status
+                .observed_generation
+                .is_some_and(|g| Some(g) != resource.metadata.generation)
+        },
         secret_changed: memory.secret_digest.is_some_and(|d| d != digest),
     };
     let plan = match decide::decide(&desired, observed.as_ref(), &owner, hints) {
@@ -186,42 +190,78 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
             let note = format!("created OIDC configuration {}", config.id);
             Outcome::Synced {
                 config: Box::new(config),
-                event: Some(("Created", note)),
+                events: vec![("Created", note)],
                 clear_create_pending: true,
+                client_id: desired.client_id.clone(),
             }
         }
         Plan::Update { id, patch, cause } => {
+            let mut events: Vec<_> = if owner.create_pending {
+                recovered_create_event(ctx, resource, &id)
+                    .await?
+                    .into_iter()
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let fields = patch.changed_fields().join(", ");
             let mut config = apply::update(ctx, &connection, &patch).await?;
             // The update's answer omits the algorithm; it now holds the desired one.
             config
                 .jwt_signature_algorithm
                 .get_or_insert_with(|| desired.jwt_signature_algorithm.to_string());
-            let note = format!("updated OIDC configuration {id}: {fields}");
-            let pending = owner.create_pending;
+            events.push((
+                cause.event_reason(),
+                format!("updated OIDC configuration {id}: {fields}"),
+            ));
             Outcome::Synced {
                 config: Box::new(config),
-                event: Some((cause.event_reason(), note)),
-                clear_create_pending: pending,
+                events,
+                clear_create_pending: owner.create_pending,
+                client_id: desired.client_id.clone(),
             }
         }
         Plan::InSync { id, adopted } => {
             let config = observed.expect("in sync implies observed").config;
-            let event = adopted.then(|| {
-                (
+            let mut events = Vec::new();
+            if adopted {
+                events.push((
                     "Adopted",
                     format!("adopted existing OIDC configuration {id}"),
-                )
-            });
+                ));
+            }
+            if owner.create_pending {
+                events.extend(recovered_create_event(ctx, resource, &id).await?);
+            }
             Outcome::Synced {
                 config: Box::new(config),
-                event,
+                events,
                 clear_create_pending: owner.create_pending,
+                client_id: desired.client_id.clone(),
             }
         }
     };
     ctx.update_memory(&key, |m| m.secret_digest = Some(digest));
     Ok(outcome)
+}
+
+/// A pass that starts with the create-pending mark and finds the configuration completes a
+/// create that an earlier pass made but could not record: that create gets its Created Event
+/// here, unless the earlier pass recorded it before it stopped.
+async fn recovered_create_event(
+    ctx: &Context,
+    resource: &OidcSsoConfig,
+    id: &str,
+) -> Result<Option<(&'static str, String)>> {
+    let recorded = report::event_recorded(ctx, resource, "Created").await?;
+    Ok((!recorded).then(|| {
+        (
+            "Created",
+            format!(
+                "created OIDC configuration {id} (recorded after the operator restarted mid-create)"
+            ),
+        )
+    }))
 }
 
 /// What a pass acts on: a failed pass is retried early only when one of these changed.

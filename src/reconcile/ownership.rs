@@ -1,63 +1,73 @@
 //! Which resource may manage an organisation's configuration when several target it.
 //!
 //! The organisation has one configuration, so two resources for it would fight. Precedence:
-//! a resource that already holds the configuration's id (or is mid-create) beats one that does
-//! not; otherwise the older resource wins, ties broken by namespace/name. The loser is Stalled
-//! with `OwnershipConflict` and never calls Infisical.
+//! a resource that has recorded the configuration's id in `status.id` beats one that is only
+//! mid-create (its create-pending mark may belong to a POST that lost the race), which beats one
+//! with no claim; then the older resource wins, ties broken by namespace/name. The loser is
+//! Stalled with `OwnershipConflict` and never calls Infisical.
 
 use kube::ResourceExt;
 use kube::core::DeserializeGuard;
 use kube::runtime::reflector::Store;
 
 use crate::api::{CREATE_PENDING_ANNOTATION, OidcSsoConfig};
+use crate::infisical::instance_key;
 
 /// The facts precedence is decided on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claimant {
     pub key: String,
     pub target: (String, String),
-    pub holds_claim: bool,
+    pub claim: Claim,
     pub created: Option<i64>,
+}
+
+/// How strongly a resource claims the organisation's configuration; stronger sorts first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Claim {
+    /// `status.id` is recorded: the strongest claim.
+    Recorded,
+    /// The create-pending mark is set: a create may have committed.
+    CreatePending,
+    None,
 }
 
 impl Claimant {
     pub fn of(resource: &OidcSsoConfig) -> Self {
-        let holds_claim = resource.status.as_ref().is_some_and(|s| s.id.is_some())
-            || resource
-                .annotations()
-                .contains_key(CREATE_PENDING_ANNOTATION);
+        let claim = if resource.status.as_ref().is_some_and(|s| s.id.is_some()) {
+            Claim::Recorded
+        } else if resource
+            .annotations()
+            .contains_key(CREATE_PENDING_ANNOTATION)
+        {
+            Claim::CreatePending
+        } else {
+            Claim::None
+        };
         Self {
             key: super::context::resource_key(&resource.metadata),
             target: target(resource),
-            holds_claim,
+            claim,
             created: resource.creation_timestamp().map(|t| t.0.as_second()),
         }
     }
 
     /// Whether `self` goes before `other` for the same target.
     fn precedes(&self, other: &Claimant) -> bool {
-        (
-            !self.holds_claim,
-            self.created.unwrap_or(i64::MAX),
-            &self.key,
-        ) < (
-            !other.holds_claim,
-            other.created.unwrap_or(i64::MAX),
-            &other.key,
-        )
+        (self.claim, self.created.unwrap_or(i64::MAX), &self.key)
+            < (other.claim, other.created.unwrap_or(i64::MAX), &other.key)
     }
 }
 
-/// The organisation and instance a resource targets, normalised for comparison.
+/// The organisation and instance a resource targets, normalised as the client normalises them,
+/// so two spellings of one instance compete instead of correcting each other.
 fn target(resource: &OidcSsoConfig) -> (String, String) {
-    let host = resource
-        .spec
-        .host_api
-        .trim()
-        .trim_end_matches('/')
-        .trim_end_matches("/api")
-        .to_ascii_lowercase();
-    (resource.spec.organization_id.trim().to_string(), host)
+    let host = instance_key(&resource.spec.host_api)
+        .unwrap_or_else(|| resource.spec.host_api.trim().to_ascii_lowercase());
+    (
+        resource.spec.organization_id.trim().to_ascii_lowercase(),
+        host,
+    )
 }
 
 /// The resource that takes precedence over `me` for the same organisation, if any.
@@ -92,7 +102,10 @@ pub fn claimants(
             store.state_filter(|guard| {
                 guard.0.as_ref().is_ok_and(|r| {
                     r.metadata.deletion_timestamp.is_none()
-                        && r.spec.organization_id.trim() == organization_id
+                        && r.spec
+                            .organization_id
+                            .trim()
+                            .eq_ignore_ascii_case(organization_id)
                 })
             })
         })
@@ -105,12 +118,71 @@ mod tests {
     use super::*;
 
     fn claimant(key: &str, holds: bool, created: i64) -> Claimant {
+        with_claim(
+            key,
+            if holds { Claim::Recorded } else { Claim::None },
+            created,
+        )
+    }
+
+    fn with_claim(key: &str, claim: Claim, created: i64) -> Claimant {
         Claimant {
             key: key.into(),
             target: ("org".into(), "https://us.infisical.com".into()),
-            holds_claim: holds,
+            claim,
             created: Some(created),
         }
+    }
+
+    #[test]
+    fn a_recorded_id_beats_an_older_create_pending_mark() {
+        // Two resources created together: the one whose POST lost keeps its mark (a 500 is
+        // transient), is older and sorts first by name, and must still lose.
+        let lost_race = with_claim("a/lost", Claim::CreatePending, 100);
+        let owner = with_claim("b/owner", Claim::Recorded, 200);
+        assert_eq!(
+            competing_owner(&lost_race, [&lost_race, &owner]),
+            Some("b/owner".into())
+        );
+        assert_eq!(competing_owner(&owner, [&lost_race, &owner]), None);
+        let unclaimed = with_claim("0/unclaimed", Claim::None, 50);
+        assert_eq!(
+            competing_owner(&unclaimed, [&unclaimed, &lost_race]),
+            Some("a/lost".into())
+        );
+    }
+
+    fn resource(name: &str, host: &str) -> OidcSsoConfig {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "oidc.infisical-operator.io/v1alpha1",
+            "kind": "OidcSsoConfig",
+            "metadata": {"name": name, "namespace": "ns", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {
+                "organizationId": "7c1e0000-0000-4000-8000-000000000001",
+                "hostAPI": host,
+                "authentication": {"universalAuth": {"credentialsRef": {"name": "c"}}},
+                "configurationType": "discoveryURL",
+                "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
+                "clientId": "x",
+                "clientSecretRef": {"name": "s", "key": "k"},
+            },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn two_spellings_of_one_instance_compete_for_the_organisation() {
+        let a = Claimant::of(&resource("a", "https://us.infisical.com"));
+        for host in [
+            "https://us.infisical.com:443/",
+            "https://app.infisical.com/api",
+        ] {
+            let b = Claimant::of(&resource("b", host));
+            assert_eq!(a.target, b.target, "{host}");
+            assert_eq!(competing_owner(&b, [&a, &b]), Some("ns/a".into()), "{host}");
+        }
+        let eu = Claimant::of(&resource("b", "https://eu.infisical.com"));
+        assert_eq!(competing_owner(&eu, [&a, &eu]), None);
     }
 
     #[test]

@@ -23,9 +23,11 @@ pub enum Outcome {
     /// Infisical matches the spec (possibly after a write).
     Synced {
         config: Box<OidcConfigSummary>,
-        /// An Event to record for a write that happened (reason, note).
-        event: Option<(&'static str, String)>,
+        /// Events to record for what happened (reason, note), in order.
+        events: Vec<(&'static str, String)>,
         clear_create_pending: bool,
+        /// The client ID Infisical now holds (its answers do not include it).
+        client_id: String,
     },
     Suspended,
     Failed(Error),
@@ -49,13 +51,15 @@ pub async fn report(
     let generation = resource.metadata.generation.unwrap_or_default();
 
     let mut hold_for = None;
-    let (health, action, clear_pending, write_event) = match &outcome {
+    let (health, action, clear_pending, write_events) = match &outcome {
         Outcome::Synced {
             config,
-            event,
+            events,
             clear_create_pending,
+            client_id,
         } => {
             mirror(&mut status, config);
+            status.client_id = Some(client_id.clone());
             ctx.update_memory(&key, |m| {
                 m.consecutive_failures = 0;
                 m.hold = None;
@@ -68,7 +72,7 @@ pub async fn report(
                 },
                 Action::requeue(jitter(resync)),
                 *clear_create_pending,
-                event.clone(),
+                events.clone(),
             )
         }
         Outcome::Suspended => (
@@ -78,12 +82,12 @@ pub async fn report(
             },
             Action::await_change(),
             false,
-            None,
+            Vec::new(),
         ),
         Outcome::Failed(error) => {
             let (health, wait) = failure(ctx, &key, error, resync);
             hold_for = Some(wait);
-            (health, Action::requeue(wait), false, None)
+            (health, Action::requeue(wait), false, Vec::new())
         }
         Outcome::Held(_) => unreachable!("returned above"),
     };
@@ -107,25 +111,21 @@ pub async fn report(
     if let Some(wait) = hold_for {
         hold(ctx, &key, wait);
     }
-    if clear_pending {
-        clear_create_pending(ctx, resource).await?;
-    }
 
     let old_reason = old
         .condition(crate::api::conditions::READY)
         .map(|c| c.reason.clone());
-    if let Some((reason, note)) = write_event {
-        publish(ctx, resource, EventType::Normal, reason, note).await;
+    // Events go out before the create-pending mark is cleared: a crash in between leaves the
+    // mark, and the next pass finds the Created Event already recorded instead of losing it.
+    if !write_events.is_empty() {
+        for (reason, note) in write_events {
+            publish(ctx, resource, EventType::Normal, reason, note).await;
+        }
     } else if old_reason.as_deref() != Some(health.reason()) {
-        let type_ = if health.is_ready() {
+        let type_ = if health.is_ready() || matches!(outcome, Outcome::Suspended) {
             EventType::Normal
         } else {
             EventType::Warning
-        };
-        let type_ = if matches!(outcome, Outcome::Suspended) {
-            EventType::Normal
-        } else {
-            type_
         };
         publish(
             ctx,
@@ -135,6 +135,9 @@ pub async fn report(
             health.message().to_string(),
         )
         .await;
+    }
+    if clear_pending {
+        clear_create_pending(ctx, resource).await?;
     }
     Ok(action)
 }
@@ -251,6 +254,22 @@ async fn write_status(
     .await?;
     ctx.metrics.kubernetes_status_writes.inc();
     Ok(())
+}
+
+/// Whether an Event with `reason` is already recorded for this object (this uid).
+pub async fn event_recorded(ctx: &Context, resource: &OidcSsoConfig, reason: &str) -> Result<bool> {
+    let Some(uid) = resource.metadata.uid.as_deref() else {
+        return Ok(false);
+    };
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(
+        ctx.client.clone(),
+        &resource.namespace().unwrap_or_default(),
+    );
+    let selector = format!("involvedObject.uid={uid},reason={reason}");
+    let found = events
+        .list_metadata(&kube::api::ListParams::default().fields(&selector).limit(1))
+        .await?;
+    Ok(!found.items.is_empty())
 }
 
 pub async fn publish(

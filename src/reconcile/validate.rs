@@ -235,9 +235,10 @@ pub fn check_email_domain(domain: &str) -> std::result::Result<(), &'static str>
     if name.contains('*') {
         return Err("may contain `*` only as a leading `*.`");
     }
-    let ascii = idna::domain_to_ascii_strict(name).map_err(|_| ONE_DOMAIN)?;
+    let ascii = idna::domain_to_ascii(name).map_err(|_| ONE_DOMAIN)?;
     let (unicode, errors) = idna::domain_to_unicode(&ascii);
-    if errors.is_err() || unicode != name.to_lowercase() {
+    let written = name.to_lowercase();
+    if errors.is_err() || (written != ascii && written != unicode) {
         return Err("contains characters that are invisible or not in canonical form");
     }
     if ascii.len() > 253 {
@@ -255,6 +256,12 @@ pub fn check_email_domain(domain: &str) -> std::result::Result<(), &'static str>
         .any(|l| l.starts_with('-') || l.ends_with('-'))
     {
         return Err("has a label that starts or ends with a hyphen");
+    }
+    if !ascii
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(ONE_DOMAIN);
     }
     Ok(())
 }
@@ -435,6 +442,118 @@ mod tests {
         );
         let err = desired_state(&spec(), &SecretString::new("  ")).unwrap_err();
         assert!(err.to_string().contains("clientSecretRef"));
+    }
+
+    #[test]
+    fn email_domains_are_dns_names() {
+        for good in [
+            "example.com",
+            "*.example.com",
+            "münchen.de",
+            "xn--mnchen-3ya.de",
+            "a-b.c",
+        ] {
+            assert_eq!(check_email_domain(good), Ok(()), "{good}");
+        }
+        let long_label = format!("{}.com", "a".repeat(64));
+        let long_name = ["a".repeat(60).as_str(); 5].join(".");
+        for (bad, why) in [
+            ("", "empty"),
+            ("a.com,b.com", "one domain"),
+            ("@example.com", "one domain"),
+            ("example\u{200b}.com", "invisible"),
+            ("example .com", "one domain"),
+            ("a.*.example.com", "leading"),
+            ("example.com.", "one domain"),
+            ("-example.com", "hyphen"),
+            ("exa_mple.com", "one domain"),
+            (long_label.as_str(), "63 octets"),
+            (long_name.as_str(), "253 octets"),
+        ] {
+            let problem = check_email_domain(bad).unwrap_err();
+            assert!(problem.contains(why), "{bad:?}: {problem}");
+        }
+        let mut s = spec();
+        s.allowed_email_domains = vec!["example.com".into(), "a".repeat(10_000)];
+        let message = desired_state(&s, &SecretString::new("x"))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("spec.allowedEmailDomains[1]"), "{message}");
+        assert!(
+            message.len() < 400,
+            "the bad entry is quoted shortened: {message}"
+        );
+    }
+
+    #[test]
+    fn idp_urls_must_be_https_except_on_loopback() {
+        for field in ["discoveryURL", "issuer"] {
+            let mut s = spec();
+            s.configuration_type = ConfigurationType::Custom;
+            s.issuer = Some("https://idp.example.com".into());
+            s.authorization_endpoint = Some("https://idp.example.com/auth".into());
+            s.jwks_uri = Some("https://idp.example.com/jwks".into());
+            s.token_endpoint = Some("https://idp.example.com/token".into());
+            s.userinfo_endpoint = Some("https://idp.example.com/userinfo".into());
+            let value = Some("http://idp.example.com/x".to_string());
+            if field == "issuer" {
+                s.issuer = value;
+            } else {
+                s.configuration_type = ConfigurationType::DiscoveryUrl;
+                s.discovery_url = value;
+            }
+            let message = desired_state(&s, &SecretString::new("x"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.contains(&format!("spec.{field}")) && message.contains("https"),
+                "{message}"
+            );
+        }
+        for loopback in [
+            "http://127.0.0.1:5556/x",
+            "http://localhost/x",
+            "http://[::1]:80/",
+        ] {
+            assert!(
+                check_idp_url("spec.jwksUri", loopback).is_ok(),
+                "{loopback}"
+            );
+        }
+        assert!(check_idp_url("spec.jwksUri", "https://idp.example.com/a b").is_err());
+    }
+
+    #[test]
+    fn hostile_durations_are_refused_without_panicking() {
+        for text in [
+            "99999999999999999999h",
+            "10000000000000000000s10000000000000000000s",
+            "3000000000000000h",
+            "1.5.5s",
+            ".s",
+            "18446744073709551616ms",
+        ] {
+            let mut s = spec();
+            s.resync_interval = Some(text.into());
+            let message = resync_interval(&s, Duration::from_secs(600))
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains("spec.resyncInterval"), "{text}: {message}");
+        }
+        assert_eq!(parse_duration("99999999999999999999h"), None);
+        assert_eq!(
+            parse_duration("0.000000001s"),
+            Some(Duration::from_nanos(1))
+        );
+        assert_eq!(parse_duration(".5m"), Some(Duration::from_secs(30)));
+        let mut s = spec();
+        s.resync_interval = Some("25h".into());
+        assert!(resync_interval(&s, Duration::from_secs(600)).is_err());
+        s.resync_interval = Some("24h".into());
+        assert_eq!(
+            resync_interval(&s, Duration::from_secs(600)).unwrap(),
+            MAX_RESYNC_INTERVAL
+        );
     }
 
     #[test]

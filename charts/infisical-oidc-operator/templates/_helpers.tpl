@@ -90,5 +90,5 @@ re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no
   verbs: ["create", "patch"]
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create", "patch", "list"]
 {{- end }}
