@@ -10,18 +10,17 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::watch;
 
 use crate::api::OidcSsoConfig;
-use crate::error::Error;
+use crate::error::{Error, ErrorClass};
 use crate::infisical::{HttpSettings, Infisical};
 use crate::metrics::Metrics;
-use crate::reconcile::context::{Context, Settings, resource_key};
-use crate::reconcile::reconcile;
-use crate::reconcile::report::backoff;
+use crate::reconcile::context::{Context, Settings, memory_key, resource_key};
+use crate::reconcile::{reconcile, retry};
 
 /// Everything the operator is configured with (flags, or set directly by tests).
 #[derive(Clone, Debug)]
@@ -57,30 +56,26 @@ pub struct Handle {
     pub ready: Arc<AtomicBool>,
 }
 
-/// Runs until `shutdown` resolves; in-flight passes finish first.
+/// Why [`run`] stopped before it was asked to.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Stopped(String);
+
+/// Runs until `shutdown` resolves (in-flight passes finish first), or until a part of the
+/// operator ends on its own, which is an error: the process must exit so Kubernetes restarts it,
+/// rather than keep answering health checks with nothing reconciled.
 pub async fn run(
     client: Client,
     config: OperatorConfig,
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let ready = Arc::new(AtomicBool::new(false));
-    let handle = Arc::new(Handle {
-        metrics: metrics.clone(),
-        ready: ready.clone(),
-    });
-    let (stop_tx, stop_rx) = watch::channel(false);
+) -> Result<(), Stopped> {
+    let ctx = context(client, &config, metrics);
+    run_with(ctx, config, shutdown).await
+}
 
-    // A JoinSet aborts its tasks when dropped, so dropping this future stops everything at once.
-    let mut tasks = tokio::task::JoinSet::new();
-    if let Some(address) = config.http_address {
-        tasks.spawn(crate::server::serve(
-            address,
-            handle.clone(),
-            stop_rx.clone(),
-        ));
-    }
-
+/// The state every pass shares, built from the configuration.
+pub fn context(client: Client, config: &OperatorConfig, metrics: Arc<Metrics>) -> Arc<Context> {
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -89,14 +84,47 @@ pub async fn run(
         },
     );
     let infisical = Infisical::new(config.http.clone(), metrics.clone());
-    let ctx = Arc::new(Context::new(
-        client.clone(),
+    Arc::new(Context::new(
+        client,
         infisical,
-        metrics.clone(),
+        metrics,
         recorder,
         config.settings.clone(),
-    ));
+        usize::from(config.concurrency),
+    ))
+}
 
+/// [`run`] with a context the caller built (and may keep a handle on).
+pub async fn run_with(
+    ctx: Arc<Context>,
+    config: OperatorConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Stopped> {
+    let client = ctx.client.clone();
+    let ready = Arc::new(AtomicBool::new(false));
+    let handle = Arc::new(Handle {
+        metrics: ctx.metrics.clone(),
+        ready: ready.clone(),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    // A JoinSet aborts its tasks when dropped, so dropping this future stops everything at once.
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(address) = config.http_address {
+        let listener = match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                return Err(Stopped(format!(
+                    "cannot listen on {address} for health and metrics: {error}"
+                )));
+            }
+        };
+        tasks.spawn(crate::server::serve(
+            listener,
+            handle.clone(),
+            stop_rx.clone(),
+        ));
+    }
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
         vec![None]
     } else {
@@ -113,9 +141,11 @@ pub async fn run(
         tasks.spawn(future);
     }
 
-    // Not in `tasks`: it must not hold up shutdown when caches never sync.
-    let mut readiness = tokio::task::JoinSet::new();
-    readiness.spawn({
+    // Not in `tasks`: these must not hold up shutdown, and ending is not a failure.
+    let mut helpers = tokio::task::JoinSet::new();
+    helpers.spawn(recovery_probe(ctx.clone()));
+    helpers.spawn(forget_unused_instances(ctx.clone()));
+    helpers.spawn({
         let ready = ready.clone();
         let stores = ctx.stores();
         async move {
@@ -137,12 +167,26 @@ pub async fn run(
         }
     });
 
-    shutdown.await;
-    tracing::info!("shutting down: finishing in-flight passes");
+    let outcome = tokio::select! {
+        () = shutdown => {
+            tracing::info!("shutting down: finishing in-flight passes");
+            Ok(())
+        }
+        Some(ended) = tasks.join_next() => {
+            let why = match ended {
+                Ok(()) => "a controller or the health server ended".to_string(),
+                Err(error) if error.is_panic() => format!("a controller task panicked: {error}"),
+                Err(error) => format!("a controller task was cancelled: {error}"),
+            };
+            tracing::error!(%why, "stopping the operator");
+            Err(Stopped(why))
+        }
+    };
     ready.store(false, Ordering::SeqCst);
     let _ = stop_tx.send(true);
-    readiness.abort_all();
+    helpers.abort_all();
     while tasks.join_next().await.is_some() {}
+    outcome
 }
 
 fn scoped<K>(client: Client, namespace: &Option<String>) -> Api<K>
@@ -156,6 +200,8 @@ where
     }
 }
 
+type Guarded = DeserializeGuard<OidcSsoConfig>;
+
 fn controller_for(
     client: Client,
     namespace: Option<String>,
@@ -163,17 +209,47 @@ fn controller_for(
     concurrency: u16,
     mut stop: watch::Receiver<bool>,
 ) -> impl Future<Output = ()> + Send {
-    let resources: Api<DeserializeGuard<OidcSsoConfig>> = scoped(client.clone(), &namespace);
+    let resources: Api<Guarded> = scoped(client.clone(), &namespace);
     let secrets: Api<PartialObjectMeta<Secret>> = scoped(client.clone(), &namespace);
-    let controller = Controller::new(resources, watcher::Config::default().any_semantic());
-    let store = controller.store();
+    let (store, writer) = reflector::store();
     ctx.add_store(store.clone());
-    controller
+    let on_event = ctx.clone();
+    let trigger = watcher(resources, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .modify(strip_unread_fields)
+        .reflect(writer)
+        .inspect(move |event| match event {
+            // Memory follows the cache: a deleted resource is forgotten, and after a relist so is
+            // anything deleted while the watch was away.
+            Ok(watcher::Event::Delete(guard)) => on_event.forget(&memory_key(guard_meta(guard))),
+            Ok(watcher::Event::InitDone) => on_event.prune_memory(),
+            _ => {}
+        })
+        .applied_objects();
+    let wakeups = futures::stream::unfold(ctx.wakeups.subscribe(), |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(object) => return Some((object, receiver)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+    .filter({
+        let namespace = namespace.clone();
+        move |object: &ObjectRef<Guarded>| {
+            let in_scope = namespace.is_none() || object.namespace == namespace;
+            futures::future::ready(in_scope)
+        }
+    });
+    let lookup = store.clone();
+    Controller::for_stream(trigger, store)
         .watches(
             secrets,
             watcher::Config::default().any_semantic(),
-            move |secret| referencing(&store, &secret),
+            move |secret| referencing(&lookup, &secret),
         )
+        .reconcile_on(wakeups)
         .with_config(
             ControllerConfig::default()
                 .concurrency(concurrency)
@@ -186,16 +262,77 @@ fn controller_for(
         .for_each(|result| async move {
             match result {
                 Ok((object, _)) => tracing::trace!(%object, "reconciled"),
-                Err(error) => tracing::debug!(%error, "controller event"),
+                // Already logged and retried by the error policy.
+                Err(kube::runtime::controller::Error::ReconcilerFailed(..)) => {}
+                // The watch itself failed (a missing CRD, RBAC): retried with backoff, and
+                // loud, since nothing is reconciled meanwhile.
+                Err(error) => tracing::warn!(%error, "watch failed; retrying"),
             }
         })
 }
 
+fn guard_meta(guard: &Guarded) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    match &guard.0 {
+        Ok(resource) => &resource.metadata,
+        Err(invalid) => &invalid.metadata,
+    }
+}
+
+/// Fields the operator never reads, dropped before caching: managedFields are most of an
+/// object's size, and kubectl's last-applied annotation repeats the whole spec.
+fn strip_unread_fields(guard: &mut Guarded) {
+    if let Ok(resource) = &mut guard.0 {
+        resource.metadata.managed_fields = None;
+        if let Some(annotations) = resource.metadata.annotations.as_mut() {
+            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+}
+
+/// While resources wait on an Infisical instance that failed, checks it every
+/// `recovery_probe_interval` and retries them as soon as it answers, instead of leaving each to
+/// its own backoff (up to `max_backoff` after a long outage).
+async fn recovery_probe(ctx: Arc<Context>) {
+    let mut tick = tokio::time::interval(ctx.settings.recovery_probe_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for instance in ctx.waited_on() {
+            if ctx
+                .infisical
+                .probe(&instance.base, instance.ca_pem.as_deref())
+                .await
+            {
+                ctx.instance_recovered(&instance);
+            }
+        }
+    }
+}
+
+/// Longest a token or instance client is kept without use: past the longest resync interval, so
+/// resources that resync daily keep their token, while a rotated identity's token goes.
+const UNUSED_FOR: Duration = Duration::from_secs(25 * 3600);
+
+async fn forget_unused_instances(ctx: Arc<Context>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let (instances, tokens) = ctx.infisical.prune_unused(UNUSED_FOR);
+        if instances + tokens > 0 {
+            tracing::debug!(
+                instances,
+                tokens,
+                "forgot unused Infisical instances and tokens"
+            );
+        }
+    }
+}
+
 /// Resources in the Secret's namespace that reference it by name.
 fn referencing(
-    store: &Store<DeserializeGuard<OidcSsoConfig>>,
+    store: &Store<Guarded>,
     secret: &PartialObjectMeta<Secret>,
-) -> Vec<ObjectRef<DeserializeGuard<OidcSsoConfig>>> {
+) -> Vec<ObjectRef<Guarded>> {
     let namespace = secret.namespace();
     let name = secret.name_any();
     store
@@ -225,34 +362,27 @@ pub fn secret_names(resource: &OidcSsoConfig) -> impl Iterator<Item = &str> {
     .flatten()
 }
 
-/// Failures that escape the pipeline (Kubernetes writes, deletion policy): backoff per resource.
-fn error_policy(
-    guard: Arc<DeserializeGuard<OidcSsoConfig>>,
-    error: &Error,
-    ctx: Arc<Context>,
-) -> Action {
-    let key = match &guard.0 {
-        Ok(r) => resource_key(&r.metadata),
-        Err(invalid) => resource_key(&invalid.metadata),
+/// Failures that escape the pipeline (status writes, finalizer patches, the deletion policy):
+/// the same retry policy as failures reported on the object (`reconcile::retry`).
+fn error_policy(guard: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action {
+    let meta = guard_meta(&guard);
+    let resync = match &guard.0 {
+        Ok(resource) => {
+            crate::reconcile::validate::resync_interval(&resource.spec, ctx.settings.default_resync)
+                .unwrap_or(ctx.settings.default_resync)
+        }
+        Err(_) => ctx.settings.default_resync,
     };
-    if let Error::Kube(kube::Error::Api(status)) = error
-        && status.code == 409
-    {
-        // Our cached copy was stale: retry soon with the newer one the watch delivers.
-        tracing::debug!(resource = %key, "conflict on write; retrying with a fresher copy");
-        return Action::requeue(Duration::from_millis(300));
-    }
-    let mut failures = 0;
-    ctx.update_memory(&key, |m| {
-        m.consecutive_failures = m.consecutive_failures.saturating_add(1);
-        failures = m.consecutive_failures;
-    });
     ctx.metrics.reconcile_error(error.reason());
-    let wait = backoff(
-        ctx.settings.base_backoff,
-        ctx.settings.max_backoff,
-        failures,
-    );
-    tracing::warn!(resource = %key, reason = error.reason(), %error, retry_in_s = wait.as_secs_f64(), "reconcile failed");
+    let wait = retry::after_failure(&ctx, &memory_key(meta), error, resync);
+    let resource = resource_key(meta);
+    match error.class() {
+        ErrorClass::Permanent => {
+            tracing::error!(%resource, reason = error.reason(), %error, retry_in_s = wait.as_secs_f64(), "reconcile failed; needs a change (RBAC, the object, or Infisical) to succeed")
+        }
+        _ => {
+            tracing::warn!(%resource, reason = error.reason(), %error, retry_in_s = wait.as_secs_f64(), "reconcile failed")
+        }
+    }
     Action::requeue(wait)
 }

@@ -118,8 +118,17 @@ pub enum Error {
     #[error("Kubernetes API error: {0}")]
     Kube(#[from] kube::Error),
 
-    #[error("finalizer: {0}")]
-    Finalizer(String),
+    #[error("deletion policy {policy} could not run: {source}")]
+    DeletionPolicyFailed {
+        policy: &'static str,
+        #[source]
+        source: Box<Error>,
+    },
+
+    #[error(
+        "internal error while reconciling this resource (a bug in the operator; please report it with the operator's logs): {0}"
+    )]
+    Panicked(String),
 }
 
 impl Error {
@@ -150,8 +159,12 @@ impl Error {
             },
             Self::Transport { .. } => "InfisicalUnreachable",
             Self::Decode(_) => "UnexpectedResponse",
+            Self::Kube(kube::Error::Api(status)) if status.code == 403 => "KubernetesForbidden",
+            Self::Kube(kube::Error::Api(status)) if status.code == 409 => "KubernetesConflict",
+            Self::Kube(kube::Error::Api(status)) if status.code == 422 => "KubernetesRejected",
             Self::Kube(_) => "KubernetesError",
-            Self::Finalizer(_) => "FinalizerFailed",
+            Self::DeletionPolicyFailed { .. } => "DeactivateFailed",
+            Self::Panicked(_) => "ReconcilePanicked",
         }
     }
 
@@ -163,9 +176,14 @@ impl Error {
                 s if s >= 500 => ErrorClass::Transient,
                 _ => ErrorClass::Permanent,
             },
-            Self::Transport { .. } | Self::Decode(_) | Self::Kube(_) | Self::Finalizer(_) => {
+            // Missing RBAC or an object the API server refuses needs a person, not a retry loop.
+            Self::Kube(kube::Error::Api(status)) if matches!(status.code, 403 | 422) => {
+                ErrorClass::Permanent
+            }
+            Self::Transport { .. } | Self::Decode(_) | Self::Kube(_) | Self::Panicked(_) => {
                 ErrorClass::Transient
             }
+            Self::DeletionPolicyFailed { source, .. } => source.class(),
             _ => ErrorClass::Permanent,
         }
     }
@@ -174,7 +192,17 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Infisical(api) => api.retry_after,
+            Self::DeletionPolicyFailed { source, .. } => source.retry_after(),
             _ => None,
+        }
+    }
+
+    /// The Infisical instance itself is unreachable or failing (not this request's fault).
+    pub fn is_instance_unavailable(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Infisical(api) => api.status >= 500,
+            _ => false,
         }
     }
 

@@ -5,7 +5,9 @@ use clap::Parser;
 use infisical_oidc_operator::controller::{OperatorConfig, run};
 use infisical_oidc_operator::infisical::{AllowedHosts, HttpSettings};
 use infisical_oidc_operator::reconcile::context::Settings;
-use infisical_oidc_operator::reconcile::validate::parse_duration;
+use infisical_oidc_operator::reconcile::validate::{
+    MAX_RESYNC_INTERVAL, MIN_RESYNC_INTERVAL, parse_duration,
+};
 use infisical_oidc_operator::telemetry::{self, LogFormat};
 
 /// Keeps Infisical organisations' OIDC SSO configurations equal to OidcSsoConfig resources.
@@ -28,11 +30,11 @@ struct Args {
         default_value = "app.infisical.com,us.infisical.com,eu.infisical.com"
     )]
     allowed_hosts: Vec<String>,
-    /// Resources reconciled at once.
-    #[arg(long, env = "CONCURRENCY", default_value_t = 8)]
+    /// Resources reconciled at once, across every watched namespace (at least 1).
+    #[arg(long, env = "CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
     /// Drift check period for resources without spec.resyncInterval.
-    #[arg(long, env = "DEFAULT_RESYNC_INTERVAL", default_value = "10m", value_parser = duration)]
+    #[arg(long, env = "DEFAULT_RESYNC_INTERVAL", default_value = "10m", value_parser = resync_interval)]
     default_resync_interval: Duration,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
@@ -44,24 +46,43 @@ struct Args {
     #[arg(long, env = "HTTP_ADDRESS", default_value = "0.0.0.0:8080")]
     http_address: SocketAddr,
     /// Timeout of each request to Infisical.
-    #[arg(long, env = "INFISICAL_REQUEST_TIMEOUT", default_value = "30s", value_parser = duration)]
+    #[arg(long, env = "INFISICAL_REQUEST_TIMEOUT", default_value = "30s", value_parser = request_timeout)]
     request_timeout: Duration,
     /// Client-side budget of read requests per Infisical host and minute.
-    #[arg(long, env = "MAX_READS_PER_MINUTE", default_value_t = 150)]
+    #[arg(long, env = "MAX_READS_PER_MINUTE", default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..))]
     max_reads_per_minute: u32,
     /// Client-side budget of write requests per Infisical host and minute.
-    #[arg(long, env = "MAX_WRITES_PER_MINUTE", default_value_t = 60)]
+    #[arg(long, env = "MAX_WRITES_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     max_writes_per_minute: u32,
 }
 
-fn duration(text: &str) -> Result<Duration, String> {
-    parse_duration(text).ok_or_else(|| format!("{text:?} is not a duration like 30s, 10m or 1h"))
+fn duration_between(text: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    parse_duration(text)
+        .filter(|d| (min..=max).contains(d))
+        .ok_or_else(|| {
+            format!(
+                "{text:?} is not a duration between {} and {}, like 30s, 10m or 1h",
+                humantime::format_duration(min),
+                humantime::format_duration(max)
+            )
+        })
+}
+
+fn resync_interval(text: &str) -> Result<Duration, String> {
+    duration_between(text, MIN_RESYNC_INTERVAL, MAX_RESYNC_INTERVAL)
+}
+
+fn request_timeout(text: &str) -> Result<Duration, String> {
+    duration_between(text, Duration::from_secs(1), Duration::from_secs(300))
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    telemetry::init(args.log_format, &args.log_level);
+    if let Err(message) = telemetry::init(args.log_format, &args.log_level) {
+        eprintln!("error: {message}");
+        return std::process::ExitCode::from(2);
+    }
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 
     let client = match kube::Client::try_default().await {
@@ -94,8 +115,13 @@ async fn main() -> std::process::ExitCode {
         instance: std::env::var("POD_NAME").unwrap_or_else(|_| "infisical-oidc-operator".into()),
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), namespaces = ?config.namespaces, allowed_hosts = %config.settings.allowed_hosts, "starting");
-    run(client, config, Default::default(), shutdown_signal()).await;
-    std::process::ExitCode::SUCCESS
+    match run(client, config, Default::default(), shutdown_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(stopped) => {
+            tracing::error!(%stopped, "the operator stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -33,6 +33,8 @@ pub struct Metrics {
     pub infisical_writes: Family<WriteLabels, Counter>,
     pub kubernetes_status_writes: Counter,
     pub ready_resources: Gauge,
+    /// Resources retried at once because the Infisical instance they waited on answered again.
+    pub recovery_retries: Counter,
 }
 
 impl Default for Metrics {
@@ -45,6 +47,12 @@ impl Default for Metrics {
         let infisical_writes = Family::<WriteLabels, Counter>::default();
         let kubernetes_status_writes = Counter::default();
         let ready_resources = Gauge::default();
+        let recovery_retries = Counter::default();
+        registry.register(
+            "recovery_retries",
+            "Resources retried at once because the Infisical instance they waited on answers again",
+            recovery_retries.clone(),
+        );
         registry.register("reconciles", "Reconcile passes", reconciles.clone());
         registry.register(
             "reconcile_errors",
@@ -85,6 +93,7 @@ impl Default for Metrics {
             infisical_writes,
             kubernetes_status_writes,
             ready_resources,
+            recovery_retries,
         }
     }
 }

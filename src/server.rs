@@ -1,6 +1,5 @@
 //! Health, readiness and metrics over HTTP.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -13,20 +12,20 @@ use tokio::sync::watch;
 
 use crate::controller::Handle;
 
-pub async fn serve(address: SocketAddr, handle: Arc<Handle>, mut stop: watch::Receiver<bool>) {
+/// Serves until `stop`; the listener is bound by the caller, so a port in use fails the start.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    handle: Arc<Handle>,
+    mut stop: watch::Receiver<bool>,
+) {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(handle);
-    let listener = match tokio::net::TcpListener::bind(address).await {
-        Ok(l) => l,
-        Err(error) => {
-            tracing::error!(%address, %error, "cannot listen for health and metrics");
-            return;
-        }
-    };
-    tracing::info!(%address, "serving /healthz, /readyz and /metrics");
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "serving /healthz, /readyz and /metrics");
+    }
     let shutdown = async move {
         let _ = stop.wait_for(|stopped| *stopped).await;
     };

@@ -112,7 +112,9 @@ async fn fixture() -> Fixture {
         ..Settings::default()
     };
     let infisical = Infisical::new(HttpSettings::default(), metrics.clone());
-    let ctx = Arc::new(Context::new(client, infisical, metrics, recorder, settings));
+    let ctx = Arc::new(Context::new(
+        client, infisical, metrics, recorder, settings, 1,
+    ));
     Fixture {
         emulator,
         org,
@@ -391,4 +393,56 @@ async fn a_foreign_looking_configuration_is_rechecked_against_a_newer_version() 
             .await
             .is_err()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_object_is_reported_by_the_same_server_side_apply_as_any_status() {
+    let mut f = fixture().await;
+    // A stored object this version cannot read (a field of the wrong type, as left by another
+    // version of the CRD): it reaches the reconciler as an error, not as a resource.
+    let mut stored = resource(&f.org, "https://us.infisical.com", None, json!({}));
+    stored["spec"]["isActive"] = json!("yes");
+    let guard: kube::core::DeserializeGuard<OidcSsoConfig> =
+        serde_json::from_value(stored.clone()).unwrap();
+    assert!(guard.0.is_err());
+    let ctx = f.ctx.clone();
+    let pass = tokio::spawn(async move {
+        infisical_oidc_operator::reconcile::reconcile(Arc::new(guard), ctx).await
+    });
+    let (request, respond) = tokio::time::timeout(Duration::from_secs(10), f.handle.next_request())
+        .await
+        .expect("a status write")
+        .expect("the client is alive");
+    assert_eq!(request.method(), Method::PATCH);
+    assert_eq!(request.uri().path(), format!("{BASE}/status"));
+    let query = request.uri().query().unwrap_or_default().to_string();
+    assert!(
+        query.contains("fieldManager=infisical-oidc-operator"),
+        "{query}"
+    );
+    assert!(query.contains("force=true"), "{query}");
+    assert_eq!(
+        request.headers()["content-type"],
+        "application/apply-patch+yaml"
+    );
+    let bytes = http_body_util::BodyExt::collect(request.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["kind"], "OidcSsoConfig");
+    assert_eq!(body["metadata"]["resourceVersion"], "10");
+    let conditions = body["status"]["conditions"].as_array().unwrap();
+    assert!(
+        conditions
+            .iter()
+            .all(|c| c["reason"] == "MalformedResource"),
+        "{conditions:?}"
+    );
+    respond.send_response(
+        Response::builder()
+            .body(Body::from(serde_json::to_vec(&stored).unwrap()))
+            .unwrap(),
+    );
+    pass.await.unwrap().unwrap();
 }

@@ -6,7 +6,15 @@ mod support;
 use std::time::Duration;
 
 use infisical_emulator::{Fault, FaultKind, OrgFlags};
+use std::sync::Arc;
+
+use infisical_oidc_operator::api::OidcSsoConfig;
+use infisical_oidc_operator::controller::{self, OperatorConfig};
+use infisical_oidc_operator::infisical::AllowedHosts;
+use infisical_oidc_operator::metrics::Metrics;
+use infisical_oidc_operator::reconcile::context::{BeforePass, Settings};
 use kube::ResourceExt;
+use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use support::*;
 
@@ -284,13 +292,16 @@ async fn a_create_whose_answer_is_lost_is_not_repeated() {
         resource.status.unwrap().id.as_deref(),
         org.config.unwrap()["id"].as_str()
     );
-    assert!(
-        !resource
-            .metadata
-            .annotations
-            .unwrap_or_default()
-            .contains_key("oidc.infisical-operator.io/create-pending")
-    );
+    env.wait_until(
+        "acme-sso",
+        "create-pending cleared",
+        Duration::from_secs(10),
+        |r| {
+            !r.annotations()
+                .contains_key("oidc.infisical-operator.io/create-pending")
+        },
+    )
+    .await;
     operator.stop().await;
     env.cleanup().await;
 }
@@ -705,5 +716,259 @@ async fn a_spec_edit_whose_first_attempt_failed_is_announced_as_an_update() {
         "an edit is not drift: {events:?}"
     );
     operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_pass_is_reported_on_its_resource_and_the_others_carry_on() {
+    let env = TestEnv::new("panic").await;
+    let operator = env.start_operator_with(|config| {
+        config.settings.before_pass = Some(BeforePass(Arc::new(|resource: &OidcSsoConfig| {
+            if resource.metadata.name.as_deref() == Some("bomb") {
+                panic!("injected by the test");
+            }
+        })));
+        config.concurrency = 1;
+    });
+    let other_org = env.another_org("bomb-identity").await;
+    env.apply(
+        "bomb",
+        env.spec(json!({"organizationId": other_org,
+            "authentication": {"universalAuth": {"credentialsRef": {"name": "bomb-identity"}}}})),
+    )
+    .await;
+    let bomb = env
+        .wait_ready_reason("bomb", "False", "ReconcilePanicked")
+        .await;
+    let message = ready(&bomb).unwrap().2;
+    assert!(
+        !message.contains("injected"),
+        "the panic text stays in the log: {message}"
+    );
+    // With one pass at a time, a controller killed by the panic would never get to these.
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+    env.wait_event("bomb", "ReconcilePanicked").await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_stops_with_an_error_when_a_part_of_it_cannot_run() {
+    let env = TestEnv::new("stops").await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap();
+    let operator = env.start_operator_with(|config| config.http_address = Some(address));
+    let error = operator
+        .stopped(Duration::from_secs(10))
+        .await
+        .expect_err("a health server that cannot listen stops the operator");
+    assert!(error.to_string().contains(&address.to_string()), "{error}");
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_is_pruned_when_a_resource_goes_away_without_the_operator() {
+    let env = TestEnv::new("prune").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    let first = env.wait_ready("acme-sso").await;
+    assert_eq!(operator.context.remembered(), 1);
+    assert_eq!(operator.metrics.ready_resources.get(), 1);
+    // As the Troubleshooting section suggests for a stuck deletion: the finalizer removed by
+    // hand, so the operator never runs its cleanup for this object.
+    env.api
+        .patch_metadata(
+            "acme-sso",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .unwrap();
+    env.delete("acme-sso").await;
+    env.wait_gone("acme-sso").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while operator.context.remembered() != 0 || operator.metrics.ready_resources.get() != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "memory {} and ready gauge {} not pruned",
+            operator.context.remembered(),
+            operator.metrics.ready_resources.get()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The same name again is a new object (a new uid) and starts afresh.
+    env.apply("acme-sso", env.spec(json!({"adoptionPolicy": "Adopt"})))
+        .await;
+    let second = env.wait_ready("acme-sso").await;
+    assert_ne!(first.metadata.uid, second.metadata.uid);
+    assert_eq!(operator.context.remembered(), 1);
+    assert_eq!(operator.metrics.ready_resources.get(), 1);
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_outage_longer_than_the_backoff_every_waiting_resource_is_retried_at_once() {
+    let env = TestEnv::new("outage-return").await;
+    let control = env.emulator.control();
+    control.set_outage(true);
+    let operator = env.start_operator_with(|config| {
+        config.settings.base_backoff = Duration::from_secs(1);
+        config.settings.max_backoff = Duration::from_secs(30);
+        config.settings.recovery_probe_interval = Duration::from_millis(500);
+        // The budget is not what this test measures: with the default 60 writes a minute the
+        // logins and creates of the return are paced by the limiter (about a second each).
+        config.http.writes_per_minute = 6000;
+        config.http.reads_per_minute = 6000;
+    });
+    let names: Vec<String> = (0..6).map(|i| format!("team-{i}")).collect();
+    for name in &names {
+        let secret = format!("{name}-identity");
+        let org = env.another_org(&secret).await;
+        env.apply(
+            name,
+            env.spec(json!({"organizationId": org,
+                "authentication": {"universalAuth": {"credentialsRef": {"name": secret}}}})),
+        )
+        .await;
+    }
+    for name in &names {
+        env.wait_ready_reason(name, "False", "InfisicalUnreachable")
+            .await;
+    }
+    // Long enough for each resource's backoff to grow past 16 s.
+    let outage = Duration::from_secs(30);
+    tokio::time::sleep(outage).await;
+    let failures = operator.metrics.reconciles.get();
+    // 1+2+4+8+16 s of backoff fit in 30 s: about six passes each, not one every few hundred ms.
+    assert!(
+        failures <= 12 * names.len() as u64,
+        "{failures} passes for {} resources during a 30 s outage: no backoff",
+        names.len()
+    );
+    control.set_outage(false);
+    let returned = tokio::time::Instant::now();
+    for name in &names {
+        env.wait_ready(name).await;
+    }
+    let recovered_in = returned.elapsed();
+    assert!(
+        recovered_in < Duration::from_secs(3),
+        "all Ready {recovered_in:?} after Infisical's return, instead of when each backoff ends \
+         (up to 30 s)"
+    );
+    assert!(
+        operator.metrics.recovery_retries.get() >= names.len() as u64,
+        "each waiting resource was retried by the recovery probe"
+    );
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_hosted_instance_behind_a_private_ca_is_reached_through_ca_bundle_ref() {
+    let trusted = pki();
+    let env = TestEnv::with_emulator_tls("private-ca", Some(trusted.server.clone())).await;
+    assert!(env.emulator.base_url().starts_with("https://"));
+    env.put_secret("infisical-ca", &[("ca.crt", &trusted.ca_pem)])
+        .await;
+    let operator = env.start_operator_with(|config| {
+        config.settings.allowed_hosts = AllowedHosts::new(["localhost"]);
+    });
+    // Without the CA the instance's certificate is not trusted.
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready_reason("acme-sso", "False", "InfisicalUnreachable")
+        .await;
+    assert_eq!(env.org().posts, 0);
+    env.apply(
+        "acme-sso",
+        env.spec(json!({"caBundleRef": {"name": "infisical-ca"}})),
+    )
+    .await;
+    let resource = env.wait_ready("acme-sso").await;
+    assert_eq!(env.org().posts, 1);
+    assert_eq!(
+        resource.status.unwrap().id.as_deref(),
+        env.org().config.unwrap()["id"].as_str()
+    );
+    // A CA that did not sign the certificate is refused again.
+    env.put_secret("infisical-ca", &[("ca.crt", &pki().ca_pem)])
+        .await;
+    env.poke("acme-sso").await;
+    env.wait_ready_reason("acme-sso", "False", "InfisicalUnreachable")
+        .await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_is_found_and_corrected_by_the_resync_timer_alone() {
+    let env = TestEnv::new("resync-timer").await;
+    let operator = env.start_operator_with(|config| {
+        config.settings.default_resync = Duration::from_secs(2);
+    });
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+    let gets_before = config_requests(&env, "GET").len();
+    // An edit made in Infisical's UI; nothing changes in Kubernetes, nobody pokes the resource.
+    env.emulator
+        .control()
+        .put_config_out_of_band(&env.org_id, json!({"clientId": "changed-in-the-ui"}));
+    let note = env.wait_event("acme-sso", "DriftCorrected").await;
+    assert!(note.contains("clientId"), "{note}");
+    assert_eq!(
+        env.org().config.unwrap()["clientId"],
+        "infisical",
+        "the timer's pass put the spec back"
+    );
+    assert!(config_requests(&env, "GET").len() > gets_before);
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_write_from_a_stale_copy_is_refused_by_the_api_server() {
+    let env = TestEnv::new("stale-write").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    let synced = env.wait_ready("acme-sso").await;
+    operator.stop().await;
+    // Someone changes the object after the copy was read.
+    env.api
+        .patch_metadata(
+            "acme-sso",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"team": "platform"}}})),
+        )
+        .await
+        .unwrap();
+    let mut stale = synced.clone();
+    // A status this pass would write (the configuration went inactive in Infisical).
+    env.emulator
+        .control()
+        .put_config_out_of_band(&env.org_id, json!({"isActive": false}));
+    stale.spec.is_active = false;
+    let ctx = controller::context(
+        env.client.clone(),
+        &OperatorConfig {
+            settings: Settings {
+                allowed_hosts: AllowedHosts::new(["127.0.0.1"]),
+                ..Settings::default()
+            },
+            ..OperatorConfig::default()
+        },
+        Arc::new(Metrics::default()),
+    );
+    let error = infisical_oidc_operator::reconcile::sync(&ctx, &stale)
+        .await
+        .expect_err("the conditional write is refused");
+    assert_eq!(error.reason(), "KubernetesConflict", "{error}");
+    let stored = env.get("acme-sso").await;
+    assert_eq!(
+        stored.status.unwrap().is_active,
+        Some(true),
+        "the stale pass wrote nothing"
+    );
     env.cleanup().await;
 }

@@ -2,6 +2,8 @@
 //! and the seed schema, error mapping (reason, class, reqId), token lifecycle, rate limits,
 //! faults, private CAs, and that no secret ever reaches a log line or an error.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use infisical_emulator::{
     Control, Emulator, EmulatorConfig, Fault, FaultKind, IdentityCredentials, IdentitySeed,
-    LoggedRequest, OrgFlags, OrgSeed, TlsFiles,
+    LoggedRequest, OrgFlags, OrgSeed,
 };
 use infisical_oidc_operator::error::{ApiError, Error, ErrorClass};
 use infisical_oidc_operator::infisical::wire::{CreateOidcConfig, UpdateOidcConfig};
@@ -18,6 +20,7 @@ use infisical_oidc_operator::infisical::{
 };
 use infisical_oidc_operator::metrics::Metrics;
 use serde_json::{Value, json};
+use support::pki;
 
 /// Every secret in this file contains the canary; it must never surface anywhere but the wire.
 const CANARY: &str = "CANARY-client-7e2a";
@@ -1179,46 +1182,6 @@ async fn a_slow_answer_times_out_as_transient() {
 // ---------------------------------------------------------------------------------------------
 // TLS with a private CA
 
-struct Pki {
-    ca_pem: String,
-    server: TlsFiles,
-}
-
-fn pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose,
-    };
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "infisical-oidc-operator test CA");
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-
-    let mut leaf = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    leaf.distinguished_name
-        .push(DnType::CommonName, "localhost");
-    leaf.use_authority_key_identifier_extension = true;
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
-    Pki {
-        ca_pem: ca_cert.pem(),
-        server: TlsFiles {
-            cert_pem: leaf_cert.pem().into_bytes(),
-            key_pem: leaf_key.serialize_pem().into_bytes(),
-        },
-    }
-}
-
 #[tokio::test]
 async fn https_with_a_private_ca() {
     crypto();
@@ -1743,4 +1706,31 @@ async fn no_secret_reaches_logs_or_errors() {
         "the emulator's request log",
         &serde_json::to_string(&w.control.requests()).unwrap(),
     );
+}
+
+#[tokio::test]
+async fn tokens_and_instances_nobody_uses_are_forgotten() {
+    let w = world().await;
+    w.client.get_config(&w.conn, &w.org).await.unwrap();
+    assert_eq!(w.client.held(), (1, 1));
+    // The identity's secret is rotated: the next calls log in under the new secret, and the
+    // token of the old one must not stay in memory.
+    let rotated = seed_identity(&w.control, &w.org);
+    let conn = connection(&w.emu.base_url(), None, &rotated);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.client.get_config(&conn, &w.org).await.unwrap();
+    assert_eq!(w.client.held(), (1, 2));
+    assert_eq!(
+        w.client.prune_unused(Duration::from_millis(150)),
+        (0, 1),
+        "only the old identity's token was unused"
+    );
+    assert_eq!(w.client.held(), (1, 1));
+    // The remaining token is the rotated identity's: no new login is needed.
+    let logins_before = logins(&w.control);
+    w.client.get_config(&conn, &w.org).await.unwrap();
+    assert_eq!(logins(&w.control), logins_before);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.client.prune_unused(Duration::from_millis(150)), (1, 1));
+    assert_eq!(w.client.held(), (0, 0));
 }

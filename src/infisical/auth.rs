@@ -114,18 +114,32 @@ type Slot = Arc<Mutex<Option<CachedToken>>>;
 
 #[derive(Default)]
 pub struct TokenCache {
-    slots: std::sync::Mutex<HashMap<(String, String), Slot>>,
+    /// Per (instance, identity): the token, and when the slot was last asked for.
+    slots: std::sync::Mutex<HashMap<(String, String), (Slot, Instant)>>,
 }
 
 impl TokenCache {
     fn slot(&self, host: &HostClient, credentials: &Credentials) -> Slot {
         let key = (host.base().as_str().to_string(), credentials.identity_key());
-        self.slots
-            .lock()
-            .expect("token cache lock")
+        let mut slots = self.slots.lock().expect("token cache lock");
+        let entry = slots
             .entry(key)
-            .or_default()
-            .clone()
+            .or_insert_with(|| (Slot::default(), Instant::now()));
+        entry.1 = Instant::now();
+        entry.0.clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.lock().expect("token cache lock").len()
+    }
+
+    /// Drops the tokens of identities nobody asked for since `cutoff`: an identity that was
+    /// rotated, corrected or removed must not keep a bearer token in memory.
+    pub fn prune_unused_since(&self, cutoff: Instant) -> usize {
+        let mut slots = self.slots.lock().expect("token cache lock");
+        let before = slots.len();
+        slots.retain(|_, (_, used)| *used >= cutoff);
+        before - slots.len()
     }
 
     /// A token for `credentials`, logging in or renewing as needed. Concurrent callers for the

@@ -36,7 +36,8 @@ type HostKey = (BaseUrl, Option<String>);
 
 /// Shared by every reconcile: one pool and budget per instance, one token per identity.
 pub struct Infisical {
-    hosts: Mutex<HashMap<HostKey, Arc<http::HostClient>>>,
+    /// Per instance: the client, and when it was last used.
+    hosts: Mutex<HashMap<HostKey, (Arc<http::HostClient>, tokio::time::Instant)>>,
     tokens: auth::TokenCache,
     settings: HttpSettings,
     metrics: Arc<Metrics>,
@@ -53,23 +54,52 @@ impl Infisical {
     }
 
     fn host(&self, connection: &Connection) -> Result<Arc<http::HostClient>> {
-        let ca_key = connection
-            .ca_pem
-            .as_ref()
-            .map(|pem| format!("{:x}", Sha256::digest(pem)));
-        let key = (connection.base.clone(), ca_key);
+        self.host_for(&connection.base, connection.ca_pem.as_deref())
+    }
+
+    fn host_for(&self, base: &BaseUrl, ca_pem: Option<&[u8]>) -> Result<Arc<http::HostClient>> {
+        let ca_key = ca_pem.map(|pem| format!("{:x}", Sha256::digest(pem)));
+        let key = (base.clone(), ca_key);
         let mut hosts = self.hosts.lock().expect("host map lock");
-        if let Some(client) = hosts.get(&key) {
+        if let Some((client, used)) = hosts.get_mut(&key) {
+            *used = tokio::time::Instant::now();
             return Ok(client.clone());
         }
         let client = Arc::new(http::HostClient::new(
-            connection.base.clone(),
-            connection.ca_pem.as_deref(),
+            base.clone(),
+            ca_pem,
             self.settings.clone(),
             self.metrics.clone(),
         )?);
-        hosts.insert(key, client.clone());
+        hosts.insert(key, (client.clone(), tokio::time::Instant::now()));
         Ok(client)
+    }
+
+    /// Forgets instances and identities unused for `idle`: clients and budgets of instances no
+    /// resource targets any more, and the tokens of rotated or removed identities. Returns how
+    /// many (instances, tokens) were dropped.
+    pub fn prune_unused(&self, idle: std::time::Duration) -> (usize, usize) {
+        let Some(cutoff) = tokio::time::Instant::now().checked_sub(idle) else {
+            return (0, 0);
+        };
+        self.prune_unused_since(cutoff)
+    }
+
+    fn prune_unused_since(&self, cutoff: tokio::time::Instant) -> (usize, usize) {
+        let mut hosts = self.hosts.lock().expect("host map lock");
+        let before = hosts.len();
+        hosts.retain(|_, (_, used)| *used >= cutoff);
+        let dropped_hosts = before - hosts.len();
+        drop(hosts);
+        (dropped_hosts, self.tokens.prune_unused_since(cutoff))
+    }
+
+    /// Instances and token slots held now.
+    pub fn held(&self) -> (usize, usize) {
+        (
+            self.hosts.lock().expect("host map lock").len(),
+            self.tokens.len(),
+        )
     }
 
     /// Runs `call` with a token; if Infisical refuses the token, logs in again once and retries.
@@ -97,6 +127,16 @@ impl Infisical {
             }
             other => other,
         }
+    }
+
+    /// Whether the instance answers `/api/status` (no credentials are sent). Counted as a read.
+    pub async fn probe(&self, base: &BaseUrl, ca_pem: Option<&[u8]>) -> bool {
+        let Ok(host) = self.host_for(base, ca_pem) else {
+            return false;
+        };
+        host.send::<()>("status", Method::GET, "/api/status", None, None)
+            .await
+            .is_ok()
     }
 
     /// The organisation's configuration, or `None` when it has none.

@@ -1,16 +1,16 @@
 //! State shared by all reconcile passes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use kube::Client;
 use kube::core::DeserializeGuard;
 use kube::runtime::events::Recorder;
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::api::OidcSsoConfig;
-use crate::infisical::{AllowedHosts, Infisical};
+use crate::infisical::{AllowedHosts, BaseUrl, Infisical};
 use crate::metrics::Metrics;
 
 #[derive(Clone, Debug)]
@@ -21,6 +21,22 @@ pub struct Settings {
     pub max_backoff: Duration,
     /// First wait after a transient failure.
     pub base_backoff: Duration,
+    /// While resources wait out a transient failure of an Infisical instance, how often that
+    /// instance's `/api/status` is checked; once it answers, they are retried at once.
+    pub recovery_probe_interval: Duration,
+    /// Called at the start of every pass. Only tests set it, to make a pass fail in ways real
+    /// inputs cannot (a panic); the operator binary never does.
+    pub before_pass: Option<BeforePass>,
+}
+
+/// See [`Settings::before_pass`].
+#[derive(Clone)]
+pub struct BeforePass(pub Arc<dyn Fn(&OidcSsoConfig) + Send + Sync>);
+
+impl std::fmt::Debug for BeforePass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforePass")
+    }
 }
 
 impl Default for Settings {
@@ -34,6 +50,8 @@ impl Default for Settings {
             default_resync: Duration::from_secs(600),
             max_backoff: Duration::from_secs(300),
             base_backoff: Duration::from_secs(2),
+            recovery_probe_interval: Duration::from_secs(10),
+            before_pass: None,
         }
     }
 }
@@ -61,7 +79,13 @@ pub struct Hold {
     pub until: std::time::Instant,
 }
 
-/// `namespace/name`: how the operator names a resource in memory, logs and ownership.
+/// The key of a resource's [`Memory`]: its uid, so a resource deleted and created again under
+/// the same name starts afresh. `namespace/name` for an object without uid (never stored).
+pub fn memory_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    meta.uid.clone().unwrap_or_else(|| resource_key(meta))
+}
+
+/// `namespace/name`: how the operator names a resource in logs and ownership.
 pub fn resource_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     format!(
         "{}/{}",
@@ -78,6 +102,26 @@ pub struct Context {
     pub settings: Settings,
     stores: RwLock<Vec<Store<DeserializeGuard<OidcSsoConfig>>>>,
     memory: Mutex<HashMap<String, Memory>>,
+    /// Passes running at once, across every watched namespace.
+    pub permits: tokio::sync::Semaphore,
+    /// Resources waiting out a transient failure, by the Infisical instance that failed.
+    waiting: Mutex<HashMap<Waiting, HashSet<Waiter>>>,
+    /// Resources to retry now, because the instance they waited on answers again.
+    pub wakeups: tokio::sync::broadcast::Sender<ObjectRef<DeserializeGuard<OidcSsoConfig>>>,
+}
+
+/// An Infisical instance, as reached (base URL and the CAs trusted for it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Waiting {
+    pub base: BaseUrl,
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// A resource waiting on an instance: how to trigger it and where its memory is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Waiter {
+    pub object: ObjectRef<DeserializeGuard<OidcSsoConfig>>,
+    pub memory_key: String,
 }
 
 impl Context {
@@ -87,6 +131,7 @@ impl Context {
         metrics: Arc<Metrics>,
         recorder: Recorder,
         settings: Settings,
+        concurrency: usize,
     ) -> Self {
         Self {
             client,
@@ -96,6 +141,90 @@ impl Context {
             settings,
             stores: RwLock::default(),
             memory: Mutex::default(),
+            permits: tokio::sync::Semaphore::new(concurrency.max(1)),
+            waiting: Mutex::default(),
+            wakeups: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
+
+    /// Records that a resource waits for `instance` to answer again.
+    pub fn wait_for_instance(&self, instance: Waiting, waiter: Waiter) {
+        self.waiting
+            .lock()
+            .expect("waiting lock")
+            .entry(instance)
+            .or_default()
+            .insert(waiter);
+    }
+
+    /// The resource no longer waits on any instance.
+    pub fn stop_waiting(&self, memory_key: &str) {
+        let mut waiting = self.waiting.lock().expect("waiting lock");
+        for waiters in waiting.values_mut() {
+            waiters.retain(|w| w.memory_key != memory_key);
+        }
+        waiting.retain(|_, waiters| !waiters.is_empty());
+    }
+
+    /// Instances that resources are waiting on.
+    pub fn waited_on(&self) -> Vec<Waiting> {
+        self.waiting
+            .lock()
+            .expect("waiting lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// `instance` answers again: its waiters' holds are lifted and they are retried now. The
+    /// per-instance rate limiter spreads the retries within the budget.
+    pub fn instance_recovered(&self, instance: &Waiting) {
+        let waiters = self
+            .waiting
+            .lock()
+            .expect("waiting lock")
+            .remove(instance)
+            .unwrap_or_default();
+        if waiters.is_empty() {
+            return;
+        }
+        tracing::info!(
+            host = %instance.base.host(),
+            resources = waiters.len(),
+            "Infisical answers again; retrying the resources that waited for it"
+        );
+        for waiter in waiters {
+            self.update_memory(&waiter.memory_key, |m| {
+                m.hold = None;
+                m.consecutive_failures = 0;
+            });
+            self.metrics.recovery_retries.inc();
+            let _ = self.wakeups.send(waiter.object);
+        }
+    }
+
+    /// Drops the memory of resources that no longer exist (not in any cache): deletes seen by
+    /// the watch, and deletes missed while it was reconnecting.
+    pub fn prune_memory(&self) {
+        let live: HashSet<String> = self
+            .stores()
+            .iter()
+            .flat_map(|store| store.state())
+            .map(|guard| match &guard.0 {
+                Ok(resource) => memory_key(&resource.metadata),
+                Err(invalid) => memory_key(&invalid.metadata),
+            })
+            .collect();
+        let gone: Vec<String> = self
+            .memory
+            .lock()
+            .expect("memory lock")
+            .keys()
+            .filter(|key| !live.contains(*key))
+            .cloned()
+            .collect();
+        for key in gone {
+            self.forget(&key);
         }
     }
 
@@ -128,6 +257,7 @@ impl Context {
     }
 
     pub fn forget(&self, key: &str) {
+        self.stop_waiting(key);
         if self
             .memory
             .lock()
@@ -137,6 +267,11 @@ impl Context {
         {
             self.metrics.ready_resources.dec();
         }
+    }
+
+    /// How many resources the operator remembers (tests check that deletes prune it).
+    pub fn remembered(&self) -> usize {
+        self.memory.lock().expect("memory lock").len()
     }
 
     /// Records whether `key`'s last pass ended Ready, keeping the `ready_resources` gauge exact.

@@ -10,6 +10,7 @@ pub mod dereference;
 pub mod finalizer;
 pub mod ownership;
 pub mod report;
+pub mod retry;
 pub mod validate;
 
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use std::time::Instant;
 use kube::api::Patch;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
-use kube::{Api, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
@@ -39,8 +40,18 @@ pub async fn reconcile(
 ) -> Result<Action> {
     let started = Instant::now();
     ctx.metrics.reconciles.inc();
+    // One pass at a time per permit, across every watched namespace.
+    let _permit = ctx.permits.acquire().await;
     let result = match &guard.0 {
-        Ok(resource) => reconcile_valid(resource.clone(), &ctx).await,
+        Ok(resource) => {
+            // A panic in one resource's pass must not end the controller (kube-runtime does not
+            // catch it): it is reported on that resource and retried like a transient failure.
+            let pass = std::panic::AssertUnwindSafe(reconcile_valid(resource.clone(), &ctx));
+            match futures::FutureExt::catch_unwind(pass).await {
+                Ok(result) => result,
+                Err(panic) => report_panic(&ctx, resource, panic).await,
+            }
+        }
         Err(invalid) => report_malformed(&ctx, invalid).await,
     };
     ctx.metrics
@@ -49,12 +60,33 @@ pub async fn reconcile(
     result
 }
 
+async fn report_panic(
+    ctx: &Context,
+    resource: &OidcSsoConfig,
+    panic: Box<dyn std::any::Any + Send>,
+) -> Result<Action> {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    tracing::error!(resource = %context::resource_key(&resource.metadata), panic = %what, "a reconcile pass panicked; reporting it on the resource");
+    // The panic's text stays in the log: it is not ours to show on the object.
+    let error = Error::Panicked("the pass stopped unexpectedly".into());
+    let resync = validate::resync_interval(&resource.spec, ctx.settings.default_resync)
+        .unwrap_or(ctx.settings.default_resync);
+    report::report(ctx, resource, Outcome::Failed(error), resync).await
+}
+
 async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<Action> {
     let namespace = resource.namespace().unwrap_or_default();
     let span = tracing::info_span!("reconcile", namespace = %namespace, name = %resource.name_any(), generation = resource.metadata.generation);
     let api: Api<OidcSsoConfig> = Api::namespaced(ctx.client.clone(), &namespace);
     let ctx = ctx.clone();
     async move {
+        if let Some(hook) = &ctx.settings.before_pass {
+            (hook.0)(&resource);
+        }
         if resource.metadata.deletion_timestamp.is_some() {
             if !finalizer::has_finalizer(&resource) {
                 return Ok(Action::await_change());
@@ -95,7 +127,7 @@ pub async fn sync(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
 async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Outcome> {
     let spec = &resource.spec.clone();
     let namespace = resource.namespace().unwrap_or_default();
-    let key = context::resource_key(&resource.metadata);
+    let key = context::memory_key(&resource.metadata);
 
     ctx.update_memory(&key, |m| m.last_inputs = None);
     // Cheap checks first: no Secret is read for a spec that cannot work.
@@ -150,10 +182,14 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
         ca_pem: inputs.ca_pem,
         credentials: inputs.credentials,
     };
-    let observed = ctx
-        .infisical
-        .get_config(&connection, &desired.organization_id)
-        .await?;
+    let observed = note_instance(
+        ctx,
+        resource,
+        &connection,
+        ctx.infisical
+            .get_config(&connection, &desired.organization_id)
+            .await,
+    )?;
 
     let digest: [u8; 32] = Sha256::digest(desired.client_secret.expose().as_bytes()).into();
     let hints = Hints {
@@ -186,7 +222,8 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
 
     let outcome = match plan {
         Plan::Create => {
-            let config = apply::create(ctx, resource, &connection, &desired).await?;
+            let created = apply::create(ctx, resource, &connection, &desired).await;
+            let config = note_instance(ctx, resource, &connection, created)?;
             let note = format!("created OIDC configuration {}", config.id);
             Outcome::Synced {
                 config: Box::new(config),
@@ -205,7 +242,8 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
                 Vec::new()
             };
             let fields = patch.changed_fields().join(", ");
-            let mut config = apply::update(ctx, &connection, &patch).await?;
+            let updated = apply::update(ctx, &connection, &patch).await;
+            let mut config = note_instance(ctx, resource, &connection, updated)?;
             // The update's answer omits the algorithm; it now holds the desired one.
             config
                 .jwt_signature_algorithm
@@ -243,6 +281,32 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
     };
     ctx.update_memory(&key, |m| m.secret_digest = Some(digest));
     Ok(outcome)
+}
+
+/// Passes an Infisical call's result through, noting whether the resource now waits for the
+/// instance to answer again (an outage, a 5xx): the recovery probe retries it as soon as it does.
+fn note_instance<T>(
+    ctx: &Context,
+    resource: &OidcSsoConfig,
+    connection: &Connection,
+    result: Result<T>,
+) -> Result<T> {
+    let key = context::memory_key(&resource.metadata);
+    match &result {
+        Err(error) if error.is_instance_unavailable() => ctx.wait_for_instance(
+            context::Waiting {
+                base: connection.base.clone(),
+                ca_pem: connection.ca_pem.clone(),
+            },
+            context::Waiter {
+                object: kube::runtime::reflector::ObjectRef::new(&resource.name_any())
+                    .within(&resource.namespace().unwrap_or_default()),
+                memory_key: key,
+            },
+        ),
+        _ => ctx.stop_waiting(&key),
+    }
+    result
 }
 
 /// A pass that starts with the create-pending mark and finds the configuration completes a
@@ -289,7 +353,7 @@ fn inputs_digest(resource: &OidcSsoConfig, inputs: &dereference::Inputs) -> [u8;
 
 /// Runs the deletion policy. Orphan (or a suspended resource) leaves Infisical untouched.
 async fn cleanup(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
-    let key = context::resource_key(&resource.metadata);
+    let key = context::memory_key(&resource.metadata);
     let recorded_id = resource.status.as_ref().and_then(|s| s.id.clone());
     let result = match (resource.spec.deletion_policy, recorded_id) {
         (DeletionPolicy::Deactivate, Some(id)) if !resource.spec.suspend => {
@@ -297,16 +361,20 @@ async fn cleanup(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
         }
         _ => Ok(()),
     };
-    if let Err(error) = &result {
+    if let Err(error) = result {
+        let error = Error::DeletionPolicyFailed {
+            policy: "Deactivate",
+            source: Box::new(error),
+        };
         report::publish(
             ctx,
             resource,
             kube::runtime::events::EventType::Warning,
-            "DeactivateFailed",
+            error.reason(),
             error.to_string(),
         )
         .await;
-        return Err(Error::Finalizer(error.to_string()));
+        return Err(error);
     }
     ctx.forget(&key);
     Ok(Action::await_change())
@@ -362,7 +430,7 @@ async fn report_malformed(
     ) else {
         return Ok(Action::await_change());
     };
-    let key = context::resource_key(&invalid.metadata);
+    let key = context::memory_key(&invalid.metadata);
     let reported = (
         invalid.metadata.generation.unwrap_or_default(),
         invalid.error.clone(),
@@ -379,16 +447,23 @@ async fn report_malformed(
         serde_json::json!({"type": type_, "status": status, "reason": error.reason(), "message": error.to_string(),
             "observedGeneration": invalid.metadata.generation, "lastTransitionTime": now})
     };
-    let patch = serde_json::json!({"status": {
-        "observedGeneration": invalid.metadata.generation,
-        "conditions": [condition(READY, "False"), condition(STALLED, "True")],
-    }});
+    // The same server-side apply, field manager and resourceVersion precondition as every other
+    // status write: the object cannot be read as our type, so it goes out as untyped JSON.
+    let patch = serde_json::json!({
+        "apiVersion": OidcSsoConfig::api_version(&()),
+        "kind": OidcSsoConfig::kind(&()),
+        "metadata": {"resourceVersion": invalid.metadata.resource_version},
+        "status": {
+            "observedGeneration": invalid.metadata.generation,
+            "conditions": [condition(READY, "False"), condition(STALLED, "True")],
+        },
+    });
     let api: Api<kube::core::DynamicObject> = Api::namespaced_with(
         ctx.client.clone(),
         &namespace,
         &kube::core::ApiResource::erase::<OidcSsoConfig>(&()),
     );
-    api.patch_status(&name, &Default::default(), &Patch::Merge(&patch))
+    api.patch_status(&name, &apply::status_apply_params(), &Patch::Apply(&patch))
         .await?;
     ctx.metrics.kubernetes_status_writes.inc();
     ctx.update_memory(&key, |m| m.reported_malformed = Some(reported));

@@ -7,7 +7,6 @@ use kube::api::Patch;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource, ResourceExt};
-use rand::Rng;
 
 use crate::api::conditions::{Health, conditions_for};
 use crate::api::{OidcSsoConfig, OidcSsoConfigStatus};
@@ -42,7 +41,7 @@ pub async fn report(
     outcome: Outcome,
     resync: Duration,
 ) -> Result<Action> {
-    let key = super::context::resource_key(&resource.metadata);
+    let key = super::context::memory_key(&resource.metadata);
     if let Outcome::Held(remaining) = outcome {
         return Ok(Action::requeue(remaining));
     }
@@ -70,7 +69,7 @@ pub async fn report(
                     reason: "Synced".into(),
                     message,
                 },
-                Action::requeue(jitter(resync)),
+                Action::requeue(super::retry::jitter(resync)),
                 *clear_create_pending,
                 events.clone(),
             )
@@ -153,34 +152,22 @@ fn hold(ctx: &Context, key: &str, wait: Duration) {
     });
 }
 
-/// Health and retry delay for a failed pass, by error class.
+/// Health and retry delay for a failed pass (the delay from the one retry policy).
 fn failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health, Duration) {
     let reason = error.reason().to_string();
     let message = error.to_string();
     ctx.metrics.reconcile_error(&reason);
+    let wait = super::retry::after_failure(ctx, key, error, resync);
     match error.class() {
         ErrorClass::Permanent | ErrorClass::Auth => {
             tracing::warn!(%reason, %message, "stalled");
-            ctx.update_memory(key, |m| m.consecutive_failures = 0);
-            (Health::Stalled { reason, message }, jitter(resync))
+            (Health::Stalled { reason, message }, wait)
         }
         ErrorClass::RateLimited => {
-            let wait = error.retry_after().unwrap_or(Duration::from_secs(10))
-                + Duration::from_millis(rand::rng().random_range(0..1000));
             tracing::info!(wait_s = wait.as_secs(), "rate limited by Infisical");
             (Health::Reconciling { reason, message }, wait)
         }
         ErrorClass::Transient => {
-            let mut failures = 0;
-            ctx.update_memory(key, |m| {
-                m.consecutive_failures = m.consecutive_failures.saturating_add(1);
-                failures = m.consecutive_failures;
-            });
-            let wait = backoff(
-                ctx.settings.base_backoff,
-                ctx.settings.max_backoff,
-                failures,
-            );
             tracing::warn!(%reason, %message, retry_in_s = wait.as_secs_f64(), "transient failure; backing off");
             (
                 Health::Reconciling {
@@ -191,19 +178,6 @@ fn failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health
             )
         }
     }
-}
-
-/// Exponential backoff with full jitter on the upper half: base·2^(n-1), capped.
-pub fn backoff(base: Duration, cap: Duration, failures: u32) -> Duration {
-    let exponent = failures.saturating_sub(1).min(20);
-    let ceiling = base.saturating_mul(1u32 << exponent).min(cap);
-    let half = ceiling / 2;
-    half + Duration::from_secs_f64(rand::rng().random_range(0.0..=half.as_secs_f64().max(0.001)))
-}
-
-/// Spreads periodic resyncs of many resources by ±10%.
-pub fn jitter(interval: Duration) -> Duration {
-    interval.mul_f64(rand::rng().random_range(0.9..1.1))
 }
 
 fn mirror(status: &mut OidcSsoConfigStatus, c: &OidcConfigSummary) {
@@ -309,34 +283,6 @@ fn truncate(mut text: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_secs(2);
-        let cap = Duration::from_secs(300);
-        for _ in 0..50 {
-            let first = backoff(base, cap, 1);
-            assert!(
-                first >= Duration::from_secs(1) && first <= Duration::from_secs(2),
-                "{first:?}"
-            );
-            let fifth = backoff(base, cap, 5);
-            assert!(
-                fifth >= Duration::from_secs(16) && fifth <= Duration::from_secs(32),
-                "{fifth:?}"
-            );
-            let many = backoff(base, cap, 40);
-            assert!(many >= Duration::from_secs(150) && many <= cap, "{many:?}");
-        }
-    }
-
-    #[test]
-    fn jitter_stays_within_ten_percent() {
-        for _ in 0..50 {
-            let j = jitter(Duration::from_secs(600));
-            assert!(j >= Duration::from_secs(540) && j <= Duration::from_secs(660));
-        }
-    }
 
     #[test]
     fn truncation_respects_char_boundaries() {

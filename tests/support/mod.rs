@@ -14,12 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use infisical_emulator::{
-    Emulator, EmulatorConfig, IdentityCredentials, IdentitySeed, OrgSeed, Seed,
+    Emulator, EmulatorConfig, IdentityCredentials, IdentitySeed, OrgSeed, Seed, TlsFiles,
 };
 use infisical_oidc_operator::api::{OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION};
-use infisical_oidc_operator::controller::{OperatorConfig, run};
+use infisical_oidc_operator::controller::{self, OperatorConfig, Stopped};
 use infisical_oidc_operator::infisical::AllowedHosts;
 use infisical_oidc_operator::metrics::Metrics;
+use infisical_oidc_operator::reconcile::context::Context;
 use infisical_oidc_operator::reconcile::context::Settings;
 use k8s_openapi::api::core::v1::{Event, Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -103,6 +104,47 @@ pub fn create_namespace(kubeconfig: &Path, name: &str) {
     );
 }
 
+/// A private CA and a server certificate for `localhost` and 127.0.0.1 signed by it.
+pub struct Pki {
+    pub ca_pem: String,
+    pub server: TlsFiles,
+}
+
+pub fn pki() -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "infisical-oidc-operator test CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+
+    let mut leaf = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    Pki {
+        ca_pem: ca_cert.pem(),
+        server: TlsFiles {
+            cert_pem: leaf_cert.pem().into_bytes(),
+            key_pem: leaf_key.serialize_pem().into_bytes(),
+        },
+    }
+}
+
 /// The IdP client secret used by every test: it must never appear in logs, events, status or metrics.
 pub const CANARY: &str = "CANARY-idp-secret-7d1f0c2b";
 
@@ -140,8 +182,10 @@ pub async fn install_crd(client: &Client) {
 
 pub struct Operator {
     stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), Stopped>>>,
     pub metrics: Arc<Metrics>,
+    /// The state its passes share (memory, caches), for tests that look inside.
+    pub context: Arc<Context>,
 }
 
 impl Operator {
@@ -159,6 +203,15 @@ impl Operator {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+    }
+
+    /// Waits for the operator to stop on its own, and returns why.
+    pub async fn stopped(mut self, within: Duration) -> Result<(), Stopped> {
+        let task = self.task.take().expect("running");
+        tokio::time::timeout(within, task)
+            .await
+            .expect("the operator stopped in time")
+            .expect("the operator task ran to its end")
     }
 
     pub fn status_writes(&self) -> u64 {
@@ -186,6 +239,11 @@ pub struct TestEnv {
 impl TestEnv {
     /// A fresh namespace with the identity and IdP Secrets, and an emulator with one org.
     pub async fn new(prefix: &str) -> Self {
+        Self::with_emulator_tls(prefix, None).await
+    }
+
+    /// [`TestEnv::new`] with the emulator serving HTTPS with `tls` (see [`pki`]).
+    pub async fn with_emulator_tls(prefix: &str, tls: Option<TlsFiles>) -> Self {
         let client = kube_client().await;
         let namespace = unique(prefix);
         let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -196,14 +254,14 @@ impl TestEnv {
             )
             .await
             .unwrap();
-        let emulator = Emulator::start(EmulatorConfig {
-            seed: Seed {
-                orgs: vec![],
-                identities: vec![],
-                allowed_internal_hosts: vec![],
+        let emulator = Emulator::start_on(
+            EmulatorConfig {
+                seed: Seed::default(),
+                ..EmulatorConfig::default()
             },
-            ..EmulatorConfig::default()
-        })
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls,
+        )
         .await
         .unwrap();
         let control = emulator.control();
@@ -251,15 +309,36 @@ impl TestEnv {
         customise(&mut config);
         let metrics = Arc::new(Metrics::default());
         let (stop, stopped) = oneshot::channel();
-        let client = self.client.clone();
-        let task = tokio::spawn(run(client, config, metrics.clone(), async move {
+        let context = controller::context(self.client.clone(), &config, metrics.clone());
+        let task = tokio::spawn(controller::run_with(context.clone(), config, async move {
             let _ = stopped.await;
         }));
         Operator {
             stop: Some(stop),
             task: Some(task),
             metrics,
+            context,
         }
+    }
+
+    /// Another organisation in the emulator with its own identity, whose credentials are in the
+    /// Secret `secret`; returns the organisation's id.
+    pub async fn another_org(&self, secret: &str) -> String {
+        let control = self.emulator.control();
+        let org_id = control.seed_org(OrgSeed::default());
+        let identity = control.seed_identity(IdentitySeed {
+            org_id: org_id.clone(),
+            ..IdentitySeed::default()
+        });
+        self.put_secret(
+            secret,
+            &[
+                ("clientId", &identity.client_id),
+                ("clientSecret", &identity.client_secret),
+            ],
+        )
+        .await;
+        org_id
     }
 
     pub async fn put_secret(&self, name: &str, data: &[(&str, &str)]) {
