@@ -232,6 +232,31 @@ fn violations() -> Vec<Violation> {
             "spec.resyncInterval",
             "resyncInterval must be between 30s and 24h",
         ),
+        // The values that once panicked the operator: refused at admission now.
+        bound(
+            "resyncInterval too large for a duration",
+            with(
+                valid_spec(),
+                json!({"resyncInterval": "99999999999999999999h"}),
+            ),
+            "spec.resyncInterval",
+            "resyncInterval must be between 30s and 24h",
+        ),
+        bound(
+            "resyncInterval of 3000000000000000h",
+            with(valid_spec(), json!({"resyncInterval": "3000000000000000h"})),
+            "spec.resyncInterval",
+            "resyncInterval must be between 30s and 24h",
+        ),
+        bound(
+            "resyncInterval summing past any duration",
+            with(
+                valid_spec(),
+                json!({"resyncInterval": "10000000000000000000s10000000000000000000s"}),
+            ),
+            "spec.resyncInterval",
+            "may not be more than 32 bytes",
+        ),
         bound(
             "resyncInterval that is not a duration",
             with(valid_spec(), json!({"resyncInterval": "10 minutes"})),

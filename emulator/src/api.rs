@@ -1,11 +1,10 @@
-//! The emulated Infisical API (section 8 of the contract).
+//! The emulated Infisical API (the contract is `docs/infisical-contract.md`).
 //!
 //! Handlers short-circuit with `Err(Response)` (the finished error reply); boxing it buys nothing here.
 #![allow(clippy::result_large_err)]
 
-use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -15,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::jwt::{self, JwtError};
-use crate::state::{GET_KEYS, Inner, Shared, now_secs, random_alnum};
+use crate::state::{GET_KEYS, Inner, Lockout, LoginCounters, Shared, now_secs, random_alnum, secs};
+use crate::tokens;
 use crate::validate::{self, CREATE_FIELDS, LOGIN_FIELDS, TOKEN_FIELDS};
 
 /// Attribution attached to API responses for the request log.
@@ -86,6 +86,8 @@ pub(crate) struct Authed {
     pub permissions: Vec<String>,
 }
 
+/// How `backend/src/server/plugins/error-handler.ts` renders `jsonwebtoken` errors (403
+/// `TokenError`); expired tokens can be switched to 401 to emulate servers that answer so.
 fn token_error(status_expired: u16, e: JwtError) -> Response {
     match e {
         JwtError::Malformed => err(
@@ -117,27 +119,58 @@ fn token_error(status_expired: u16, e: JwtError) -> Response {
     }
 }
 
-fn no_token_found() -> Response {
-    err(401, "UnauthorizedError", "No identity access token found")
+fn unauthorized(message: impl Into<Value>) -> Response {
+    err(401, "UnauthorizedError", message)
 }
 
-/// Verify an identity access token (signature, expiry, type, not revoked). Returns (payload, token id).
-fn verify_identity_token(sh: &Shared, token: &str) -> Result<(Value, String), Response> {
+/// `jwt.verify` (signature and `exp`), as the auth plugin and `verifyAccessTokenJwt` call it.
+fn verify_jwt(sh: &Shared, token: &str) -> Result<Value, Response> {
     let expired_status = sh.lock().expired_token_status;
-    let (_, claims) = jwt::decode(token).map_err(|e| token_error(expired_status, e))?;
-    if claims.get("authTokenType").and_then(Value::as_str) != Some("identityAccessToken") {
-        return Err(token_error(expired_status, JwtError::Malformed));
-    }
-    let payload =
-        jwt::verify(&sh.jwt_key, token, now_secs()).map_err(|e| token_error(expired_status, e))?;
-    let token_id = payload
-        .get("identityAccessTokenId")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    Ok((payload, token_id))
+    jwt::verify(&sh.jwt_key, token, now_secs()).map_err(|e| token_error(expired_status, e))
 }
 
+/// `verifyAccessTokenJwt` + `assertMinimalRenewClaims`
+/// (`backend/src/services/identity-access-token/identity-access-token-fns.ts`), for renew and
+/// revoke.
+fn verify_for_renew_or_revoke(sh: &Shared, token: &str) -> Result<Value, Response> {
+    let claims = verify_jwt(sh, token)?;
+    if claims.get("authTokenType").and_then(Value::as_str) != Some(tokens::IDENTITY_ACCESS_TOKEN) {
+        return Err(err(400, "BadRequest", tokens::MSG_NOT_IDENTITY_TOKEN));
+    }
+    if !tokens::has_core_claims(&claims) {
+        return Err(unauthorized(tokens::MSG_BAD_CLAIMS));
+    }
+    Ok(claims)
+}
+
+/// The token's renewal inputs: from its claims, or for a legacy token from its row
+/// (`loadLegacyTokenSource`: a missing row is 401 `Cannot renew revoked or unknown access token`,
+/// on every path that needs it, auth included).
+fn token_source(inner: &Inner, claims: &Value) -> Result<tokens::Source, Response> {
+    if let Some(source) = tokens::full_source(claims) {
+        return Ok(source);
+    }
+    let row_id = tokens::str_claim(claims, "identityAccessTokenId");
+    let row = inner
+        .legacy_rows
+        .get(&row_id)
+        .ok_or_else(|| unauthorized(tokens::MSG_UNKNOWN_LEGACY))?;
+    let identity = inner.identities.get(&row.identity_id);
+    Ok(tokens::Source {
+        auth_method: tokens::UNIVERSAL_AUTH.to_string(),
+        ttl: row.ttl,
+        max_ttl: row.max_ttl,
+        period: 0,
+        creation_epoch: row.created_at,
+        org_id: identity.map(|i| i.org_id.clone()).unwrap_or_default(),
+        identity_name: identity.map(|i| i.name.clone()).unwrap_or_default(),
+        client_secret_id: tokens::str_claim(claims, "clientSecretId"),
+    })
+}
+
+/// The identity-token branch of the auth plugin: `jwt.verify`, then
+/// `fnValidateIdentityAccessTokenFast` (`identity-access-token-service.ts`): core claims, source,
+/// legacy max age, revocation markers.
 fn authenticate(
     sh: &Shared,
     headers: &HeaderMap,
@@ -152,7 +185,7 @@ fn authenticate(
         ));
     }
     let Some(auth) = headers.get("authorization") else {
-        return Err(err(401, "UnauthorizedError", "Token missing"));
+        return Err(unauthorized("Token missing"));
     };
     let auth = String::from_utf8_lossy(auth.as_bytes()).to_string();
     let token: String = auth.chars().skip(7).collect();
@@ -167,17 +200,37 @@ fn authenticate(
             "You are not allowed to access this resource",
         ));
     }
-    let (_, token_id) = verify_identity_token(sh, &token)?;
-    let inner = sh.lock();
-    let rec = inner
-        .tokens
-        .get(&token_id)
-        .filter(|r| !r.revoked)
-        .ok_or_else(no_token_found)?;
+    let expired_status = sh.lock().expired_token_status;
+    let (_, unverified) = jwt::decode(&token).map_err(|e| token_error(expired_status, e))?;
+    if unverified.get("authTokenType").and_then(Value::as_str)
+        != Some(tokens::IDENTITY_ACCESS_TOKEN)
+    {
+        return Err(token_error(expired_status, JwtError::Malformed));
+    }
+    let claims = verify_jwt(sh, &token)?;
+    if !tokens::has_core_claims(&claims) {
+        return Err(unauthorized(tokens::MSG_BAD_CLAIMS));
+    }
+    let mut inner = sh.lock();
+    token_source(&inner, &claims)?;
+    if tokens::legacy_max_age_exceeded(
+        &claims,
+        inner.legacy_enforced_at,
+        inner.max_token_age,
+        now_secs(),
+    ) {
+        return Err(unauthorized(tokens::MSG_LEGACY_MAX_AGE));
+    }
+    if inner.is_revoked(&tokens::token_id(&claims)) {
+        return Err(unauthorized(tokens::revoked_message(tokens::AUTHORIZE)));
+    }
+    let identity_id = tokens::str_claim(&claims, "identityId");
+    // An identity the emulator does not know is one Infisical deleted: deleting an identity
+    // leaves an identity-wide revocation marker.
     let identity = inner
         .identities
-        .get(&rec.identity_id)
-        .ok_or_else(no_token_found)?;
+        .get(&identity_id)
+        .ok_or_else(|| unauthorized(tokens::identity_revoked_message(tokens::AUTHORIZE)))?;
     meta.identity_id = Some(identity.id.clone());
     Ok(Authed {
         org_id: identity.org_id.clone(),
@@ -341,102 +394,54 @@ fn find_org_error(inner: &Inner, org_id: &str) -> Option<Response> {
     }
 }
 
-fn is_internal_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || o[0] >= 240
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal_ip(IpAddr::V4(v4));
-            }
-            let seg0 = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg0 & 0xfe00) == 0xfc00
-                || (seg0 & 0xffc0) == 0xfe80
-        }
-    }
-}
-
-/// Infisical's `blockLocalAndPrivateIpAddresses` without DNS resolution.
-fn url_guard(inner: &Inner, urls: &[&str]) -> Result<(), Response> {
-    if !inner.url_guard {
-        return Ok(());
-    }
-    for raw in urls {
-        if raw.is_empty() {
-            continue;
-        }
-        let Ok(url) = url::Url::parse(raw) else {
-            return Err(err(500, "InternalServerError", "Something went wrong"));
-        };
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(err(
-                400,
-                "BadRequest",
-                "URLs with user credentials (e.g., user:pass@) are not allowed",
-            ));
-        }
-        let host_str = url.host_str().unwrap_or("").to_ascii_lowercase();
-        let bare = host_str
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let with_port = url
-            .port_or_known_default()
-            .map(|p| format!("{host_str}:{p}"));
-        let allowed = inner.allowed_internal_hosts.iter().any(|a| {
-            let a = a.to_ascii_lowercase();
-            a == host_str || a == bare || with_port.as_deref() == Some(a.as_str())
-        });
-        if allowed {
-            continue;
-        }
-        let internal = match url.host() {
-            Some(url::Host::Domain(d)) => {
-                let d = d.to_ascii_lowercase();
-                d == "localhost" || d.ends_with(".localhost") || d == "host.docker.internal"
-            }
-            Some(url::Host::Ipv4(ip)) => is_internal_ip(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => is_internal_ip(IpAddr::V6(ip)),
-            None => false,
-        };
-        if internal {
-            return Err(err(400, "BadRequest", "Local IPs not allowed as URL"));
-        }
-    }
-    Ok(())
-}
-
 const GOOGLE_MSG: &str = "You cannot enable OIDC SSO while Google OAuth is enforced. Disable Google OAuth enforcement to enable OIDC SSO.";
 
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
-pub(crate) async fn status() -> Response {
+/// `GET /api/status` (`backend/src/server/routes/index.ts`): since the 2026 token redesign it
+/// also reports `maxIdentityAccessTokenTTL` (the `MAX_MACHINE_IDENTITY_TOKEN_AGE` ceiling).
+/// `date` is `new Date()` serialised as an ISO string; an unset `samlDefaultOrgSlug` is omitted.
+pub(crate) async fn status(State(sh): State<Arc<Shared>>) -> Response {
+    let max_age = sh.lock().max_token_age;
     json_resp(
         200,
         json!({
-            "date": now_secs(),
+            "date": iso8601_now(),
             "message": "Ok",
             "emailConfigured": true,
             "inviteOnlySignup": false,
             "redisConfigured": true,
             "secretScanningConfigured": false,
-            "samlDefaultOrgSlug": null,
             "auditLogStorageDisabled": false,
+            "maxIdentityAccessTokenTTL": max_age,
         }),
+    )
+}
+
+/// `new Date().toISOString()`: `2026-05-24T05:18:03.924Z`.
+pub(crate) fn iso8601_now() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_millis()
     )
 }
 
@@ -460,6 +465,17 @@ fn token_response(token: String, expires_in: u64, max_ttl: u64) -> Response {
     )
 }
 
+pub(crate) const LOCKED_MSG: &str =
+    "This identity auth method is temporarily locked, please try again later";
+
+/// `POST /api/v1/auth/universal-auth/login`
+/// (`backend/src/server/routes/v1/identity-universal-auth-router.ts`, service `login` in
+/// `backend/src/services/identity-ua/identity-ua-service.ts`):
+/// unknown client id -> 401 `Invalid credentials` (nothing counted: there is no identity to lock);
+/// a live lock -> 401 locked, checked before the secret, so a correct secret is refused too;
+/// a wrong secret counts a failure (the record lives `counterResetSeconds`, renewed on each
+/// failure; at `threshold` it becomes a lock that lives `durationSeconds`) -> 401
+/// `Invalid credentials`; a correct secret clears the record and issues a token.
 pub(crate) async fn login(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let mut meta = Meta::default();
     let r = (|| {
@@ -474,22 +490,60 @@ pub(crate) async fn login(State(sh): State<Arc<Shared>>, body: Bytes) -> Respons
             .values()
             .find(|i| i.client_id == client_id)
             .cloned()
-            .filter(|i| i.client_secret == client_secret)
-            .ok_or_else(|| err(401, "UnauthorizedError", "Invalid credentials"))?;
+            .ok_or_else(|| unauthorized("Invalid credentials"))?;
         meta.identity_id = Some(identity.id.clone());
         meta.org_id = Some(identity.org_id.clone());
-        let token = sh.issue_token(
+        let key = (identity.id.clone(), client_id.to_string());
+        let count = |inner: &mut Inner, f: fn(&mut LoginCounters)| {
+            if let Some(i) = inner.identities.get_mut(&identity.id) {
+                f(&mut i.logins);
+            }
+        };
+        if inner.lockout_of(&key).is_some_and(|l| l.locked_out) {
+            count(&mut inner, |c| c.locked += 1);
+            return Err(unauthorized(LOCKED_MSG));
+        }
+        if identity.client_secret != client_secret {
+            let settings = inner.lockout;
+            if settings.enabled {
+                let mut l = inner.lockout_of(&key).unwrap_or(Lockout {
+                    failed_attempts: 0,
+                    locked_out: false,
+                    expires_at: Instant::now(),
+                });
+                l.failed_attempts += 1;
+                if l.failed_attempts >= settings.threshold {
+                    l.locked_out = true;
+                }
+                l.expires_at = Instant::now()
+                    + secs(if l.locked_out {
+                        settings.duration_seconds
+                    } else {
+                        settings.counter_reset_seconds
+                    });
+                inner.lockouts.insert(key, l);
+            }
+            count(&mut inner, |c| c.failed += 1);
+            return Err(unauthorized("Invalid credentials"));
+        }
+        inner.lockouts.remove(&key);
+        count(&mut inner, |c| c.succeeded += 1);
+        let (token, ttl) = sh.issue_token(
             &mut inner,
-            &identity.id,
-            json!(identity.client_secret_id),
+            &identity,
+            tokens::UNIVERSAL_AUTH,
+            &identity.client_secret_id,
             identity.ttl,
             identity.max_ttl,
         );
-        Ok(token_response(token, identity.ttl, identity.max_ttl))
+        Ok(token_response(token, ttl, identity.max_ttl))
     })();
     finish(r, meta)
 }
 
+/// `POST /api/v1/auth/token/renew` (`renewAccessToken` in
+/// `backend/src/services/identity-access-token/identity-access-token-service.ts`): a new JWT with
+/// the same token id, lifetime `computeIssuedTtl(TTL, max-TTL budget left, 90-day cap)`.
 pub(crate) async fn renew(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let mut meta = Meta::default();
     let r = (|| {
@@ -497,60 +551,53 @@ pub(crate) async fn renew(State(sh): State<Arc<Shared>>, body: Bytes) -> Respons
         rate_limit(&sh, Class::Write, "POST /api/v1/auth/token/renew")?;
         let v = validate::parse_object(body.as_ref(), TOKEN_FIELDS).map_err(validation_failure)?;
         let token = v["accessToken"].as_str().unwrap_or("");
-        if let Ok((_, claims)) = jwt::decode(token)
-            && claims.get("authTokenType").and_then(Value::as_str) != Some("identityAccessToken")
-        {
-            return Err(err(
-                400,
-                "BadRequest",
-                "Only identity access tokens can be renewed",
-            ));
-        }
-        let (payload, token_id) = verify_identity_token(&sh, token)?;
-        let inner = sh.lock();
-        let rec = inner
-            .tokens
-            .get(&token_id)
-            .filter(|r| !r.revoked)
-            .cloned()
-            .ok_or_else(no_token_found)?;
-        meta.identity_id = Some(rec.identity_id.clone());
-        meta.org_id = inner
-            .identities
-            .get(&rec.identity_id)
-            .map(|i| i.org_id.clone());
+        let claims = verify_for_renew_or_revoke(&sh, token)?;
+        let identity_id = tokens::str_claim(&claims, "identityId");
+        meta.identity_id = Some(identity_id.clone());
+        let mut inner = sh.lock();
         let now = now_secs();
-        let mut expires_in = rec.ttl;
-        if rec.max_ttl > 0 {
-            let max_exp = rec.created_at + rec.max_ttl;
-            if now >= max_exp {
-                return Err(err(
-                    401,
-                    "UnauthorizedError",
-                    "Failed to renew MI access token due to Max TTL expiration",
-                ));
-            }
-            if expires_in == 0 || now + expires_in > max_exp {
-                expires_in = max_exp - now;
-            }
-        }
-        drop(inner);
-        // Keep the token id (Infisical renews the same identity access token row).
-        let new_token = sh.sign_token(
-            &rec.identity_id,
-            payload
-                .get("clientSecretId")
-                .cloned()
-                .unwrap_or(Value::Null),
-            &token_id,
+        if tokens::legacy_max_age_exceeded(
+            &claims,
+            inner.legacy_enforced_at,
+            inner.max_token_age,
             now,
-            expires_in,
+        ) {
+            return Err(unauthorized(tokens::MSG_LEGACY_MAX_AGE));
+        }
+        let source = token_source(&inner, &claims)?;
+        meta.org_id = Some(source.org_id.clone()).filter(|o| !o.is_empty());
+        if inner.is_revoked(&tokens::token_id(&claims)) {
+            return Err(unauthorized(tokens::revoked_message(tokens::RENEW)));
+        }
+        let ttl = tokens::compute_issued_ttl(
+            source.ttl,
+            source.max_ttl,
+            source.creation_epoch,
+            now,
+            inner.max_token_age,
         );
-        Ok(token_response(new_token, expires_in, rec.max_ttl))
+        if ttl <= 0 {
+            return Err(unauthorized(tokens::MSG_MAX_TTL));
+        }
+        let token_id = tokens::str_claim(&claims, "identityAccessTokenId");
+        let renewed = sh.sign(
+            &mut inner,
+            &tokens::Issue {
+                identity_id: &identity_id,
+                token_id: &token_id,
+                iat: now,
+                ttl_seconds: ttl as u64,
+                source: &source,
+            },
+        );
+        Ok(token_response(renewed, ttl as u64, source.max_ttl))
     })();
     finish(r, meta)
 }
 
+/// `POST /api/v1/auth/token/revoke` (`revokeAccessToken`): upserts a revocation marker
+/// (`identity-access-token-revocation-dal.ts`, `onConflict(["id"]).merge`), so revoking twice
+/// answers 200 twice. The marker expires per `computePerTokenMarkerExpiry`.
 pub(crate) async fn revoke(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let mut meta = Meta::default();
     let r = (|| {
@@ -558,15 +605,25 @@ pub(crate) async fn revoke(State(sh): State<Arc<Shared>>, body: Bytes) -> Respon
         rate_limit(&sh, Class::Write, "POST /api/v1/auth/token/revoke")?;
         let v = validate::parse_object(body.as_ref(), TOKEN_FIELDS).map_err(validation_failure)?;
         let token = v["accessToken"].as_str().unwrap_or("");
-        let (_, token_id) = verify_identity_token(&sh, token)?;
+        let claims = verify_for_renew_or_revoke(&sh, token)?;
+        meta.identity_id = Some(tokens::str_claim(&claims, "identityId"));
         let mut inner = sh.lock();
-        let rec = inner
-            .tokens
-            .get_mut(&token_id)
-            .filter(|r| !r.revoked)
-            .ok_or_else(no_token_found)?;
-        rec.revoked = true;
-        meta.identity_id = Some(rec.identity_id.clone());
+        let source = token_source(&inner, &claims)?;
+        let now = now_secs();
+        let expires_at = tokens::marker_expiry(
+            claims.get("exp").and_then(Value::as_u64),
+            source.ttl,
+            source.max_ttl,
+            source.period,
+            source.creation_epoch,
+            now,
+            inner.max_token_age,
+            inner.marker_skew,
+        );
+        inner.prune();
+        inner
+            .revocations
+            .insert(tokens::token_id(&claims), expires_at);
         Ok(json_resp(
             200,
             json!({"message": "Successfully revoked access token"}),
@@ -658,6 +715,17 @@ pub(crate) async fn oidc_get(
     finish(r, meta)
 }
 
+const URL_FIELDS: [&str; 4] = [
+    "discoveryURL",
+    "jwksUri",
+    "tokenEndpoint",
+    "userinfoEndpoint",
+];
+
+/// `POST /api/v1/sso/oidc/config` (`createOidcCfg` in
+/// `backend/src/ee/services/oidc/oidc-config-service.ts`): org 404 -> plan 400 -> permission 403
+/// -> Google 400 -> URL guard (resolves names, so it runs without the state lock) -> insert (a
+/// second config for the org is the unique-index 500 `Create`).
 pub(crate) async fn oidc_post(
     State(sh): State<Arc<Shared>>,
     uri: Uri,
@@ -665,7 +733,7 @@ pub(crate) async fn oidc_post(
     body: Bytes,
 ) -> Response {
     let mut meta = Meta::default();
-    let r = (|| {
+    let r = async {
         let who = authenticate(&sh, &headers, &uri, &mut meta)?;
         let body = parse_body(&body)?;
         rate_limit(&sh, Class::Write, "POST /api/v1/sso/oidc/config")?;
@@ -676,36 +744,40 @@ pub(crate) async fn oidc_post(
         }
         let org_id = v["organizationId"].as_str().unwrap_or("").to_string();
         meta.org_id = Some(org_id.clone());
+        let guard = {
+            let mut inner = sh.lock();
+            if let Some(e) = find_org_error(&inner, &org_id) {
+                return Err(e);
+            }
+            let org = inner.orgs.get_mut(&org_id).expect("org exists");
+            org.posts += 1;
+            if !org.plan_oidc_sso {
+                return Err(err(
+                    400,
+                    "BadRequest",
+                    "Failed to create OIDC SSO configuration due to plan restriction. Upgrade plan to update SSO configuration.",
+                ));
+            }
+            permit(&who, &org_id, "create")?;
+            let is_active = v["isActive"].as_bool().unwrap_or(false);
+            if org.google_sso_enforced && is_active {
+                return Err(err(400, "BadRequest", GOOGLE_MSG));
+            }
+            inner.guard()
+        };
+        let urls: Vec<String> = URL_FIELDS
+            .iter()
+            .map(|k| v[*k].as_str().unwrap_or("").to_string())
+            .collect();
+        guard.check_all(&urls).await?;
         let mut inner = sh.lock();
-        if let Some(e) = find_org_error(&inner, &org_id) {
-            return Err(e);
-        }
-        let org = inner.orgs.get_mut(&org_id).expect("org exists");
-        org.posts += 1;
-        if !org.plan_oidc_sso {
+        let Some(org) = inner.orgs.get_mut(&org_id) else {
             return Err(err(
-                400,
-                "BadRequest",
-                "Failed to create OIDC SSO configuration due to plan restriction. Upgrade plan to update SSO configuration.",
+                404,
+                "NotFound",
+                format!("Organization with ID '{org_id}' not found"),
             ));
-        }
-        permit(&who, &org_id, "create")?;
-        let is_active = v["isActive"].as_bool().unwrap_or(false);
-        if org.google_sso_enforced && is_active {
-            return Err(err(400, "BadRequest", GOOGLE_MSG));
-        }
-        let urls: Vec<String> = [
-            "discoveryURL",
-            "jwksUri",
-            "tokenEndpoint",
-            "userinfoEndpoint",
-        ]
-        .iter()
-        .map(|k| v[*k].as_str().unwrap_or("").to_string())
-        .collect();
-        let url_refs: Vec<&str> = urls.iter().map(String::as_str).collect();
-        url_guard(&inner, &url_refs)?;
-        let org = inner.orgs.get_mut(&org_id).expect("org exists");
+        };
         if org.config.is_some() {
             return Err(err(500, "Create", "Something went wrong"));
         }
@@ -717,11 +789,15 @@ pub(crate) async fn oidc_post(
         }
         let resp = pick(&cfg, POST_KEYS);
         org.config = Some(cfg);
-        Ok(json_resp(200, resp))
-    })();
+        Ok::<Response, Response>(json_resp(200, resp))
+    }
+    .await;
     finish(r, meta)
 }
 
+/// `PATCH /api/v1/sso/oidc/config` (`updateOidcCfg`, same file): org 404 -> plan 400 ->
+/// permission 403 -> Google 400 (`isActive` true) -> SMTP 400 (`isActive` true) -> URL guard on
+/// the URL fields present -> update, then always `authEnforced = scimEnabled = false`.
 pub(crate) async fn oidc_patch(
     State(sh): State<Arc<Shared>>,
     uri: Uri,
@@ -729,7 +805,7 @@ pub(crate) async fn oidc_patch(
     body: Bytes,
 ) -> Response {
     let mut meta = Meta::default();
-    let r = (|| {
+    let r = async {
         let who = authenticate(&sh, &headers, &uri, &mut meta)?;
         let body = parse_body(&body)?;
         rate_limit(&sh, Class::Write, "PATCH /api/v1/sso/oidc/config")?;
@@ -737,43 +813,47 @@ pub(crate) async fn oidc_patch(
             .map_err(validation_failure)?;
         let org_id = v["organizationId"].as_str().unwrap_or("").to_string();
         meta.org_id = Some(org_id.clone());
+        let guard = {
+            let mut inner = sh.lock();
+            if let Some(e) = find_org_error(&inner, &org_id) {
+                return Err(e);
+            }
+            let org = inner.orgs.get_mut(&org_id).expect("org exists");
+            org.patches += 1;
+            if !org.plan_oidc_sso {
+                return Err(err(
+                    400,
+                    "BadRequest",
+                    "Failed to update OIDC SSO configuration due to plan restriction. Upgrade plan to update SSO configuration.",
+                ));
+            }
+            permit(&who, &org_id, "edit")?;
+            let activating = v.get("isActive").and_then(Value::as_bool) == Some(true);
+            if activating && org.google_sso_enforced {
+                return Err(err(400, "BadRequest", GOOGLE_MSG));
+            }
+            if activating && !org.smtp_ok {
+                return Err(err(
+                    400,
+                    "BadRequest",
+                    "Cannot enable OIDC when there are issues with the instance's SMTP configuration. Bypass this by turning on trust for OIDC emails in the server admin console.",
+                ));
+            }
+            inner.guard()
+        };
+        let urls: Vec<String> = URL_FIELDS
+            .iter()
+            .filter_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_string))
+            .collect();
+        guard.check_all(&urls).await?;
         let mut inner = sh.lock();
-        if let Some(e) = find_org_error(&inner, &org_id) {
-            return Err(e);
-        }
-        let org = inner.orgs.get_mut(&org_id).expect("org exists");
-        org.patches += 1;
-        if !org.plan_oidc_sso {
+        let Some(org) = inner.orgs.get_mut(&org_id) else {
             return Err(err(
-                400,
-                "BadRequest",
-                "Failed to update OIDC SSO configuration due to plan restriction. Upgrade plan to update SSO configuration.",
+                404,
+                "NotFound",
+                format!("Organization with ID '{org_id}' not found"),
             ));
-        }
-        permit(&who, &org_id, "edit")?;
-        let activating = v.get("isActive").and_then(Value::as_bool) == Some(true);
-        if activating && org.google_sso_enforced {
-            return Err(err(400, "BadRequest", GOOGLE_MSG));
-        }
-        if activating && !org.smtp_ok {
-            return Err(err(
-                400,
-                "BadRequest",
-                "Cannot enable OIDC when there are issues with the instance's SMTP configuration. Bypass this by turning on trust for OIDC emails in the server admin console.",
-            ));
-        }
-        let urls: Vec<String> = [
-            "discoveryURL",
-            "jwksUri",
-            "tokenEndpoint",
-            "userinfoEndpoint",
-        ]
-        .iter()
-        .filter_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_string))
-        .collect();
-        let url_refs: Vec<&str> = urls.iter().map(String::as_str).collect();
-        url_guard(&inner, &url_refs)?;
-        let org = inner.orgs.get_mut(&org_id).expect("org exists");
+        };
         let resp = match org.config.as_mut() {
             Some(cfg) => {
                 for k in WRITABLE {
@@ -788,7 +868,8 @@ pub(crate) async fn oidc_patch(
         };
         org.auth_enforced = false;
         org.scim_enabled = false;
-        Ok(resp)
-    })();
+        Ok::<Response, Response>(resp)
+    }
+    .await;
     finish(r, meta)
 }

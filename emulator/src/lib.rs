@@ -17,9 +17,12 @@
 
 mod api;
 mod control_http;
+mod dns;
 mod jwt;
+mod reqlog;
 mod server;
 mod state;
+mod tokens;
 mod types;
 mod validate;
 
@@ -29,6 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use reqlog::RequestIter;
 pub use state::Control;
 pub use types::*;
 

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
-use infisical_emulator::{Emulator, EmulatorConfig, IdentitySeed, OrgSeed, Seed, TlsFiles};
+use infisical_emulator::{
+    ConfigFile, Emulator, EmulatorConfig, IdentitySeed, OrgSeed, Seed, TlsFiles,
+};
 use serde_json::json;
 
 const DEMO_ORG_ID: &str = "6f1c0b64-2a4e-4c55-9d1e-0a9b8c7d6e5f";
@@ -21,7 +23,9 @@ struct Args {
         default_value = "127.0.0.1:8080"
     )]
     listen: SocketAddr,
-    /// Seed file (YAML, camelCase: orgs, identities, allowedInternalHosts). Default: a demo org + identity.
+    /// Config file (YAML, camelCase): the seed (orgs, identities, allowedInternalHosts) and settings
+    /// (urlGuard, hosts, lockout, maxMachineIdentityTokenAge, requestLogCapacity, ...).
+    /// Default: a demo org + identity and default settings.
     #[arg(long, env = "INFISICAL_EMULATOR_CONFIG")]
     config: Option<PathBuf>,
     /// PEM certificate chain; serve HTTPS (requires --tls-key).
@@ -51,15 +55,19 @@ fn demo_seed() -> Seed {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let seed = match &args.config {
+    let file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            serde_yaml::from_str::<Seed>(&text)
-                .map_err(|e| format!("invalid seed file {}: {e}", path.display()))?
+            serde_yaml::from_str::<ConfigFile>(&text)
+                .map_err(|e| format!("invalid config file {}: {e}", path.display()))?
         }
-        None => demo_seed(),
+        None => ConfigFile {
+            seed: demo_seed(),
+            config: EmulatorConfig::default(),
+        },
     };
+    let seed = file.seed;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(c), Some(k)) => Some(TlsFiles {
             cert_pem: std::fs::read(c).map_err(|e| format!("cannot read {}: {e}", c.display()))?,
@@ -67,12 +75,13 @@ async fn run(args: Args) -> Result<(), String> {
         }),
         _ => None,
     };
+    // Orgs and identities are seeded below, to report them in the banner.
     let config = EmulatorConfig {
         seed: Seed {
             allowed_internal_hosts: seed.allowed_internal_hosts.clone(),
             ..Default::default()
         },
-        ..Default::default()
+        ..file.config
     };
     let emulator = Emulator::start_on(config, args.listen, tls)
         .await

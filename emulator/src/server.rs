@@ -186,7 +186,8 @@ async fn handle(
         .map(|v| redact(&v));
     let log = |status: u16, meta: Option<&Meta>| {
         tracing::info!(method = %method, path = %path_q, status, "request");
-        shared.lock().requests.push(LoggedRequest {
+        shared.lock().log_request(LoggedRequest {
+            seq: 0,
             method: method.to_string(),
             path: path_q.clone(),
             identity_id: meta.and_then(|m| m.identity_id.clone()),

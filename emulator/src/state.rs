@@ -1,15 +1,17 @@
 //! In-memory state of the emulator and the [`Control`] handle.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::{Map, Value, json};
 
-use crate::jwt;
+use crate::dns::Guard;
+use crate::reqlog::{RequestIter, RequestLog};
 use crate::types::*;
+use crate::{jwt, tokens};
 
 pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
@@ -50,9 +52,17 @@ pub(crate) struct Org {
     pub gets: u64,
 }
 
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LoginCounters {
+    pub succeeded: u64,
+    pub failed: u64,
+    pub locked: u64,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Identity {
     pub id: String,
+    pub name: String,
     pub org_id: String,
     pub client_id: String,
     pub client_secret: String,
@@ -60,22 +70,38 @@ pub(crate) struct Identity {
     pub permissions: Vec<String>,
     pub ttl: u64,
     pub max_ttl: u64,
+    pub logins: LoginCounters,
 }
 
+/// The token row of a legacy (pre-2026) token, read by Infisical's `loadLegacyTokenSource`.
 #[derive(Debug, Clone)]
-pub(crate) struct TokenRecord {
+pub(crate) struct LegacyRow {
     pub identity_id: String,
     pub created_at: u64,
     pub ttl: u64,
     pub max_ttl: u64,
-    pub revoked: bool,
+}
+
+/// Infisical's `LockoutObject`, kept until `expires_at` (the keystore entry's TTL).
+#[derive(Debug, Clone)]
+pub(crate) struct Lockout {
+    pub failed_attempts: u32,
+    pub locked_out: bool,
+    pub expires_at: Instant,
 }
 
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub orgs: HashMap<String, Org>,
     pub identities: HashMap<String, Identity>,
-    pub tokens: HashMap<String, TokenRecord>,
+    /// Revocation markers: token id -> expiry (seconds since the epoch).
+    pub revocations: HashMap<String, u64>,
+    pub legacy_rows: HashMap<String, LegacyRow>,
+    pub tokens_issued: u64,
+    pub pruned_revocations: u64,
+    /// (identity id, client id) -> lockout record.
+    pub lockouts: HashMap<(String, String), Lockout>,
+    pub lockout: LockoutSettings,
     pub faults: Vec<Fault>,
     pub reads_per_minute: Option<u32>,
     pub writes_per_minute: Option<u32>,
@@ -83,10 +109,99 @@ pub(crate) struct Inner {
     pub rate_windows: HashMap<String, (Instant, u32)>,
     pub expired_token_status: u16,
     pub outage: bool,
-    pub requests: Vec<LoggedRequest>,
+    pub requests: RequestLog,
     pub allowed_internal_hosts: Vec<String>,
     pub url_guard: bool,
+    pub allow_internal_ip_connections: bool,
+    pub hosts: Arc<BTreeMap<String, HostAnswer>>,
+    pub default_hosts: bool,
+    pub max_token_age: u64,
+    pub legacy_enforced_at: u64,
+    pub marker_skew: u64,
+    /// Requests logged since the last sweep of expired markers and lockouts.
+    pub since_sweep: u32,
 }
+
+/// Sweep expired state every this many logged requests (besides the lazy pruning on access).
+const SWEEP_EVERY: u32 = 256;
+
+impl Inner {
+    /// Drop expired revocation markers (Infisical's `removeExpiredRevocations`) and lockout
+    /// records (their keystore TTL).
+    pub fn prune(&mut self) {
+        let now = now_secs();
+        let before = self.revocations.len();
+        self.revocations.retain(|_, exp| *exp > now);
+        self.pruned_revocations += (before - self.revocations.len()) as u64;
+        let now = Instant::now();
+        self.lockouts.retain(|_, l| l.expires_at > now);
+        self.since_sweep = 0;
+    }
+
+    pub fn log_request(&mut self, entry: LoggedRequest) {
+        self.requests.push(entry);
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_EVERY {
+            self.prune();
+        }
+    }
+
+    /// A live (unexpired) lockout record.
+    pub fn lockout_of(&mut self, key: &(String, String)) -> Option<Lockout> {
+        let now = Instant::now();
+        match self.lockouts.get(key) {
+            Some(l) if l.expires_at > now => Some(l.clone()),
+            Some(_) => {
+                self.lockouts.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// A live revocation marker for `token_id`.
+    pub fn is_revoked(&mut self, token_id: &str) -> bool {
+        match self.revocations.get(token_id) {
+            Some(exp) if *exp > now_secs() => true,
+            Some(_) => {
+                self.revocations.remove(token_id);
+                self.pruned_revocations += 1;
+                false
+            }
+            None => false,
+        }
+    }
+
+    pub fn guard(&self) -> Guard {
+        Guard {
+            enabled: self.url_guard,
+            allow_internal_ip_connections: self.allow_internal_ip_connections,
+            allowed_internal_hosts: self.allowed_internal_hosts.clone(),
+            hosts: self.hosts.clone(),
+            defaults: self.default_hosts.then(|| DEFAULT_HOSTS.clone()),
+        }
+    }
+
+    fn lockout_state(
+        &self,
+        (identity_id, client_id): &(String, String),
+        l: &Lockout,
+    ) -> LockoutState {
+        LockoutState {
+            identity_id: identity_id.clone(),
+            client_id: client_id.clone(),
+            failed_attempts: l.failed_attempts,
+            locked_out: l.locked_out,
+            expires_in_ms: l
+                .expires_at
+                .saturating_duration_since(Instant::now())
+                .as_millis() as u64,
+        }
+    }
+}
+
+static DEFAULT_HOSTS: LazyLock<Arc<BTreeMap<String, HostAnswer>>> =
+    LazyLock::new(|| Arc::new(default_hosts()));
 
 pub(crate) struct Shared {
     pub inner: Mutex<Inner>,
@@ -101,16 +216,28 @@ impl Shared {
             inner: Mutex::new(Inner {
                 orgs: HashMap::new(),
                 identities: HashMap::new(),
-                tokens: HashMap::new(),
+                revocations: HashMap::new(),
+                legacy_rows: HashMap::new(),
+                tokens_issued: 0,
+                pruned_revocations: 0,
+                lockouts: HashMap::new(),
+                lockout: config.lockout,
                 faults: Vec::new(),
                 reads_per_minute: None,
                 writes_per_minute: None,
                 rate_windows: HashMap::new(),
                 expired_token_status: 403,
                 outage: false,
-                requests: Vec::new(),
+                requests: RequestLog::new(config.request_log_capacity),
                 allowed_internal_hosts: config.seed.allowed_internal_hosts.clone(),
                 url_guard: config.url_guard,
+                allow_internal_ip_connections: config.allow_internal_ip_connections,
+                hosts: Arc::new(normalise_hosts(config.hosts.clone())),
+                default_hosts: config.default_hosts,
+                max_token_age: config.max_machine_identity_token_age.max(1),
+                legacy_enforced_at: config.legacy_token_expiration_enforced_at,
+                marker_skew: config.revocation_marker_skew_seconds,
+                since_sweep: 0,
             }),
             jwt_key: key,
         });
@@ -130,50 +257,60 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Issue an identity access token and register it.
+    /// `issueIdentityAccessToken` + `signIdentityAccessToken`: a fresh token id, `exp` always
+    /// set, lifetime capped by `computeIssuedTtl`. Returns (token, lifetime in seconds).
     pub fn issue_token(
         &self,
         inner: &mut Inner,
-        identity_id: &str,
-        client_secret_id: Value,
-        ttl: u64,
+        identity: &Identity,
+        auth_method: &str,
+        client_secret_id: &str,
+        requested_ttl: u64,
         max_ttl: u64,
-    ) -> String {
-        let token_id = uuid::Uuid::new_v4().to_string();
+    ) -> (String, u64) {
         let now = now_secs();
-        inner.tokens.insert(
-            token_id.clone(),
-            TokenRecord {
-                identity_id: identity_id.to_string(),
-                created_at: now,
-                ttl,
-                max_ttl,
-                revoked: false,
+        let ttl = tokens::compute_issued_ttl(requested_ttl, max_ttl, now, now, inner.max_token_age)
+            .max(1) as u64;
+        let source = tokens::Source {
+            auth_method: auth_method.to_string(),
+            ttl: requested_ttl,
+            max_ttl,
+            period: 0,
+            creation_epoch: now,
+            org_id: identity.org_id.clone(),
+            identity_name: identity.name.clone(),
+            client_secret_id: client_secret_id.to_string(),
+        };
+        let token_id = uuid::Uuid::new_v4().to_string();
+        let token = self.sign(
+            inner,
+            &tokens::Issue {
+                identity_id: &identity.id,
+                token_id: &token_id,
+                iat: now,
+                ttl_seconds: ttl,
+                source: &source,
             },
         );
-        self.sign_token(identity_id, client_secret_id, &token_id, now, ttl)
+        (token, ttl)
     }
 
-    pub fn sign_token(
-        &self,
-        identity_id: &str,
-        client_secret_id: Value,
-        token_id: &str,
-        iat: u64,
-        ttl: u64,
-    ) -> String {
-        let mut payload = json!({
-            "identityId": identity_id,
-            "clientSecretId": client_secret_id,
-            "identityAccessTokenId": token_id,
-            "authTokenType": "identityAccessToken",
-            "iat": iat,
-        });
-        if ttl > 0 {
-            payload["exp"] = json!(iat + ttl);
-        }
-        jwt::sign(&self.jwt_key, &payload)
+    pub fn sign(&self, inner: &mut Inner, issue: &tokens::Issue<'_>) -> String {
+        inner.tokens_issued += 1;
+        jwt::sign(&self.jwt_key, &tokens::claims(issue))
     }
+}
+
+/// Host names are matched lowercase and without a trailing dot.
+fn normalise_hosts(hosts: BTreeMap<String, HostAnswer>) -> BTreeMap<String, HostAnswer> {
+    hosts
+        .into_iter()
+        .map(|(k, v)| {
+            let k = k.trim().to_ascii_lowercase();
+            let k = k.strip_suffix('.').unwrap_or(&k).to_string();
+            (k, v)
+        })
+        .collect()
 }
 
 /// The config keys returned by GET (plus `lastUsed` kept internally).
@@ -284,6 +421,7 @@ impl Control {
             id.clone(),
             Identity {
                 id: id.clone(),
+                name: format!("identity-{}", &id[..8]),
                 org_id,
                 client_id: client_id.clone(),
                 client_secret: client_secret.clone(),
@@ -291,6 +429,7 @@ impl Control {
                 permissions: identity.permissions,
                 ttl: identity.access_token_ttl,
                 max_ttl: identity.access_token_max_ttl,
+                logins: LoginCounters::default(),
             },
         );
         IdentityCredentials {
@@ -300,15 +439,98 @@ impl Control {
         }
     }
 
-    /// Issue a static ("Token Auth") access token for an identity. `ttl_seconds == 0` means no expiry.
+    /// Issue a static ("Token Auth") access token for an identity, valid for `ttl_seconds`.
+    /// Since Infisical's 2026 token redesign every token has an `exp`: 0 ("non-expiring") gets
+    /// the longest lifetime allowed, `MAX_MACHINE_IDENTITY_TOKEN_AGE` (90 days by default).
     /// Returns an empty string when the identity does not exist.
     pub fn issue_static_token(&self, identity_id: &str, ttl_seconds: u64) -> String {
+        self.mint_token(
+            identity_id,
+            TokenMint {
+                ttl_seconds: Some(ttl_seconds),
+                ..Default::default()
+            },
+        )
+        .map(|t| t.access_token)
+        .unwrap_or_default()
+    }
+
+    /// Mint an access token with chosen claims (e.g. `exp` three days away, or already past),
+    /// as Token Auth would have issued it. `None` when the identity does not exist.
+    pub fn mint_token(&self, identity_id: &str, mint: TokenMint) -> Option<MintedToken> {
         let mut inner = self.shared.lock();
-        if !inner.identities.contains_key(identity_id) {
-            return String::new();
-        }
-        self.shared
-            .issue_token(&mut inner, identity_id, Value::Null, ttl_seconds, 0)
+        let identity = inner.identities.get(identity_id)?.clone();
+        let now = now_secs();
+        let ceiling = inner.max_token_age;
+        let max_ttl = mint.access_token_max_ttl.unwrap_or(0);
+        let exp = match (mint.exp, mint.expires_in, mint.ttl_seconds) {
+            (Some(exp), _, _) => Some(exp),
+            (None, Some(delta), _) => Some((now as i64).saturating_add(delta).max(0) as u64),
+            (None, None, Some(ttl)) => Some(
+                now + tokens::compute_issued_ttl(ttl, max_ttl, now, now, ceiling).max(1) as u64,
+            ),
+            (None, None, None) if mint.legacy => None,
+            (None, None, None) => {
+                let ttl = mint.access_token_ttl.unwrap_or(0);
+                Some(
+                    now + tokens::compute_issued_ttl(ttl, max_ttl, now, now, ceiling).max(1) as u64,
+                )
+            }
+        };
+        let iat = mint.iat.unwrap_or(match exp {
+            Some(exp) if exp <= now => exp.saturating_sub(1),
+            _ => now,
+        });
+        let lifetime = exp.map(|e| e.saturating_sub(iat)).unwrap_or(0);
+        let requested_ttl = mint
+            .access_token_ttl
+            .or(mint.ttl_seconds)
+            .unwrap_or(lifetime);
+        let creation_epoch = mint.creation_epoch.unwrap_or(iat);
+        let token_id = uuid::Uuid::new_v4().to_string();
+        let access_token = if mint.legacy {
+            inner.legacy_rows.insert(
+                token_id.clone(),
+                LegacyRow {
+                    identity_id: identity.id.clone(),
+                    created_at: creation_epoch,
+                    ttl: requested_ttl,
+                    max_ttl,
+                },
+            );
+            inner.tokens_issued += 1;
+            jwt::sign(
+                &self.shared.jwt_key,
+                &tokens::legacy_claims(&identity.id, "", &token_id, iat, exp),
+            )
+        } else {
+            let source = tokens::Source {
+                auth_method: tokens::TOKEN_AUTH.to_string(),
+                ttl: requested_ttl,
+                max_ttl,
+                period: 0,
+                creation_epoch,
+                org_id: identity.org_id.clone(),
+                identity_name: identity.name.clone(),
+                client_secret_id: String::new(),
+            };
+            self.shared.sign(
+                &mut inner,
+                &tokens::Issue {
+                    identity_id: &identity.id,
+                    token_id: &token_id,
+                    iat,
+                    ttl_seconds: lifetime,
+                    source: &source,
+                },
+            )
+        };
+        Some(MintedToken {
+            access_token,
+            token_id,
+            iat,
+            exp: exp.map(|e| e.max(iat)),
+        })
     }
 
     pub fn set_org_flags(&self, org_id: &str, flags: OrgFlags) {
@@ -413,11 +635,198 @@ impl Control {
         self.shared.lock().allowed_internal_hosts = hosts;
     }
 
+    /// A copy of the whole request log, oldest first. Costs one clone per entry held (at most
+    /// the log's capacity, 10,000 by default); prefer [`Control::requests_since`],
+    /// [`Control::requests_matching`] or [`Control::with_requests`] in loops.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared.lock().requests.clone()
+        self.shared.lock().requests.iter().cloned().collect()
+    }
+
+    /// Entries with `seq >= seq` (take `request_log_stats().next_seq` before an action, then read
+    /// what the action caused).
+    pub fn requests_since(&self, seq: u64) -> Vec<LoggedRequest> {
+        self.shared.lock().requests.since(seq).cloned().collect()
+    }
+
+    /// Entries for `method` (case-insensitive) whose path (with query) starts with `path_prefix`.
+    pub fn requests_matching(&self, method: &str, path_prefix: &str) -> Vec<LoggedRequest> {
+        self.with_requests(|it| {
+            it.filter(|r| r.method.eq_ignore_ascii_case(method) && r.path.starts_with(path_prefix))
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Run `f` over the log without copying it. `f` runs under the emulator's state lock: keep it
+    /// short and do not call back into this [`Control`] from it (that would deadlock).
+    pub fn with_requests<R>(&self, f: impl FnOnce(RequestIter<'_>) -> R) -> R {
+        let inner = self.shared.lock();
+        f(inner.requests.iter())
+    }
+
+    /// Entries currently held.
+    pub fn request_count(&self) -> usize {
+        self.shared.lock().requests.len()
+    }
+
+    pub fn request_log_stats(&self) -> RequestLogStats {
+        self.shared.lock().requests.stats()
+    }
+
+    /// Change the log's capacity; the oldest entries beyond it are dropped.
+    pub fn set_request_log_capacity(&self, capacity: usize) {
+        self.shared.lock().requests.set_capacity(capacity);
     }
 
     pub fn clear_requests(&self) {
         self.shared.lock().requests.clear();
     }
+
+    // ----------------------------------------------------------------------------- URL guard DNS
+
+    /// The configured hosts table (without the built-in entries).
+    pub fn hosts(&self) -> BTreeMap<String, HostAnswer> {
+        (*self.shared.lock().hosts).clone()
+    }
+
+    /// Replace the hosts table.
+    pub fn set_hosts(&self, hosts: BTreeMap<String, HostAnswer>) {
+        self.shared.lock().hosts = Arc::new(normalise_hosts(hosts));
+    }
+
+    /// Add or replace one entry (`name` may be `*.suffix`).
+    pub fn set_host(&self, name: &str, answer: HostAnswer) {
+        let mut inner = self.shared.lock();
+        let mut hosts = (*inner.hosts).clone();
+        hosts.extend(normalise_hosts(BTreeMap::from([(
+            name.to_string(),
+            answer,
+        )])));
+        inner.hosts = Arc::new(hosts);
+    }
+
+    /// Remove one entry; the name falls back to the built-in table, then the system resolver.
+    pub fn remove_host(&self, name: &str) {
+        let mut inner = self.shared.lock();
+        let key = normalise_hosts(BTreeMap::from([(name.to_string(), HostAnswer::Empty)]));
+        let mut hosts = (*inner.hosts).clone();
+        for k in key.keys() {
+            hosts.remove(k);
+        }
+        inner.hosts = Arc::new(hosts);
+    }
+
+    /// Whether the built-in table ([`default_hosts`]) backs the configured one.
+    pub fn set_default_hosts(&self, enabled: bool) {
+        self.shared.lock().default_hosts = enabled;
+    }
+
+    /// Infisical's `ALLOW_INTERNAL_IP_CONNECTIONS`.
+    pub fn set_allow_internal_ip_connections(&self, allow: bool) {
+        self.shared.lock().allow_internal_ip_connections = allow;
+    }
+
+    // ----------------------------------------------------------------------------- lockout
+
+    pub fn lockout_settings(&self) -> LockoutSettings {
+        self.shared.lock().lockout
+    }
+
+    /// Applies to failures from now on; existing records keep their expiry.
+    pub fn set_lockout(&self, settings: LockoutSettings) {
+        self.shared.lock().lockout = settings;
+    }
+
+    /// Live lockout records (failed-login counts and locks).
+    pub fn lockouts(&self) -> Vec<LockoutState> {
+        let mut inner = self.shared.lock();
+        inner.prune();
+        let mut out: Vec<LockoutState> = inner
+            .lockouts
+            .iter()
+            .map(|(k, l)| inner.lockout_state(k, l))
+            .collect();
+        out.sort_by(|a, b| (&a.identity_id, &a.client_id).cmp(&(&b.identity_id, &b.client_id)));
+        out
+    }
+
+    /// Forget every lockout record (Infisical's "clear lockouts" action).
+    pub fn clear_lockouts(&self) {
+        self.shared.lock().lockouts.clear();
+    }
+
+    /// Login counters and the current lockout record of an identity.
+    pub fn login_stats(&self, identity_id: &str) -> Option<LoginStats> {
+        let mut inner = self.shared.lock();
+        let identity = inner.identities.get(identity_id)?.clone();
+        let key = (identity.id.clone(), identity.client_id.clone());
+        let lockout = inner
+            .lockout_of(&key)
+            .map(|l| inner.lockout_state(&key, &l));
+        Some(LoginStats {
+            succeeded: identity.logins.succeeded,
+            failed: identity.logins.failed,
+            locked: identity.logins.locked,
+            lockout,
+        })
+    }
+
+    // ----------------------------------------------------------------------------- tokens
+
+    /// `MAX_MACHINE_IDENTITY_TOKEN_AGE`, in seconds (also reported by `/api/status`).
+    pub fn set_max_machine_identity_token_age(&self, seconds: u64) {
+        self.shared.lock().max_token_age = seconds.max(1);
+    }
+
+    /// `LEGACY_IDENTITY_ACCESS_TOKEN_EXPIRATION_ENFORCED_AT`, in seconds since the epoch.
+    pub fn set_legacy_token_expiration_enforced_at(&self, epoch_seconds: u64) {
+        self.shared.lock().legacy_enforced_at = epoch_seconds;
+    }
+
+    /// Seconds a revocation marker outlives the tokens it blocks (300 in Infisical).
+    pub fn set_revocation_marker_skew(&self, seconds: u64) {
+        self.shared.lock().marker_skew = seconds;
+    }
+
+    /// Sizes of the token state, after pruning what has expired.
+    pub fn token_store_stats(&self) -> TokenStoreStats {
+        let mut inner = self.shared.lock();
+        inner.prune();
+        TokenStoreStats {
+            issued: inner.tokens_issued,
+            revocations: inner.revocations.len(),
+            pruned_revocations: inner.pruned_revocations,
+            legacy_rows: inner.legacy_rows.len(),
+            lockouts: inner.lockouts.len(),
+        }
+    }
+
+    /// Drop expired revocation markers and lockout records now (also done lazily and every
+    /// few hundred requests).
+    pub fn prune(&self) {
+        self.shared.lock().prune();
+    }
+
+    /// Current settings, as the control surface reports them.
+    pub fn settings(&self) -> SettingsView {
+        let inner = self.shared.lock();
+        SettingsView {
+            expired_token_status: inner.expired_token_status,
+            outage: inner.outage,
+            url_guard: inner.url_guard,
+            allowed_internal_hosts: inner.allowed_internal_hosts.clone(),
+            allow_internal_ip_connections: inner.allow_internal_ip_connections,
+            default_hosts: inner.default_hosts,
+            lockout: inner.lockout,
+            max_machine_identity_token_age: inner.max_token_age,
+            legacy_token_expiration_enforced_at: inner.legacy_enforced_at,
+            revocation_marker_skew_seconds: inner.marker_skew,
+            request_log_capacity: inner.requests.stats().capacity,
+        }
+    }
+}
+
+/// For lockout expiry arithmetic.
+pub(crate) fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
 }

@@ -1,15 +1,44 @@
 //! Public data types shared by the library API ([`crate::Control`]) and the HTTP control surface.
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 /// Configuration of an emulator instance.
+///
+/// Every field has a default, so callers write `EmulatorConfig { seed, ..Default::default() }`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct EmulatorConfig {
     /// Initial state (orgs, identities, URL-guard allow-list).
     pub seed: Seed,
     /// Whether the URL guard (Infisical's `blockLocalAndPrivateIpAddresses`) is active. Default `true`.
+    /// Off is Infisical's development mode (`isDevelopmentMode` skips the guard entirely).
     pub url_guard: bool,
+    /// Infisical's `ALLOW_INTERNAL_IP_CONNECTIONS` (default `false`): private or loopback answers
+    /// no longer fail the guard for any host. Names are still resolved, and `localhost` /
+    /// `host.docker.internal` are still refused, as in `validate-url.ts`.
+    pub allow_internal_ip_connections: bool,
+    /// DNS answers for the URL guard, consulted before the built-in table and the system
+    /// resolver: name (or `*.suffix`) -> answer. See [`HostAnswer`].
+    pub hosts: BTreeMap<String, HostAnswer>,
+    /// Whether the built-in table ([`default_hosts`]) backs `hosts`. Default `true`.
+    pub default_hosts: bool,
+    /// Universal Auth login lockout (defaults as Infisical's universal auth router).
+    pub lockout: LockoutSettings,
+    /// Infisical's `MAX_MACHINE_IDENTITY_TOKEN_AGE` in seconds: the ceiling on any one access
+    /// token's lifetime. Default 7776000 (90 days).
+    pub max_machine_identity_token_age: u64,
+    /// Infisical's `LEGACY_IDENTITY_ACCESS_TOKEN_EXPIRATION_ENFORCED_AT`, in seconds since the epoch.
+    /// Tokens without `exp` are refused once now > this + `max_machine_identity_token_age`.
+    /// Default 1777852800 (2026-05-04T00:00:00Z).
+    pub legacy_token_expiration_enforced_at: u64,
+    /// Seconds a revocation marker outlives the last token it can block (Infisical's
+    /// `IDENTITY_REVOCATION_MARKER_SKEW_SECONDS`, 300). Tests shorten it to watch markers expire.
+    pub revocation_marker_skew_seconds: u64,
+    /// Most request-log entries kept (a ring buffer: the oldest are dropped). Default 10000.
+    pub request_log_capacity: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -17,8 +46,249 @@ impl Default for EmulatorConfig {
         EmulatorConfig {
             seed: Seed::default(),
             url_guard: true,
+            allow_internal_ip_connections: false,
+            hosts: BTreeMap::new(),
+            default_hosts: true,
+            lockout: LockoutSettings::default(),
+            max_machine_identity_token_age: DEFAULT_MAX_TOKEN_AGE,
+            legacy_token_expiration_enforced_at: DEFAULT_LEGACY_ENFORCED_AT,
+            revocation_marker_skew_seconds: DEFAULT_MARKER_SKEW,
+            request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
         }
     }
+}
+
+/// `MAX_MACHINE_IDENTITY_TOKEN_AGE` default: 90 days.
+pub const DEFAULT_MAX_TOKEN_AGE: u64 = 7_776_000;
+/// `LEGACY_IDENTITY_ACCESS_TOKEN_EXPIRATION_ENFORCED_AT` default: 2026-05-04T00:00:00Z.
+pub const DEFAULT_LEGACY_ENFORCED_AT: u64 = 1_777_852_800;
+/// `IDENTITY_REVOCATION_MARKER_SKEW_SECONDS`.
+pub const DEFAULT_MARKER_SKEW: u64 = 300;
+/// Default request-log capacity.
+pub const DEFAULT_REQUEST_LOG_CAPACITY: usize = 10_000;
+
+/// The binary's `--config` file: the [`Seed`] keys (`orgs`, `identities`, `allowedInternalHosts`)
+/// and the [`EmulatorConfig`] settings (`urlGuard`, `hosts`, `lockout`, ...) side by side.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConfigFile {
+    #[serde(flatten)]
+    pub seed: Seed,
+    #[serde(flatten)]
+    pub config: EmulatorConfig,
+}
+
+/// What the emulator's resolver answers for a name (Infisical calls `dns.lookup(host, {all: true})`).
+///
+/// JSON/YAML form: a list of addresses (`["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]`),
+/// a single address (`"10.0.0.5"`), `"nxdomain"` (the lookup fails, like a typo) or `"empty"`
+/// (the lookup succeeds with no address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostAnswer {
+    Addresses(Vec<IpAddr>),
+    Nxdomain,
+    Empty,
+}
+
+impl Serialize for HostAnswer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HostAnswer::Addresses(a) => a.serialize(s),
+            HostAnswer::Nxdomain => s.serialize_str("nxdomain"),
+            HostAnswer::Empty => s.serialize_str("empty"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HostAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            List(Vec<IpAddr>),
+            Word(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::List(a) => Ok(HostAnswer::Addresses(a)),
+            Repr::Word(w) => match w.to_ascii_lowercase().as_str() {
+                "nxdomain" => Ok(HostAnswer::Nxdomain),
+                "empty" => Ok(HostAnswer::Empty),
+                other => other.parse::<IpAddr>().map(|ip| HostAnswer::Addresses(vec![ip])).map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "host answer must be a list of IP addresses, an IP address, \"nxdomain\" or \"empty\", got {w:?}"
+                    ))
+                }),
+            },
+        }
+    }
+}
+
+/// The public address used by the built-in table (example.com's long-standing address; a real,
+/// non-reserved unicast address, unlike the RFC 5737 documentation ranges Infisical refuses).
+pub const EXAMPLE_PUBLIC_IPV4: &str = "93.184.215.14";
+/// Its IPv6 counterpart.
+pub const EXAMPLE_PUBLIC_IPV6: &str = "2606:2800:21f:cb07:6820:80da:af6b:8b2c";
+
+/// The built-in DNS table (consulted after [`EmulatorConfig::hosts`], before the system resolver),
+/// so tests and demos that name `idp.example.com` need no network:
+/// `example.com`, `example.net`, `example.org`, `example` and their subdomains -> the public
+/// example address (IPv4 and IPv6); `localhost` and `*.localhost` -> `127.0.0.1`, `::1`;
+/// `*.test` and `*.invalid` -> `nxdomain` (RFC 6761 reserved names).
+pub fn default_hosts() -> BTreeMap<String, HostAnswer> {
+    let public = HostAnswer::Addresses(vec![
+        EXAMPLE_PUBLIC_IPV4.parse().expect("ipv4"),
+        EXAMPLE_PUBLIC_IPV6.parse().expect("ipv6"),
+    ]);
+    let loopback = HostAnswer::Addresses(vec![
+        IpAddr::from([127, 0, 0, 1]),
+        IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+    ]);
+    let mut m = BTreeMap::new();
+    for d in ["example.com", "example.net", "example.org", "example"] {
+        m.insert(d.to_string(), public.clone());
+        m.insert(format!("*.{d}"), public.clone());
+    }
+    m.insert("localhost".into(), loopback.clone());
+    m.insert("*.localhost".into(), loopback);
+    m.insert("*.test".into(), HostAnswer::Nxdomain);
+    m.insert("*.invalid".into(), HostAnswer::Nxdomain);
+    m
+}
+
+/// Universal Auth lockout settings (Infisical's `lockoutEnabled`, `lockoutThreshold`,
+/// `lockoutDurationSeconds`, `lockoutCounterResetSeconds`; defaults true, 3, 300, 30).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LockoutSettings {
+    pub enabled: bool,
+    /// Failed logins that lock the identity + client id.
+    pub threshold: u32,
+    /// How long the lock lasts.
+    pub duration_seconds: u64,
+    /// How long a failure is remembered before the count starts again (renewed on each failure).
+    pub counter_reset_seconds: u64,
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        LockoutSettings {
+            enabled: true,
+            threshold: 3,
+            duration_seconds: 300,
+            counter_reset_seconds: 30,
+        }
+    }
+}
+
+/// Lockout record of one identity + client id (Infisical's `LockoutObject`), for tests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockoutState {
+    pub identity_id: String,
+    pub client_id: String,
+    pub failed_attempts: u32,
+    pub locked_out: bool,
+    /// Milliseconds until the record expires (the lock ends or the count resets).
+    pub expires_in_ms: u64,
+}
+
+/// Login counters of one identity, for tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginStats {
+    /// Successful Universal Auth logins.
+    pub succeeded: u64,
+    /// Logins refused with `Invalid credentials` (wrong secret).
+    pub failed: u64,
+    /// Logins refused because the identity + client id was locked.
+    pub locked: u64,
+    /// The current lockout record, if any.
+    pub lockout: Option<LockoutState>,
+}
+
+/// A token minted through the control surface ([`crate::Control::mint_token`]); every field optional.
+/// JSON: `{"expiresIn": 259200}` (3 days from now), `{"expiresIn": -60}` (expired a minute ago),
+/// `{"exp": 1800000000, "iat": 1790000000}`, `{"legacy": true}` (pre-2026 token without `exp`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TokenMint {
+    /// Absolute `exp` (seconds since the epoch). Not capped by the max token age.
+    pub exp: Option<u64>,
+    /// `exp` relative to now, in seconds (negative: already expired). Ignored when `exp` is set.
+    pub expires_in: Option<i64>,
+    /// Legacy compatibility: the old `{ttlSeconds}` body (0 = the longest lifetime allowed).
+    pub ttl_seconds: Option<u64>,
+    /// `iat`; default now, or `exp - 1` for a token that is already expired.
+    pub iat: Option<u64>,
+    /// `accessTokenTTL` claim (the lifetime a renewal asks for); default the token's own lifetime.
+    #[serde(rename = "accessTokenTTL")]
+    pub access_token_ttl: Option<u64>,
+    /// `accessTokenMaxTTL` claim (renewal budget from `creationEpoch`; 0 = none). Default 0.
+    #[serde(rename = "accessTokenMaxTTL")]
+    pub access_token_max_ttl: Option<u64>,
+    /// `creationEpoch` claim; default `iat`.
+    pub creation_epoch: Option<u64>,
+    /// Mint a legacy (pre-redesign) token: only `identityId`, `clientSecretId`,
+    /// `identityAccessTokenId`, `authTokenType`, `iat` (and `exp` only if asked), backed by a
+    /// token row as Infisical's old tokens are.
+    pub legacy: bool,
+}
+
+/// What [`crate::Control::mint_token`] returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MintedToken {
+    pub access_token: String,
+    /// `jti` / `identityAccessTokenId`.
+    pub token_id: String,
+    pub iat: u64,
+    pub exp: Option<u64>,
+}
+
+/// Size of the token state (access tokens themselves are stateless JWTs, as in Infisical).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenStoreStats {
+    /// Access tokens issued (login, renew, control surface) since start.
+    pub issued: u64,
+    /// Revocation markers held (each expires once no token it blocks can still be valid).
+    pub revocations: usize,
+    /// Revocation markers pruned after expiring.
+    pub pruned_revocations: u64,
+    /// Token rows of legacy tokens minted through the control surface.
+    pub legacy_rows: usize,
+    /// Lockout records held.
+    pub lockouts: usize,
+}
+
+/// The emulator's current settings (`GET /__emulator/settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub expired_token_status: u16,
+    pub outage: bool,
+    pub url_guard: bool,
+    pub allowed_internal_hosts: Vec<String>,
+    pub allow_internal_ip_connections: bool,
+    pub default_hosts: bool,
+    pub lockout: LockoutSettings,
+    pub max_machine_identity_token_age: u64,
+    pub legacy_token_expiration_enforced_at: u64,
+    pub revocation_marker_skew_seconds: u64,
+    pub request_log_capacity: usize,
+}
+
+/// Size of the request log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestLogStats {
+    /// Entries held.
+    pub len: usize,
+    pub capacity: usize,
+    /// Entries evicted because the log was full.
+    pub dropped: u64,
+    /// `seq` the next entry will get (read new entries with `requests_since(next_seq)`).
+    pub next_seq: u64,
 }
 
 /// Initial state. Also the format of the binary's `--config` YAML file.
@@ -179,6 +449,9 @@ pub enum FaultKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoggedRequest {
+    /// Position in the log (1, 2, ...); never reused, also after `clear_requests`.
+    #[serde(default)]
+    pub seq: u64,
     pub method: String,
     /// Path including the query string.
     pub path: String,
