@@ -115,6 +115,11 @@ pub enum Error {
     #[error("unexpected answer from Infisical: {0}")]
     Decode(String),
 
+    #[error(
+        "{host} does not answer like Infisical's API ({detail}); check spec.hostAPI: it must be the API's base URL, such as https://us.infisical.com"
+    )]
+    NotInfisical { host: String, detail: String },
+
     #[error("Kubernetes API error: {0}")]
     Kube(#[from] kube::Error),
 
@@ -158,7 +163,7 @@ impl Error {
                 _ => "RejectedByInfisical",
             },
             Self::Transport { .. } => "InfisicalUnreachable",
-            Self::Decode(_) => "UnexpectedResponse",
+            Self::Decode(_) | Self::NotInfisical { .. } => "UnexpectedResponse",
             Self::Kube(kube::Error::Api(status)) if status.code == 403 => "KubernetesForbidden",
             Self::Kube(kube::Error::Api(status)) if status.code == 409 => "KubernetesConflict",
             Self::Kube(kube::Error::Api(status)) if status.code == 422 => "KubernetesRejected",

@@ -1734,3 +1734,96 @@ async fn tokens_and_instances_nobody_uses_are_forgotten() {
     assert_eq!(w.client.prune_unused(Duration::from_millis(150)), (1, 1));
     assert_eq!(w.client.held(), (0, 0));
 }
+
+/// A server on loopback that answers every request with `status`, `content_type` and `body`.
+async fn fixed_answer_server(
+    status: u16,
+    content_type: &'static str,
+    body: &'static str,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_host_api_that_is_not_infisical_is_named_as_such() {
+    crypto();
+    let identity = IdentityCredentials {
+        identity_id: "i".into(),
+        client_id: "c".into(),
+        client_secret: "s".into(),
+    };
+    let org = uuid::Uuid::new_v4().to_string();
+    for (status, content_type, body) in [
+        // Another HTTP server: its own 404 page, no Infisical envelope.
+        (404, "text/plain", "404 page not found"),
+        (404, "application/json", r#"{"message":"Unknown"}"#),
+        // Infisical's web app (or any site) at hostAPI: HTML with 200.
+        (
+            200,
+            "text/html; charset=utf-8",
+            "<!doctype html><html>app</html>",
+        ),
+    ] {
+        let base = fixed_answer_server(status, content_type, body).await;
+        let client = Infisical::new(fast_settings(), Arc::new(Metrics::default()));
+        let error = client
+            .get_config(&connection(&base, None, &identity), &org)
+            .await
+            .expect_err("not an Infisical answer");
+        assert_eq!(
+            error.reason(),
+            "UnexpectedResponse",
+            "{status} {content_type}: {error}"
+        );
+        assert_eq!(error.class(), ErrorClass::Permanent, "{error}");
+        assert!(error.to_string().contains("spec.hostAPI"), "{error}");
+    }
+    // A gateway's 502 page in front of Infisical stays an outage.
+    let base = fixed_answer_server(502, "text/html", "<html>bad gateway</html>").await;
+    let client = Infisical::new(fast_settings(), Arc::new(Metrics::default()));
+    let error = client
+        .get_config(&connection(&base, None, &identity), &org)
+        .await
+        .unwrap_err();
+    assert_eq!(error.class(), ErrorClass::Transient, "{error}");
+}
+
+#[tokio::test]
+async fn no_configuration_is_known_by_infisicals_error_name_not_its_wording() {
+    crypto();
+    let org = uuid::Uuid::new_v4().to_string();
+    let identity = IdentityCredentials {
+        identity_id: "i".into(),
+        client_id: "c".into(),
+        client_secret: "s".into(),
+    };
+    // A future wording of the same answer.
+    let base = fixed_answer_server(
+        404,
+        "application/json; charset=utf-8",
+        r#"{"reqId":"req-1","statusCode":404,"error":"NotFound","message":"No SSO configuration exists yet"}"#,
+    )
+    .await;
+    let client = Infisical::new(fast_settings(), Arc::new(Metrics::default()));
+    let conn = Connection {
+        credentials: Credentials::StaticToken(SecretString::new("t")),
+        ..connection(&base, None, &identity)
+    };
+    assert_eq!(client.get_config(&conn, &org).await.unwrap(), None);
+}

@@ -185,6 +185,12 @@ impl HostClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let body = match response.bytes().await {
             Ok(b) => b.to_vec(),
             Err(e) => {
@@ -194,14 +200,56 @@ impl HostClient {
                 });
             }
         };
+        let has_body = !body.iter().all(u8::is_ascii_whitespace);
+        let not_infisical = |what: String| Error::NotInfisical {
+            host: self.base.host(),
+            detail: what,
+        };
         if status.is_success() {
+            // Infisical answers JSON; an HTML page here is typically Infisical's web app (or
+            // another site) at `hostAPI` instead of its API.
+            if has_body && !content_type.starts_with("application/json") {
+                return Err(not_infisical(format!(
+                    "{} {path_and_query} answered {status} with {}",
+                    endpoint,
+                    describe_content_type(&content_type)
+                )));
+            }
             return Ok(Answer { body });
+        }
+        // A 4xx without Infisical's error envelope comes from something else (a proxy, another
+        // server). 5xx without it stays an outage: gateways in front of Infisical answer so.
+        if status.is_client_error()
+            && status != reqwest::StatusCode::TOO_MANY_REQUESTS
+            && !is_infisical_envelope(&body)
+        {
+            return Err(not_infisical(format!(
+                "{endpoint} answered {status} with {} and no Infisical error body",
+                describe_content_type(&content_type)
+            )));
         }
         Err(Error::Infisical(parse_error(
             status.as_u16(),
             &body,
             retry_after_header,
         )))
+    }
+}
+
+/// Infisical's error envelope: a JSON object with a numeric `statusCode` and a string `error`
+/// (its error handler always sets both, and `reqId`).
+fn is_infisical_envelope(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| {
+        v.get("statusCode").is_some_and(serde_json::Value::is_u64)
+            && v.get("error").is_some_and(serde_json::Value::is_string)
+    })
+}
+
+fn describe_content_type(content_type: &str) -> String {
+    if content_type.is_empty() {
+        "no content type".into()
+    } else {
+        format!("content type {content_type}")
     }
 }
 

@@ -157,9 +157,10 @@ impl Infisical {
                     .await
                 {
                     Ok(answer) => answer.json().map(Some),
-                    Err(Error::Infisical(api))
-                        if api.status == 404 && api.message.starts_with("OIDC configuration") =>
-                    {
+                    // On this route Infisical's NotFound means "no configuration" (its
+                    // message has changed before; its error name has not). Answers without
+                    // Infisical's envelope never get here: they are NotInfisical.
+                    Err(Error::Infisical(api)) if api.status == 404 && api.error == "NotFound" => {
                         Ok(None)
                     }
                     Err(other) => Err(other),
