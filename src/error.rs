@@ -103,6 +103,11 @@ pub enum Error {
     )]
     OrganizationChanged { recorded: String, requested: String },
 
+    #[error(
+        "the static access token expired at {expired_at}; put a new token in the Secret (Infisical machine identity tokens live at most 90 days), or use Universal Auth, which the operator renews itself"
+    )]
+    TokenExpired { expired_at: String },
+
     #[error("resource cannot be read: {0}")]
     MalformedResource(String),
 
@@ -149,6 +154,7 @@ impl Error {
             Self::OwnershipConflict { .. } => "OwnershipConflict",
             Self::IdMismatch { .. } => "IdMismatch",
             Self::OrganizationChanged { .. } => "OrganizationChanged",
+            Self::TokenExpired { .. } => "TokenExpired",
             Self::MalformedResource(_) => "MalformedResource",
             Self::Infisical(api) => match api.status {
                 _ if api.is_plan_restriction() => "PlanRestricted",

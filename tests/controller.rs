@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use infisical_emulator::{Fault, FaultKind, OrgFlags};
+use infisical_emulator::{Fault, FaultKind, OrgFlags, TokenMint};
 use std::sync::Arc;
 
 use infisical_oidc_operator::api::OidcSsoConfig;
@@ -970,5 +970,68 @@ async fn a_status_write_from_a_stale_copy_is_refused_by_the_api_server() {
         Some(true),
         "the stale pass wrote nothing"
     );
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_token_is_reported_days_before_it_expires_and_stalls_after() {
+    let env = TestEnv::new("token-expiry").await;
+    let control = env.emulator.control();
+    let three_days = control
+        .mint_token(
+            &env.identity.identity_id,
+            TokenMint {
+                expires_in: Some(3 * 86_400),
+                ..TokenMint::default()
+            },
+        )
+        .unwrap();
+    env.put_secret(
+        "infisical-token",
+        &[("accessToken", &three_days.access_token)],
+    )
+    .await;
+    let token_auth = json!({"authentication": {"universalAuth": null, "token": {"secretRef": {"name": "infisical-token", "key": "accessToken"}}}});
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(token_auth.clone())).await;
+    let resource = env.wait_ready("acme-sso").await;
+    let (status, reason, message) = condition(&resource, "TokenExpiring").expect("condition set");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("True", "TokenExpiring")
+    );
+    assert!(
+        message.contains("in 2 days") || message.contains("in 3 days"),
+        "{message}"
+    );
+    let warning = env.wait_event("acme-sso", "TokenExpiring").await;
+    assert!(
+        !warning.contains(&three_days.access_token),
+        "no token in the Event"
+    );
+
+    // An expired token: Stalled before any call to Infisical.
+    let expired = control
+        .mint_token(
+            &env.identity.identity_id,
+            TokenMint {
+                expires_in: Some(-60),
+                ..TokenMint::default()
+            },
+        )
+        .unwrap();
+    env.put_secret("infisical-token", &[("accessToken", &expired.access_token)])
+        .await;
+    control.clear_requests();
+    let stalled = env
+        .wait_ready_reason("acme-sso", "False", "TokenExpired")
+        .await;
+    assert_eq!(condition(&stalled, "Stalled").unwrap().1, "TokenExpired");
+    assert!(condition(&stalled, "TokenExpiring").is_none());
+    assert!(
+        control.requests().is_empty(),
+        "an expired token is never sent to Infisical"
+    );
+    operator.stop().await;
     env.cleanup().await;
 }

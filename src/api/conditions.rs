@@ -9,6 +9,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
+/// Present (True) while the static access token expires within the warning period.
+pub const TOKEN_EXPIRING: &str = "TokenExpiring";
 
 /// Where a resource stands after a pass.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +69,22 @@ pub fn conditions_for(
         out.push(condition(existing, type_, "True", health, generation, now));
     }
     out
+}
+
+/// A condition of `type_` that is True with `reason` and `message`, keeping its transition time.
+pub fn true_condition(
+    existing: &[Condition],
+    type_: &str,
+    reason: &str,
+    message: &str,
+    generation: i64,
+    now: &Time,
+) -> Condition {
+    let health = Health::Ready {
+        reason: reason.to_string(),
+        message: message.to_string(),
+    };
+    condition(existing, type_, "True", &health, generation, now)
 }
 
 fn condition(

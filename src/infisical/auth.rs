@@ -28,6 +28,26 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// When a static token stops working: the `exp` claim of Infisical's JWT access tokens
+    /// (always set since the 2026 redesign, at most 90 days after issue). Read without
+    /// verifying the signature: it only decides when to warn, never what to trust. `None` for
+    /// Universal Auth (renewed by logging in) and for tokens without a readable `exp`.
+    pub fn static_token_expiry(&self) -> Option<std::time::SystemTime> {
+        use base64::Engine;
+        let Self::StaticToken(token) = self else {
+            return None;
+        };
+        let payload = token.expose().split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?;
+        let exp = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()?
+            .get("exp")?
+            .as_u64()?;
+        std::time::UNIX_EPOCH.checked_add(Duration::from_secs(exp))
+    }
+
     /// Cache key part: the client id plus a digest of the secret, so a rotated or corrected
     /// secret gets a fresh login rather than a token cached under the old one.
     pub fn identity_key(&self) -> String {

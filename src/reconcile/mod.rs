@@ -26,8 +26,8 @@ use tracing::Instrument;
 use crate::api::conditions::{READY, STALLED};
 use crate::api::{CREATE_PENDING_ANNOTATION, DeletionPolicy, OidcSsoConfig};
 use crate::error::{Error, Result};
-use crate::infisical::Connection;
 use crate::infisical::wire::UpdateOidcConfig;
+use crate::infisical::{Connection, Credentials};
 
 use context::Context;
 use decide::{Hints, Ownership, Plan};
@@ -144,6 +144,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
             return Ok(Outcome::Held(hold.until - now));
         }
     }
+    let token_expires = static_token_expiry(&inputs.credentials)?;
     let desired = validate::desired_state(spec, &inputs.client_secret)?;
     // The CRD makes organizationId immutable, but a cluster may not enforce CEL: never follow a
     // changed id into another organisation with this resource's recorded configuration.
@@ -230,6 +231,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
                 events: vec![("Created", note)],
                 clear_create_pending: true,
                 client_id: desired.client_id.clone(),
+                token_expires,
             }
         }
         Plan::Update { id, patch, cause } => {
@@ -257,6 +259,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
                 events,
                 clear_create_pending: owner.create_pending,
                 client_id: desired.client_id.clone(),
+                token_expires,
             }
         }
         Plan::InSync { id, adopted } => {
@@ -276,11 +279,32 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
                 events,
                 clear_create_pending: owner.create_pending,
                 client_id: desired.client_id.clone(),
+                token_expires,
             }
         }
     };
     ctx.update_memory(&key, |m| m.secret_digest = Some(digest));
     Ok(outcome)
+}
+
+/// How far ahead a static token's expiry is reported (condition `TokenExpiring`, Warning Event).
+pub const TOKEN_EXPIRY_WARNING: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+/// An expired static token stops the pass before Infisical is called (Stalled `TokenExpired`);
+/// one that expires within [`TOKEN_EXPIRY_WARNING`] is returned, to be reported.
+fn static_token_expiry(credentials: &Credentials) -> Result<Option<std::time::SystemTime>> {
+    let Some(expires) = credentials.static_token_expiry() else {
+        return Ok(None);
+    };
+    match expires.duration_since(std::time::SystemTime::now()) {
+        Err(_) | Ok(std::time::Duration::ZERO) => Err(Error::TokenExpired {
+            expired_at: k8s_openapi::jiff::Timestamp::try_from(expires)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|_| "an unknown time".into()),
+        }),
+        Ok(left) if left <= TOKEN_EXPIRY_WARNING => Ok(Some(expires)),
+        Ok(_) => Ok(None),
+    }
 }
 
 /// Passes an Infisical call's result through, noting whether the resource now waits for the

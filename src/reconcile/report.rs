@@ -8,7 +8,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource, ResourceExt};
 
-use crate::api::conditions::{Health, conditions_for};
+use crate::api::conditions::{Health, TOKEN_EXPIRING, conditions_for};
 use crate::api::{OidcSsoConfig, OidcSsoConfigStatus};
 use crate::error::{Error, ErrorClass, Result};
 use crate::infisical::wire::OidcConfigSummary;
@@ -27,6 +27,8 @@ pub enum Outcome {
         clear_create_pending: bool,
         /// The client ID Infisical now holds (its answers do not include it).
         client_id: String,
+        /// The static access token expires soon: when.
+        token_expires: Option<std::time::SystemTime>,
     },
     Suspended,
     Failed(Error),
@@ -56,6 +58,7 @@ pub async fn report(
             events,
             clear_create_pending,
             client_id,
+            ..
         } => {
             mirror(&mut status, config);
             status.client_id = Some(client_id.clone());
@@ -100,6 +103,23 @@ pub async fn report(
     if matches!(outcome, Outcome::Suspended) {
         conditions.truncate(1);
     }
+    let expiring = match &outcome {
+        Outcome::Synced {
+            token_expires: Some(at),
+            ..
+        } => Some(token_expiring_message(*at)),
+        _ => None,
+    };
+    if let Some(message) = &expiring {
+        conditions.push(crate::api::conditions::true_condition(
+            &old.conditions,
+            TOKEN_EXPIRING,
+            "TokenExpiring",
+            message,
+            generation,
+            &Time(k8s_openapi::jiff::Timestamp::now()),
+        ));
+    }
     ctx.set_ready(&key, health.is_ready());
     status.conditions = conditions;
     status.observed_generation = Some(generation);
@@ -134,6 +154,11 @@ pub async fn report(
             health.message().to_string(),
         )
         .await;
+    }
+    if let Some(message) = expiring
+        && old.condition(TOKEN_EXPIRING).is_none()
+    {
+        publish(ctx, resource, EventType::Warning, "TokenExpiring", message).await;
     }
     if clear_pending {
         clear_create_pending(ctx, resource).await?;
@@ -228,6 +253,21 @@ async fn write_status(
     .await?;
     ctx.metrics.kubernetes_status_writes.inc();
     Ok(())
+}
+
+/// The warning for a static token that expires at `at`. Whole days, so the message (and the
+/// status) changes at most once a day.
+fn token_expiring_message(at: std::time::SystemTime) -> String {
+    let left = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    let days = left.as_secs() / 86_400;
+    let when = k8s_openapi::jiff::Timestamp::try_from(at)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    format!(
+        "the static access token expires on {when} (in {days} days, rounded down): put a new token in the Secret before then, or use Universal Auth"
+    )
 }
 
 /// Whether an Event with `reason` is already recorded for this object (this uid).
