@@ -308,6 +308,8 @@ impl OperatorProcess {
                 &OPERATOR_CONCURRENCY.to_string(),
                 "--log-level",
                 "warn",
+                "--idp-host-aliases",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/hack/demo-idp-hosts"),
             ])
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)

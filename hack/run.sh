@@ -61,7 +61,10 @@ kubectl apply --server-side --force-conflicts --field-manager=infisical-oidc-ope
 kubectl wait --for=condition=Established crd/oidcssoconfigs.oidc.infisical-operator.io --timeout=60s >/dev/null
 
 log "starting the operator (logs: $work/operator.log)"
-"$bin/infisical-oidc-operator" --allowed-hosts 127.0.0.1 --http-address "$operator_http" > "$work/operator.log" 2>&1 &
+# --idp-host-aliases: the example's IdP (idp.example.com) is fictional and this machine may have
+# no DNS; the file gives its name an address so the check that IdP hosts resolve passes.
+"$bin/infisical-oidc-operator" --allowed-hosts 127.0.0.1 --http-address "$operator_http" \
+  --idp-host-aliases hack/demo-idp-hosts > "$work/operator.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -fs "http://$operator_http/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 

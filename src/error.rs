@@ -108,6 +108,15 @@ pub enum Error {
     )]
     TokenExpired { expired_at: String },
 
+    #[error(
+        "{field}: the identity provider host {host:?} does not resolve ({detail}); check the URL for a typo. Nothing was sent to Infisical"
+    )]
+    IdpHostUnresolvable {
+        field: String,
+        host: String,
+        detail: String,
+    },
+
     #[error("resource cannot be read: {0}")]
     MalformedResource(String),
 
@@ -155,9 +164,11 @@ impl Error {
             Self::IdMismatch { .. } => "IdMismatch",
             Self::OrganizationChanged { .. } => "OrganizationChanged",
             Self::TokenExpired { .. } => "TokenExpired",
+            Self::IdpHostUnresolvable { .. } => "IdpHostUnresolvable",
             Self::MalformedResource(_) => "MalformedResource",
             Self::Infisical(api) => match api.status {
                 _ if api.is_plan_restriction() => "PlanRestricted",
+                _ if crate::infisical::is_lockout(api) => "LoginLocked",
                 400 => "RejectedByInfisical",
                 401 => "AuthenticationFailed",
                 403 if api.error == "TokenError" => "AuthenticationFailed",
@@ -183,6 +194,8 @@ impl Error {
         match self {
             Self::Infisical(api) => match api.status {
                 429 => ErrorClass::RateLimited,
+                // Waiting out the lock is the only way through it.
+                _ if crate::infisical::is_lockout(api) => ErrorClass::RateLimited,
                 _ if api.is_token_rejected() => ErrorClass::Auth,
                 s if s >= 500 => ErrorClass::Transient,
                 _ => ErrorClass::Permanent,

@@ -5,6 +5,7 @@ use clap::Parser;
 use infisical_oidc_operator::controller::{OperatorConfig, run};
 use infisical_oidc_operator::infisical::{AllowedHosts, HttpSettings};
 use infisical_oidc_operator::reconcile::context::Settings;
+use infisical_oidc_operator::reconcile::idp_hosts::IdpResolver;
 use infisical_oidc_operator::reconcile::validate::{
     MAX_RESYNC_INTERVAL, MIN_RESYNC_INTERVAL, parse_duration,
 };
@@ -51,6 +52,10 @@ struct Args {
     /// Client-side budget of read requests per Infisical host and minute.
     #[arg(long, env = "MAX_READS_PER_MINUTE", default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..))]
     max_reads_per_minute: u32,
+    /// A hosts(5)-format file of IdP host names and addresses, consulted before DNS when checking
+    /// that the hosts of an IdP's URLs resolve (split-horizon DNS, or machines without DNS).
+    #[arg(long, env = "IDP_HOST_ALIASES")]
+    idp_host_aliases: Option<std::path::PathBuf>,
     /// Client-side budget of write requests per Infisical host and minute.
     #[arg(long, env = "MAX_WRITES_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     max_writes_per_minute: u32,
@@ -92,6 +97,19 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let idp_resolver = match &args.idp_host_aliases {
+        None => IdpResolver::default(),
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| IdpResolver::parse_hosts(&text))
+        {
+            Ok(aliases) => IdpResolver::with_aliases(aliases, true),
+            Err(error) => {
+                tracing::error!(path = %path.display(), %error, "cannot read --idp-host-aliases");
+                return std::process::ExitCode::from(2);
+            }
+        },
+    };
     let config = OperatorConfig {
         namespaces: args
             .watch_namespaces
@@ -102,6 +120,7 @@ async fn main() -> std::process::ExitCode {
         settings: Settings {
             allowed_hosts: AllowedHosts::new(args.allowed_hosts),
             default_resync: args.default_resync_interval,
+            idp_resolver,
             ..Settings::default()
         },
         http: HttpSettings {

@@ -2,6 +2,8 @@
 //! Infisical is the real emulator over HTTP. These pin down the ordering that makes creates
 //! exactly-once: mark → create → status with id → unmark; and that an in-sync pass writes nothing.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -109,6 +111,7 @@ async fn fixture() -> Fixture {
     );
     let settings = Settings {
         allowed_hosts: AllowedHosts::new(["127.0.0.1"]),
+        idp_resolver: support::test_idp_resolver(),
         ..Settings::default()
     };
     let infisical = Infisical::new(HttpSettings::default(), metrics.clone());

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use infisical_emulator::{Fault, FaultKind, OrgFlags, TokenMint};
+use infisical_emulator::{Fault, FaultKind, HostAnswer, OrgFlags, OrgSeed, TokenMint};
 use std::sync::Arc;
 
 use infisical_oidc_operator::api::OidcSsoConfig;
@@ -13,6 +13,7 @@ use infisical_oidc_operator::controller::{self, OperatorConfig};
 use infisical_oidc_operator::infisical::AllowedHosts;
 use infisical_oidc_operator::metrics::Metrics;
 use infisical_oidc_operator::reconcile::context::{BeforePass, Settings};
+use infisical_oidc_operator::reconcile::idp_hosts::IdpResolver;
 use kube::ResourceExt;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
@@ -954,6 +955,7 @@ async fn a_status_write_from_a_stale_copy_is_refused_by_the_api_server() {
         &OperatorConfig {
             settings: Settings {
                 allowed_hosts: AllowedHosts::new(["127.0.0.1"]),
+                idp_resolver: test_idp_resolver(),
                 ..Settings::default()
             },
             ..OperatorConfig::default()
@@ -1032,6 +1034,206 @@ async fn a_static_token_is_reported_days_before_it_expires_and_stalls_after() {
         control.requests().is_empty(),
         "an expired token is never sent to Infisical"
     );
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_sharing_a_wrong_identity_secret_never_lock_the_identity() {
+    let env = TestEnv::new("lockout").await;
+    let control = env.emulator.control();
+    env.put_secret(
+        "shared-identity",
+        &[
+            ("clientId", &env.identity.client_id),
+            ("clientSecret", "wrong"),
+        ],
+    )
+    .await;
+    let operator = env.start_operator();
+    let mut names = Vec::new();
+    for i in 0..5 {
+        let name = format!("team-{i}");
+        // Only the first targets the identity's own organisation; the others share the identity.
+        let org = if i == 0 {
+            env.org_id.clone()
+        } else {
+            control.seed_org(OrgSeed::default())
+        };
+        env.apply(
+            &name,
+            env.spec(json!({"organizationId": org,
+                "authentication": {"universalAuth": {"credentialsRef": {"name": "shared-identity"}}}})),
+        )
+        .await;
+        names.push(name);
+    }
+    for name in &names {
+        env.wait_ready_reason(name, "False", "AuthenticationFailed")
+            .await;
+    }
+    let stats = control.login_stats(&env.identity.identity_id).unwrap();
+    assert!(
+        stats.failed <= 3,
+        "{stats:?}: Infisical locks after 3 failures in 30 s"
+    );
+    assert!(
+        stats.lockout.as_ref().is_none_or(|l| !l.locked_out),
+        "{stats:?}"
+    );
+    // The secret is fixed: a new secret is a new login, at once.
+    env.put_secret(
+        "shared-identity",
+        &[
+            ("clientId", &env.identity.client_id),
+            ("clientSecret", &env.identity.client_secret),
+        ],
+    )
+    .await;
+    env.wait_ready("team-0").await;
+    for name in &names[1..] {
+        // Logged in; the identity belongs to another organisation.
+        env.wait_ready_reason(name, "False", "PermissionDenied")
+            .await;
+    }
+    let stats = control.login_stats(&env.identity.identity_id).unwrap();
+    assert!(stats.failed <= 3 && stats.locked == 0, "{stats:?}");
+    assert!(stats.succeeded >= 1, "{stats:?}");
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_identity_is_waited_out_not_hammered() {
+    let env = TestEnv::new("locked").await;
+    let control = env.emulator.control();
+    // Locked by someone else's failed logins (another tool, a person).
+    for _ in 0..3 {
+        let _ = reqwest_login(&env, "wrong").await;
+    }
+    assert!(
+        control
+            .login_stats(&env.identity.identity_id)
+            .unwrap()
+            .lockout
+            .is_some_and(|l| l.locked_out)
+    );
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    let resource = env
+        .wait_ready_reason("acme-sso", "False", "LoginLocked")
+        .await;
+    assert_eq!(condition(&resource, "Reconciling").unwrap().0, "True");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stats = control.login_stats(&env.identity.identity_id).unwrap();
+    assert_eq!(
+        stats.locked, 1,
+        "one refused login, then the lock is waited out: {stats:?}"
+    );
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+/// A Universal Auth login sent directly to the emulator, as another client would.
+async fn reqwest_login(env: &TestEnv, secret: &str) -> u16 {
+    let body = json!({"clientId": env.identity.client_id, "clientSecret": secret});
+    let url = format!(
+        "{}/api/v1/auth/universal-auth/login",
+        env.emulator.base_url()
+    );
+    reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typo_in_an_idp_host_is_a_spec_problem_not_an_outage() {
+    let env = TestEnv::new("idp-typo").await;
+    let operator = env.start_operator();
+    // exmaple.com: unknown to DNS. Infisical itself would answer a bare 500 for it.
+    env.apply(
+        "acme-sso",
+        env.spec(
+            json!({"discoveryURL": "https://idp.exmaple.com/.well-known/openid-configuration"}),
+        ),
+    )
+    .await;
+    let resource = env
+        .wait_ready_reason("acme-sso", "False", "IdpHostUnresolvable")
+        .await;
+    let message = ready(&resource).unwrap().2;
+    assert!(
+        message.contains("spec.discoveryURL") && message.contains("idp.exmaple.com"),
+        "{message}"
+    );
+    assert_eq!(condition(&resource, "Stalled").unwrap().0, "True");
+    assert!(
+        config_requests(&env, "POST").is_empty() && config_requests(&env, "PATCH").is_empty(),
+        "0 Infisical writes"
+    );
+    assert!(
+        !resource
+            .annotations()
+            .contains_key("oidc.infisical-operator.io/create-pending"),
+        "no create was attempted"
+    );
+    // Fixing the typo creates the configuration.
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+    assert_eq!(env.org().posts, 1);
+    // An update to a host that does not resolve is refused the same way, before any PATCH.
+    env.apply(
+        "acme-sso",
+        env.spec(json!({"configurationType": "custom", "discoveryURL": null,
+            "issuer": "https://idp.example.com",
+            "authorizationEndpoint": "https://idp.example.com/authorize",
+            "jwksUri": "https://keys.idp-typo.invalid/jwks",
+            "tokenEndpoint": "https://idp.example.com/token",
+            "userinfoEndpoint": "https://idp.example.com/userinfo"})),
+    )
+    .await;
+    let resource = env
+        .wait_ready_reason("acme-sso", "False", "IdpHostUnresolvable")
+        .await;
+    assert!(ready(&resource).unwrap().2.contains("spec.jwksUri"));
+    assert!(config_requests(&env, "PATCH").is_empty());
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idp_host_on_a_private_address_is_stalled_with_infisicals_message() {
+    let env = TestEnv::new("idp-private").await;
+    let private: std::net::IpAddr = "10.20.30.40".parse().unwrap();
+    // The name resolves, for the operator and for Infisical, to a private address.
+    env.emulator
+        .control()
+        .set_host("sso.corp.example.com", HostAnswer::Addresses(vec![private]));
+    let operator = env.start_operator_with(|config| {
+        let mut aliases = std::collections::HashMap::new();
+        aliases.insert("sso.corp.example.com".to_string(), vec![private]);
+        config.settings.idp_resolver = IdpResolver::with_aliases(aliases, false);
+    });
+    env.apply(
+        "acme-sso",
+        env.spec(json!({"discoveryURL": "https://sso.corp.example.com/.well-known/openid-configuration"})),
+    )
+    .await;
+    let resource = env
+        .wait_ready_reason("acme-sso", "False", "RejectedByInfisical")
+        .await;
+    let message = ready(&resource).unwrap().2;
+    assert!(
+        message.contains("Local IPs not allowed as URL"),
+        "{message}"
+    );
+    assert_eq!(condition(&resource, "Stalled").unwrap().0, "True");
+    assert!(env.org().config.is_none());
     operator.stop().await;
     env.cleanup().await;
 }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::http::HostClient;
 use super::secret::SecretString;
 use super::wire::{AccessToken, TokenRenewal, UniversalAuthLogin};
-use crate::error::Result;
+use crate::error::{ApiError, Error, Result};
 
 /// How the operator proves who it is.
 #[derive(Clone, Debug)]
@@ -136,6 +136,21 @@ type Slot = Arc<Mutex<Option<CachedToken>>>;
 pub struct TokenCache {
     /// Per (instance, identity): the token, and when the slot was last asked for.
     slots: std::sync::Mutex<HashMap<(String, String), (Slot, Instant)>>,
+    /// Logins that failed, answered from here until the instant given instead of sent again.
+    refused: std::sync::Mutex<HashMap<(String, String), (Instant, ApiError)>>,
+}
+
+/// How long a refused login (a wrong secret) is answered from memory. Infisical locks an
+/// identity after 3 failed logins within 30 s, for 300 s: however many resources share a wrong
+/// secret, they make one failed login per period, and the identity is never locked by us. A
+/// corrected secret is a new identity key, so it is tried at once.
+pub const REFUSED_LOGIN_HOLD: Duration = Duration::from_secs(300);
+/// How long a lockout answer is respected when Infisical does not say (its default lock).
+pub const LOCKOUT_HOLD: Duration = Duration::from_secs(300);
+
+/// Infisical's answer to a login while the identity is locked after repeated failures.
+pub fn is_lockout(error: &ApiError) -> bool {
+    error.status == 401 && error.message.contains("temporarily locked")
 }
 
 impl TokenCache {
@@ -147,6 +162,26 @@ impl TokenCache {
             .or_insert_with(|| (Slot::default(), Instant::now()));
         entry.1 = Instant::now();
         entry.0.clone()
+    }
+
+    fn refuse(&self, key: (String, String), until: Instant, error: ApiError) {
+        self.refused
+            .lock()
+            .expect("refused logins lock")
+            .insert(key, (until, error));
+    }
+
+    /// The remembered refusal for any of `keys` that is still in force (a lockout carries the
+    /// time left as its retry delay).
+    fn still_refused(&self, keys: &[&(String, String)], now: Instant) -> Option<ApiError> {
+        let mut refused = self.refused.lock().expect("refused logins lock");
+        refused.retain(|_, (until, _)| *until > now);
+        keys.iter().find_map(|key| {
+            refused.get(*key).map(|(until, error)| ApiError {
+                retry_after: is_lockout(error).then(|| until.duration_since(now)),
+                ..error.clone()
+            })
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -179,6 +214,14 @@ impl TokenCache {
         let slot = self.slot(host, credentials);
         let mut cached = slot.lock().await;
         let now = Instant::now();
+        // The lock is Infisical's per identity and client id, whatever the secret; a wrong
+        // secret's refusal is per secret.
+        let base = host.base().as_str().to_string();
+        let lock_key = (base.clone(), format!("lock:{client_id}"));
+        let secret_key = (base, credentials.identity_key());
+        if let Some(refused) = self.still_refused(&[&lock_key, &secret_key], now) {
+            return Err(Error::Infisical(refused));
+        }
         match action_for(cached.as_ref(), now) {
             TokenAction::Use => {}
             TokenAction::Renew => {
@@ -200,11 +243,22 @@ impl TokenCache {
                 }
             }
             TokenAction::Login => {
-                *cached = Some(CachedToken::from_answer(
-                    login(host, client_id, client_secret).await?,
-                    now,
-                    None,
-                ));
+                let answer = match login(host, client_id, client_secret).await {
+                    Ok(answer) => answer,
+                    Err(Error::Infisical(api)) if is_lockout(&api) => {
+                        self.refuse(lock_key, now + LOCKOUT_HOLD, api.clone());
+                        return Err(Error::Infisical(ApiError {
+                            retry_after: Some(LOCKOUT_HOLD),
+                            ..api
+                        }));
+                    }
+                    Err(Error::Infisical(api)) if api.status == 401 => {
+                        self.refuse(secret_key, now + REFUSED_LOGIN_HOLD, api.clone());
+                        return Err(Error::Infisical(api));
+                    }
+                    Err(other) => return Err(other),
+                };
+                *cached = Some(CachedToken::from_answer(answer, now, None));
             }
         }
         Ok(cached

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 use sha2::{Digest, Sha256};
 
-pub use auth::Credentials;
+pub use auth::{Credentials, is_lockout};
 pub use endpoint::{AllowedHosts, BaseUrl, instance_key, is_loopback};
 pub use http::HttpSettings;
 pub use secret::SecretString;

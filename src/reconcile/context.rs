@@ -24,6 +24,8 @@ pub struct Settings {
     /// While resources wait out a transient failure of an Infisical instance, how often that
     /// instance's `/api/status` is checked; once it answers, they are retried at once.
     pub recovery_probe_interval: Duration,
+    /// Resolves IdP hosts before a create or an endpoint change.
+    pub idp_resolver: super::idp_hosts::IdpResolver,
     /// Called at the start of every pass. Only tests set it, to make a pass fail in ways real
     /// inputs cannot (a panic); the operator binary never does.
     pub before_pass: Option<BeforePass>,
@@ -51,6 +53,7 @@ impl Default for Settings {
             max_backoff: Duration::from_secs(300),
             base_backoff: Duration::from_secs(2),
             recovery_probe_interval: Duration::from_secs(10),
+            idp_resolver: super::idp_hosts::IdpResolver::default(),
             before_pass: None,
         }
     }

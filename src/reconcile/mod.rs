@@ -8,6 +8,7 @@ pub mod context;
 pub mod decide;
 pub mod dereference;
 pub mod finalizer;
+pub mod idp_hosts;
 pub mod ownership;
 pub mod report;
 pub mod retry;
@@ -223,6 +224,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
 
     let outcome = match plan {
         Plan::Create => {
+            idp_hosts::check(&ctx.settings.idp_resolver, &desired, None).await?;
             let created = apply::create(ctx, resource, &connection, &desired).await;
             let config = note_instance(ctx, resource, &connection, created)?;
             let note = format!("created OIDC configuration {}", config.id);
@@ -235,6 +237,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
             }
         }
         Plan::Update { id, patch, cause } => {
+            idp_hosts::check(&ctx.settings.idp_resolver, &desired, Some(&patch)).await?;
             let mut events: Vec<_> = if owner.create_pending {
                 recovered_create_event(ctx, resource, &id)
                     .await?

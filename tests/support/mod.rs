@@ -22,6 +22,7 @@ use infisical_oidc_operator::infisical::AllowedHosts;
 use infisical_oidc_operator::metrics::Metrics;
 use infisical_oidc_operator::reconcile::context::Context;
 use infisical_oidc_operator::reconcile::context::Settings;
+use infisical_oidc_operator::reconcile::idp_hosts::IdpResolver;
 use k8s_openapi::api::core::v1::{Event, Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -59,6 +60,23 @@ pub fn kubectl(kubeconfig: &Path) -> Command {
     let mut c = Command::new("kubectl");
     c.arg("--kubeconfig").arg(kubeconfig);
     c
+}
+
+/// IdP hosts as the tests see them, without DNS: example.com names resolve to a public
+/// documentation address, loopback names to loopback, and every other name is unknown.
+pub fn test_idp_resolver() -> IdpResolver {
+    let public: std::net::IpAddr = "93.184.215.14".parse().unwrap();
+    let loopback: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let aliases = [
+        ("example.com", public),
+        ("*.example.com", public),
+        ("*.example.org", public),
+        ("localhost", loopback),
+    ]
+    .into_iter()
+    .map(|(name, ip)| (name.to_string(), vec![ip]))
+    .collect();
+    IdpResolver::with_aliases(aliases, false)
 }
 
 /// A program built from hack/gitops (Flux's kstatus, Argo CD's Lua): from `GITOPS_BIN_DIR` when
@@ -302,6 +320,7 @@ impl TestEnv {
                 allowed_hosts: AllowedHosts::new(["127.0.0.1"]),
                 base_backoff: Duration::from_millis(200),
                 max_backoff: Duration::from_secs(2),
+                idp_resolver: test_idp_resolver(),
                 ..Settings::default()
             },
             ..OperatorConfig::default()

@@ -346,6 +346,8 @@ impl OperatorProcess {
             .args(["--watch-namespaces", namespace])
             .args(["--allowed-hosts", "127.0.0.1"])
             .args(["--http-address", &http.to_string()])
+            .arg("--idp-host-aliases")
+            .arg(repo().join("hack/demo-idp-hosts"))
             .args(["--log-level", "debug"])
             .env("KUBECONFIG", kubeconfig)
             // Only the flags above: no ambient configuration leaks in.
