@@ -61,17 +61,7 @@ async fn create_reaches_ready_with_the_emulators_id_and_exactly_one_post() {
             .contains(&"oidc.infisical-operator.io/finalizer".to_string())
     );
     env.wait_event("acme-sso", "Created").await;
-    // The mark is cleared last, once the Created Event is recorded.
-    env.wait_until(
-        "acme-sso",
-        "create-pending cleared",
-        Duration::from_secs(10),
-        |r| {
-            !r.annotations()
-                .contains_key("oidc.infisical-operator.io/create-pending")
-        },
-    )
-    .await;
+    env.wait_unmarked("acme-sso").await;
     assert_eq!(operator.metrics.ready_resources.get(), 1);
     operator.stop().await;
     env.cleanup().await;
@@ -293,16 +283,7 @@ async fn a_create_whose_answer_is_lost_is_not_repeated() {
         resource.status.unwrap().id.as_deref(),
         org.config.unwrap()["id"].as_str()
     );
-    env.wait_until(
-        "acme-sso",
-        "create-pending cleared",
-        Duration::from_secs(10),
-        |r| {
-            !r.annotations()
-                .contains_key("oidc.infisical-operator.io/create-pending")
-        },
-    )
-    .await;
+    env.wait_unmarked("acme-sso").await;
     operator.stop().await;
     env.cleanup().await;
 }

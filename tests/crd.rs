@@ -321,6 +321,11 @@ fn violations() -> Vec<Violation> {
             ("no scheme", "idp.example.com/x"),
             ("embedded credentials", "https://user:pw@idp.example.com/x"),
             ("whitespace inside", "https://idp.example.com/a b"),
+            (
+                "an invisible character",
+                "https://idp\u{200b}.example.com/x",
+            ),
+            ("loopback spelt as a number", "http://2130706433/x"),
         ] {
             all.push(Violation {
                 message: format!("{field} must be an https URL"),

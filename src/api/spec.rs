@@ -314,7 +314,8 @@ pub enum AdoptionPolicy {
 
 /// An IdP URL must be https; plain http only for a loopback host, where no network is crossed.
 /// Anyone on the path of a plain-http IdP URL could swap its signing keys and log in as anyone.
-const IDP_URL_RULE: &str = r"self.matches('^https://[^\\s/?#@]+([/?#]\\S*)?$') || self.matches('^http://(127\\.[0-9.]+|localhost|\\[::1\\])(:[0-9]+)?([/?#]\\S*)?$')";
+/// Printable ASCII only: Infisical uses the text as written, so nothing invisible may hide in it.
+const IDP_URL_RULE: &str = r"self.matches('^[!-~]+$') && (self.matches('^https://[^\\s/?#@]+([/?#]\\S*)?$') || self.matches('^http://(127\\.[0-9.]+|localhost|\\[::1\\])(:[0-9]+)?([/?#]\\S*)?$'))";
 
 /// Longest accepted URL: common browser and proxy limits, far above any real IdP endpoint.
 pub const MAX_URL_LENGTH: usize = 2048;

@@ -89,9 +89,18 @@ impl HostClient {
             }
             builder = builder.tls_certs_only(certs);
         }
-        let http = builder.build().map_err(|e| Error::Transport {
-            host: base.host(),
-            message: chain(&e),
+        // With a CA bundle, a build failure is the bundle's (a certificate that does not decode):
+        // a bad Secret, not an unreachable instance.
+        let http = builder.build().map_err(|e| match ca_pem {
+            Some(_) => Error::InvalidCaBundle {
+                name: String::new(),
+                key: String::new(),
+                message: chain(&e),
+            },
+            None => Error::Transport {
+                host: base.host(),
+                message: chain(&e),
+            },
         })?;
         let budget = HostBudget::new(
             settings.reads_per_minute,

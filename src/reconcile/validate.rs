@@ -172,30 +172,51 @@ pub fn check_idp_url(field: &str, value: &str) -> Result<url::Url> {
             format!("is longer than {MAX_URL_LENGTH} characters"),
         ));
     }
-    if value.contains(char::is_whitespace) {
-        return Err(Error::invalid_spec(field, "must not contain whitespace"));
+    // Infisical stores and uses the text as written, while a URL parser forgives a lot (a
+    // dropped zero-width space, `https:host`, backslashes, `@` without credentials): what is
+    // checked must be exactly what is sent, as the CRD's rule requires.
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid_spec(
+            field,
+            "must be printable ASCII, without whitespace or invisible characters (encode an internationalised host as xn--)",
+        ));
     }
-    let url = url::Url::parse(value)
-        .map_err(|e| Error::invalid_spec(field, format!("is not a valid URL: {e}")))?;
-    let host = url.host_str().unwrap_or_default();
-    if host.is_empty() {
+    let not_https = || {
+        Error::invalid_spec(
+            field,
+            "must be an https URL (http is accepted only for a loopback address)",
+        )
+    };
+    let (scheme, rest) = if let Some(rest) = value.strip_prefix("https://") {
+        ("https", rest)
+    } else if let Some(rest) = value.strip_prefix("http://") {
+        ("http", rest)
+    } else {
+        return Err(not_https());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('\\') {
         return Err(Error::invalid_spec(field, "has no host"));
     }
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(host) => {}
-        _ => {
-            return Err(Error::invalid_spec(
-                field,
-                "must be an https URL (http is accepted only for a loopback address)",
-            ));
-        }
-    }
-    if !url.username().is_empty() || url.password().is_some() {
+    if authority.contains('@') {
         return Err(Error::invalid_spec(
             field,
             "must not contain user credentials",
         ));
+    }
+    let url = url::Url::parse(value)
+        .map_err(|e| Error::invalid_spec(field, format!("is not a valid URL: {e}")))?;
+    // Loopback as the CRD spells it (127.x, localhost, [::1]), not the forms a parser also
+    // reads as loopback (2130706433, 0x7f.0.0.1).
+    let written_host = match authority.strip_prefix('[') {
+        Some(v6) => &authority[..v6.find(']').map_or(authority.len(), |end| end + 2)],
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let loopback_as_written = written_host == "localhost"
+        || written_host == "[::1]"
+        || (written_host.starts_with("127.") && written_host.parse::<std::net::Ipv4Addr>().is_ok());
+    if scheme == "http" && !(loopback_as_written && url.host_str().is_some_and(is_loopback)) {
+        return Err(not_https());
     }
     Ok(url)
 }
@@ -234,6 +255,15 @@ pub fn check_email_domain(domain: &str) -> std::result::Result<(), &'static str>
     let name = domain.strip_prefix("*.").unwrap_or(domain);
     if name.contains('*') {
         return Err("may contain `*` only as a leading `*.`");
+    }
+    for label in name.split('.') {
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("has a label that starts or ends with a hyphen");
+        }
+        // RFC 5891 4.2.3.1: `--` in the third and fourth places is reserved for A-labels.
+        if label.get(2..4) == Some("--") && !label.to_ascii_lowercase().starts_with("xn--") {
+            return Err("has a label with `--` in its third and fourth places");
+        }
     }
     let ascii = idna::domain_to_ascii(name).map_err(|_| ONE_DOMAIN)?;
     let (unicode, errors) = idna::domain_to_unicode(&ascii);
@@ -382,14 +412,20 @@ mod tests {
         assert_eq!(d.issuer, "");
     }
 
-    #[test]
-    fn custom_requires_each_endpoint_and_names_it() {
+    /// The custom configuration with every endpoint but userinfo.
+    fn custom_spec() -> OidcSsoConfigSpec {
         let mut s = spec();
         s.configuration_type = ConfigurationType::Custom;
         s.issuer = Some("https://idp.example.com".into());
         s.authorization_endpoint = Some("https://idp.example.com/auth".into());
         s.jwks_uri = Some("https://idp.example.com/jwks".into());
         s.token_endpoint = Some("https://idp.example.com/token".into());
+        s
+    }
+
+    #[test]
+    fn custom_requires_each_endpoint_and_names_it() {
+        let mut s = custom_spec();
         let err = desired_state(&s, &SecretString::new("x")).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -466,6 +502,10 @@ mod tests {
             ("a.*.example.com", "leading"),
             ("example.com.", "one domain"),
             ("-example.com", "hyphen"),
+            ("-ü.com", "hyphen"),
+            ("münchen-.de", "hyphen"),
+            ("*.-münchen.de", "hyphen"),
+            ("ab--ü.com", "third and fourth"),
             ("exa_mple.com", "one domain"),
             (long_label.as_str(), "63 octets"),
             (long_name.as_str(), "253 octets"),
@@ -488,12 +528,7 @@ mod tests {
     #[test]
     fn idp_urls_must_be_https_except_on_loopback() {
         for field in ["discoveryURL", "issuer"] {
-            let mut s = spec();
-            s.configuration_type = ConfigurationType::Custom;
-            s.issuer = Some("https://idp.example.com".into());
-            s.authorization_endpoint = Some("https://idp.example.com/auth".into());
-            s.jwks_uri = Some("https://idp.example.com/jwks".into());
-            s.token_endpoint = Some("https://idp.example.com/token".into());
+            let mut s = custom_spec();
             s.userinfo_endpoint = Some("https://idp.example.com/userinfo".into());
             let value = Some("http://idp.example.com/x".to_string());
             if field == "issuer" {
@@ -520,7 +555,27 @@ mod tests {
                 "{loopback}"
             );
         }
-        assert!(check_idp_url("spec.jwksUri", "https://idp.example.com/a b").is_err());
+        for refused in [
+            "https://idp.example.com/a b",
+            "https://idp\u{200b}.example.com/",
+            "https://idp.example.com\u{1}",
+            "https:idp.example.com",
+            "https:/idp.example.com/x",
+            "https:///idp.example.com",
+            "https:\\\\idp.example.com\\x",
+            "HTTPS://IDP.EXAMPLE.COM/",
+            "https://@idp.example.com/",
+            "https://:@idp.example.com/",
+            "http://2130706433/",
+            "http://0x7f.0.0.1/",
+            "http://0177.0.0.1/",
+            "http://[0:0:0:0:0:0:0:1]/",
+        ] {
+            assert!(
+                check_idp_url("spec.jwksUri", refused).is_err(),
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]

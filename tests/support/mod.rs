@@ -16,7 +16,9 @@ use std::time::Duration;
 use infisical_emulator::{
     Emulator, EmulatorConfig, IdentityCredentials, IdentitySeed, OrgSeed, Seed, TlsFiles,
 };
-use infisical_oidc_operator::api::{OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION};
+use infisical_oidc_operator::api::{
+    CREATE_PENDING_ANNOTATION, OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION,
+};
 use infisical_oidc_operator::controller::{self, OperatorConfig, Stopped};
 use infisical_oidc_operator::infisical::AllowedHosts;
 use infisical_oidc_operator::metrics::Metrics;
@@ -448,6 +450,22 @@ impl TestEnv {
                 ready(r).is_some_and(|(s, re, _)| s == status && re == reason)
                     && r.status.as_ref().and_then(|s| s.observed_generation)
                         == r.metadata.generation
+            },
+        )
+        .await
+    }
+
+    /// Waits until the create-pending mark is gone (it is cleared last, after the Created Event).
+    pub async fn wait_unmarked(&self, name: &str) -> OidcSsoConfig {
+        self.wait_until(
+            name,
+            "create-pending cleared",
+            Duration::from_secs(10),
+            |r| {
+                !r.metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key(CREATE_PENDING_ANNOTATION))
             },
         )
         .await
