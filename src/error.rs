@@ -68,6 +68,16 @@ pub enum Error {
         key: String,
     },
 
+    #[error(
+        "ServiceAccount {namespace}/{name} not found (spec.authentication.kubernetesAuth.serviceAccountRef)"
+    )]
+    ServiceAccountNotFound { namespace: String, name: String },
+
+    #[error(
+        "ServiceAccount {namespace}/{name} has not opted in to token requests: annotate it with oidc.infisical-operator.io/allow-token-request=true to let OidcSsoConfigs in this namespace log in to Infisical as it"
+    )]
+    ServiceAccountNotAllowed { namespace: String, name: String },
+
     #[error("invalid spec: {field}: {message}")]
     InvalidSpec { field: String, message: String },
 
@@ -157,6 +167,8 @@ impl Error {
             Self::SecretNotFound { .. } => "SecretNotFound",
             Self::SecretKeyMissing { .. } => "SecretKeyMissing",
             Self::InvalidSpec { .. } => "InvalidSpec",
+            Self::ServiceAccountNotFound { .. } => "ServiceAccountNotFound",
+            Self::ServiceAccountNotAllowed { .. } => "ServiceAccountNotAllowed",
             Self::HostNotAllowed { .. } => "HostNotAllowed",
             Self::InvalidCaBundle { .. } => "InvalidCABundle",
             Self::AdoptionRequired { .. } => "AdoptionRequired",

@@ -206,6 +206,26 @@ fn violations() -> Vec<Violation> {
             "set exactly one authentication method",
         ),
         violation(
+            "universal and Kubernetes auth together",
+            with(
+                valid_spec(),
+                json!({"authentication": {"universalAuth": {"credentialsRef": {"name": "a"}},
+                    "kubernetesAuth": {"identityId": "i", "serviceAccountRef": {"name": "sa"}}}}),
+            ),
+            "spec.authentication",
+            "set exactly one authentication method",
+        ),
+        bound(
+            "Kubernetes auth with 11 audiences",
+            with(
+                valid_spec(),
+                json!({"authentication": {"kubernetesAuth": {"identityId": "i", "serviceAccountRef": {"name": "sa"},
+                    "audiences": (0..11).map(|i| format!("aud-{i}")).collect::<Vec<_>>()}}}),
+            ),
+            "spec.authentication.kubernetesAuth.audiences",
+            "must have at most 10 items",
+        ),
+        violation(
             "no authentication method",
             with(valid_spec(), json!({"authentication": {}})),
             "spec.authentication",
@@ -366,6 +386,14 @@ fn acceptable() -> Vec<(&'static str, Value)> {
             with(
                 valid_spec(),
                 json!({"authentication": {"token": {"secretRef": {"name": "t", "key": "accessToken"}}}}),
+            ),
+        ),
+        (
+            "Kubernetes auth",
+            with(
+                valid_spec(),
+                json!({"authentication": {"kubernetesAuth": {"identityId": "2e9d1c3a-0000-4000-8000-000000000001",
+                    "serviceAccountRef": {"name": "infisical-sso"}, "audiences": ["infisical"]}}}),
             ),
         ),
         (

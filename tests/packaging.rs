@@ -28,6 +28,9 @@ fn expected_operator_rules() -> BTreeSet<(String, String, String)> {
         ("events.k8s.io", "events", &["create", "patch"]),
         // list: to find whether a create's Created Event was already recorded before a crash.
         ("", "events", &["create", "patch", "list"]),
+        // Kubernetes Auth: the opt-in annotation, and a token for the opted-in account.
+        ("", "serviceaccounts", &["get"]),
+        ("", "serviceaccounts/token", &["create"]),
     ];
     table
         .iter()
@@ -647,6 +650,8 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
         ("", "secrets", ""),
         ("events.k8s.io", "events", ""),
         ("", "events", ""),
+        ("", "serviceaccounts", ""),
+        ("", "serviceaccounts", "token"),
     ];
     let mut out = vec![];
     for (g, r, sub) in resources {

@@ -15,6 +15,10 @@ pub const CREATE_PENDING_ANNOTATION: &str = "oidc.infisical-operator.io/create-p
 /// Changing this annotation's value asks for an immediate sync ("sync now").
 pub const RECONCILE_REQUESTED_AT_ANNOTATION: &str =
     "oidc.infisical-operator.io/reconcile-requested-at";
+/// A ServiceAccount carrying this annotation with the value `true` lets OidcSsoConfigs in its
+/// namespace have the operator request tokens for it (Kubernetes Auth). Without it, anyone who
+/// may create an OidcSsoConfig could make the operator mint tokens for any ServiceAccount there.
+pub const ALLOW_TOKEN_REQUEST_ANNOTATION: &str = "oidc.infisical-operator.io/allow-token-request";
 /// Field manager for the operator's server-side apply writes.
 pub const FIELD_MANAGER: &str = "infisical-oidc-operator";
 

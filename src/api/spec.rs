@@ -225,7 +225,7 @@ pub struct CaBundleRef {
 /// Credentials for the Infisical API. Set exactly one method.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("has(self.universalAuth) != has(self.token)").message("set exactly one authentication method: universalAuth or token"))]
+#[x_kube(validation = Rule::new("[has(self.universalAuth), has(self.token), has(self.kubernetesAuth)].filter(m, m).size() == 1").message("set exactly one authentication method: universalAuth, token or kubernetesAuth"))]
 pub struct Authentication {
     /// Log in as an Infisical machine identity with Universal Auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -233,6 +233,38 @@ pub struct Authentication {
     /// Use a static access token (Infisical Token Auth).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenAuth>,
+    /// Log in as an Infisical machine identity with Kubernetes Auth: no Infisical credential is
+    /// stored. The operator requests a short-lived token for a ServiceAccount in this namespace
+    /// and Infisical verifies it with this cluster's TokenReview API. The ServiceAccount must
+    /// opt in with the annotation `oidc.infisical-operator.io/allow-token-request: "true"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_auth: Option<KubernetesAuth>,
+}
+
+/// Kubernetes Auth: an Infisical machine identity that trusts this cluster's service accounts.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KubernetesAuth {
+    /// ID of the Infisical machine identity whose Kubernetes Auth method allows the service
+    /// account.
+    #[schemars(length(min = 1, max = 64))]
+    pub identity_id: String,
+    /// ServiceAccount in this namespace whose token the operator requests. It must carry the
+    /// annotation `oidc.infisical-operator.io/allow-token-request: "true"`.
+    pub service_account_ref: ServiceAccountRef,
+    /// Audiences of the requested token; they must include the identity's allowed audience in
+    /// Infisical, when it has one. Empty: the API server's default audience.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10), inner(length(min = 1, max = 253)))]
+    pub audiences: Vec<String>,
+}
+
+/// A ServiceAccount in the resource's namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub struct ServiceAccountRef {
+    /// Name of the ServiceAccount, in the same namespace as this resource.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
 }
 
 /// Universal Auth machine identity credentials.

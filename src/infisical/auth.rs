@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::http::HostClient;
 use super::secret::SecretString;
-use super::wire::{AccessToken, TokenRenewal, UniversalAuthLogin};
+use super::wire::{AccessToken, KubernetesAuthLogin, TokenRenewal, UniversalAuthLogin};
 use crate::error::{ApiError, Error, Result};
 
 /// How the operator proves who it is.
@@ -25,6 +25,21 @@ pub enum Credentials {
     },
     /// A static access token (Token Auth): cannot be renewed or re-issued.
     StaticToken(SecretString),
+    /// Kubernetes Auth machine identity: each login presents a freshly requested service
+    /// account token, which Infisical verifies with the cluster's TokenReview API.
+    KubernetesAuth {
+        identity_id: String,
+        /// `namespace/name` of the service account, and the token's audiences: what tells two
+        /// logins of one identity apart.
+        subject: String,
+        tokens: Arc<dyn ServiceAccountTokens>,
+    },
+}
+
+/// Requests a short-lived token for one service account (the TokenRequest API). Called only
+/// when a login is due, never on a pass that reuses a cached Infisical token.
+pub trait ServiceAccountTokens: Send + Sync + std::fmt::Debug {
+    fn request(&self) -> futures::future::BoxFuture<'_, Result<SecretString>>;
 }
 
 impl Credentials {
@@ -48,6 +63,11 @@ impl Credentials {
         std::time::UNIX_EPOCH.checked_add(Duration::from_secs(exp))
     }
 
+    /// Whether Infisical can be asked for a fresh token after it refused one.
+    pub fn can_log_in_again(&self) -> bool {
+        !matches!(self, Self::StaticToken(_))
+    }
+
     /// Cache key part: the client id plus a digest of the secret, so a rotated or corrected
     /// secret gets a fresh login rather than a token cached under the old one.
     pub fn identity_key(&self) -> String {
@@ -62,6 +82,11 @@ impl Credentials {
             Self::StaticToken(token) => {
                 format!("token:{:x}", Sha256::digest(token.expose().as_bytes()))
             }
+            Self::KubernetesAuth {
+                identity_id,
+                subject,
+                ..
+            } => format!("k8s:{identity_id}:{subject}"),
         }
     }
 }
@@ -204,20 +229,21 @@ impl TokenCache {
         host: &HostClient,
         credentials: &Credentials,
     ) -> Result<SecretString> {
-        let (client_id, client_secret) = match credentials {
-            Credentials::StaticToken(token) => return Ok(token.clone()),
-            Credentials::UniversalAuth {
-                client_id,
-                client_secret,
-            } => (client_id, client_secret),
-        };
+        if let Credentials::StaticToken(token) = credentials {
+            return Ok(token.clone());
+        }
         let slot = self.slot(host, credentials);
         let mut cached = slot.lock().await;
         let now = Instant::now();
-        // The lock is Infisical's per identity and client id, whatever the secret; a wrong
-        // secret's refusal is per secret.
+        // Universal Auth's lock is Infisical's per identity and client id, whatever the secret;
+        // a wrong secret's refusal is per secret.
         let base = host.base().as_str().to_string();
-        let lock_key = (base.clone(), format!("lock:{client_id}"));
+        let lock_key = match credentials {
+            Credentials::UniversalAuth { client_id, .. } => {
+                (base.clone(), format!("lock:{client_id}"))
+            }
+            _ => (base.clone(), format!("lock:{}", credentials.identity_key())),
+        };
         let secret_key = (base, credentials.identity_key());
         if let Some(refused) = self.still_refused(&[&lock_key, &secret_key], now) {
             return Err(Error::Infisical(refused));
@@ -235,7 +261,7 @@ impl TokenCache {
                             "token renewal failed; logging in again"
                         );
                         *cached = Some(CachedToken::from_answer(
-                            login(host, client_id, client_secret).await?,
+                            login(host, credentials).await?,
                             now,
                             None,
                         ));
@@ -243,7 +269,7 @@ impl TokenCache {
                 }
             }
             TokenAction::Login => {
-                let answer = match login(host, client_id, client_secret).await {
+                let answer = match login(host, credentials).await {
                     Ok(answer) => answer,
                     Err(Error::Infisical(api)) if is_lockout(&api) => {
                         self.refuse(lock_key, now + LOCKOUT_HOLD, api.clone());
@@ -252,7 +278,10 @@ impl TokenCache {
                             ..api
                         }));
                     }
-                    Err(Error::Infisical(api)) if api.status == 401 => {
+                    Err(Error::Infisical(api))
+                        if api.status == 401
+                            && matches!(credentials, Credentials::UniversalAuth { .. }) =>
+                    {
                         self.refuse(secret_key, now + REFUSED_LOGIN_HOLD, api.clone());
                         return Err(Error::Infisical(api));
                     }
@@ -275,7 +304,7 @@ impl TokenCache {
         credentials: &Credentials,
         token: &SecretString,
     ) {
-        if matches!(credentials, Credentials::StaticToken(_)) {
+        if !credentials.can_log_in_again() {
             return;
         }
         let slot = self.slot(host, credentials);
@@ -286,24 +315,46 @@ impl TokenCache {
     }
 }
 
-async fn login(
-    host: &HostClient,
-    client_id: &str,
-    client_secret: &SecretString,
-) -> Result<AccessToken> {
-    let body = UniversalAuthLogin {
-        client_id,
-        client_secret,
+async fn login(host: &HostClient, credentials: &Credentials) -> Result<AccessToken> {
+    let answer = match credentials {
+        Credentials::UniversalAuth {
+            client_id,
+            client_secret,
+        } => {
+            let body = UniversalAuthLogin {
+                client_id,
+                client_secret,
+            };
+            host.send(
+                "universal-auth-login",
+                Method::POST,
+                "/api/v1/auth/universal-auth/login",
+                None,
+                Some(&body),
+            )
+            .await?
+        }
+        Credentials::KubernetesAuth {
+            identity_id,
+            tokens,
+            ..
+        } => {
+            let jwt = tokens.request().await?;
+            let body = KubernetesAuthLogin {
+                identity_id,
+                jwt: &jwt,
+            };
+            host.send(
+                "kubernetes-auth-login",
+                Method::POST,
+                "/api/v1/auth/kubernetes-auth/login",
+                None,
+                Some(&body),
+            )
+            .await?
+        }
+        Credentials::StaticToken(_) => unreachable!("static tokens are never logged in"),
     };
-    let answer = host
-        .send(
-            "universal-auth-login",
-            Method::POST,
-            "/api/v1/auth/universal-auth/login",
-            None,
-            Some(&body),
-        )
-        .await?;
     answer.json()
 }
 

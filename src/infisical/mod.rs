@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 use sha2::{Digest, Sha256};
 
-pub use auth::{Credentials, is_lockout};
+pub use auth::{Credentials, ServiceAccountTokens, is_lockout};
 pub use endpoint::{AllowedHosts, BaseUrl, instance_key, is_loopback};
 pub use http::HttpSettings;
 pub use secret::SecretString;
@@ -113,7 +113,7 @@ impl Infisical {
         match call(host.clone(), token.clone()).await {
             Err(error)
                 if error.class() == ErrorClass::Auth
-                    && matches!(connection.credentials, Credentials::UniversalAuth { .. }) =>
+                    && connection.credentials.can_log_in_again() =>
             {
                 tracing::debug!(
                     reason = error.reason(),

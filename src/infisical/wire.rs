@@ -142,6 +142,15 @@ pub struct OidcConfigSummary {
     pub jwt_signature_algorithm: Option<String>,
 }
 
+/// `POST /api/v1/auth/kubernetes-auth/login`: exactly these two fields (Infisical's schema allows
+/// an optional `organizationSlug`, which this operator does not use).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KubernetesAuthLogin<'a> {
+    pub identity_id: &'a str,
+    pub jwt: &'a SecretString,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UniversalAuthLogin<'a> {

@@ -1,14 +1,18 @@
-//! Step 1: read the Secrets the spec points to, all in the resource's own namespace.
+//! Step 1: read the Secrets the spec points to, all in the resource's own namespace (or, for
+//! Kubernetes Auth, check that the ServiceAccount there opted in to token requests).
 //!
 //! Secrets are fetched on each pass rather than cached: the operator watches Secrets as
 //! metadata only, so secret data lives in memory just for the duration of a pass.
 
-use k8s_openapi::api::core::v1::Secret;
+use std::sync::Arc;
+
+use k8s_openapi::api::authentication::v1::TokenRequest;
+use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::{Api, Client};
 
-use crate::api::OidcSsoConfigSpec;
+use crate::api::{ALLOW_TOKEN_REQUEST_ANNOTATION, OidcSsoConfigSpec};
 use crate::error::{Error, Result};
-use crate::infisical::{Credentials, SecretString};
+use crate::infisical::{Credentials, SecretString, ServiceAccountTokens};
 
 /// Everything a pass needs from Secrets.
 #[derive(Debug)]
@@ -26,8 +30,28 @@ pub async fn connection_inputs(
 ) -> Result<(Credentials, Option<Vec<u8>>)> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let auth = &spec.authentication;
-    let credentials = match (&auth.universal_auth, &auth.token) {
-        (Some(ua), None) => {
+    let credentials = match (&auth.universal_auth, &auth.token, &auth.kubernetes_auth) {
+        (None, None, Some(k8s)) => {
+            let tokens = ServiceAccountTokenRequest {
+                client: client.clone(),
+                namespace: namespace.to_string(),
+                name: k8s.service_account_ref.name.clone(),
+                audiences: k8s.audiences.clone(),
+            };
+            // Checked on every pass, not only when a login is due: withdrawing the opt-in
+            // stops the operator from using the identity at once.
+            tokens.check_opted_in().await?;
+            Credentials::KubernetesAuth {
+                identity_id: k8s.identity_id.trim().to_string(),
+                subject: format!(
+                    "{namespace}/{}:{}",
+                    k8s.service_account_ref.name,
+                    k8s.audiences.join(",")
+                ),
+                tokens: Arc::new(tokens),
+            }
+        }
+        (Some(ua), None, None) => {
             let name = &ua.credentials_ref.name;
             let secret = fetch(&secrets, namespace, name).await?;
             Credentials::UniversalAuth {
@@ -39,7 +63,7 @@ pub async fn connection_inputs(
                 ),
             }
         }
-        (None, Some(token)) => {
+        (None, Some(token), None) => {
             let r = &token.secret_ref;
             let secret = fetch(&secrets, namespace, &r.name).await?;
             Credentials::StaticToken(SecretString::new(
@@ -49,7 +73,7 @@ pub async fn connection_inputs(
         _ => {
             return Err(Error::invalid_spec(
                 "spec.authentication",
-                "set exactly one authentication method: universalAuth or token",
+                "set exactly one authentication method: universalAuth, token or kubernetesAuth",
             ));
         }
     };
@@ -84,6 +108,85 @@ pub async fn dereference(
         credentials,
         ca_pem,
     })
+}
+
+/// Lifetime asked for each service account token: it is presented once, to log in, so it only
+/// has to outlive that request (the API server may grant longer, never shorter than 10 min).
+const SERVICE_ACCOUNT_TOKEN_SECONDS: i64 = 600;
+
+/// Requests tokens for one opted-in service account in the resource's own namespace.
+#[derive(Clone)]
+struct ServiceAccountTokenRequest {
+    client: Client,
+    namespace: String,
+    name: String,
+    audiences: Vec<String>,
+}
+
+impl std::fmt::Debug for ServiceAccountTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ServiceAccountTokenRequest({}/{})",
+            self.namespace, self.name
+        )
+    }
+}
+
+impl ServiceAccountTokenRequest {
+    fn api(&self) -> Api<ServiceAccount> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    async fn check_opted_in(&self) -> Result<()> {
+        let account = self
+            .api()
+            .get_metadata_opt(&self.name)
+            .await?
+            .ok_or_else(|| Error::ServiceAccountNotFound {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+            })?;
+        let opted_in = account
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ALLOW_TOKEN_REQUEST_ANNOTATION))
+            .is_some_and(|v| v == "true");
+        if !opted_in {
+            return Err(Error::ServiceAccountNotAllowed {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl ServiceAccountTokens for ServiceAccountTokenRequest {
+    fn request(&self) -> futures::future::BoxFuture<'_, Result<SecretString>> {
+        Box::pin(async move {
+            self.check_opted_in().await?;
+            let request: TokenRequest = serde_json::from_value(serde_json::json!({
+                "apiVersion": "authentication.k8s.io/v1",
+                "kind": "TokenRequest",
+                "spec": {
+                    "audiences": self.audiences,
+                    "expirationSeconds": SERVICE_ACCOUNT_TOKEN_SECONDS,
+                },
+            }))
+            .expect("a well-formed TokenRequest");
+            let answer = self
+                .api()
+                .create_token_request(&self.name, &Default::default(), &request)
+                .await?;
+            let token = answer
+                .status
+                .map(|s| SecretString::new(s.token))
+                .ok_or_else(|| Error::Decode("TokenRequest answered without a token".into()))?;
+            Ok(token)
+        })
+    }
 }
 
 /// The bundle must hold at least one PEM certificate.

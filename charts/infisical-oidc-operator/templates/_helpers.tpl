@@ -91,4 +91,11 @@ re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch", "list"]
+# Kubernetes Auth: read a ServiceAccount's opt-in annotation, and request tokens for it.
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get"]
+- apiGroups: [""]
+  resources: ["serviceaccounts/token"]
+  verbs: ["create"]
 {{- end }}
