@@ -1218,3 +1218,35 @@ async fn an_idp_host_on_a_private_address_is_stalled_with_infisicals_message() {
     operator.stop().await;
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubernetes_auth_needs_a_service_account_that_opted_in() {
+    let env = TestEnv::new("k8s-auth-optin").await;
+    let operator = env.start_operator();
+    let spec =
+        env.spec(env.kubernetes_auth(&env.identity.identity_id, "infisical-sso", &["infisical"]));
+    env.apply("acme-sso", spec).await;
+    let missing = env
+        .wait_ready_reason("acme-sso", "False", "ServiceAccountNotFound")
+        .await;
+    assert!(ready(&missing).unwrap().2.contains("infisical-sso"));
+    // The account exists but never opted in: nobody may mint its tokens through an OidcSsoConfig.
+    env.put_service_account("infisical-sso", false).await;
+    env.poke("acme-sso").await;
+    let refused = env
+        .wait_ready_reason("acme-sso", "False", "ServiceAccountNotAllowed")
+        .await;
+    assert_eq!(condition(&refused, "Stalled").unwrap().0, "True");
+    assert!(
+        ready(&refused)
+            .unwrap()
+            .2
+            .contains("oidc.infisical-operator.io/allow-token-request=true")
+    );
+    assert!(
+        env.emulator.control().requests().is_empty(),
+        "nothing reached Infisical"
+    );
+    operator.stop().await;
+    env.cleanup().await;
+}

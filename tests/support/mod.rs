@@ -362,6 +362,42 @@ impl TestEnv {
         org_id
     }
 
+    /// Creates (or updates) a ServiceAccount in this env's namespace; `opted_in` sets the
+    /// annotation that lets the operator request tokens for it.
+    pub async fn put_service_account(&self, name: &str, opted_in: bool) {
+        let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+            Api::namespaced(self.client.clone(), &self.namespace);
+        let annotations = if opted_in {
+            json!({infisical_oidc_operator::api::ALLOW_TOKEN_REQUEST_ANNOTATION: "true"})
+        } else {
+            json!({})
+        };
+        let account = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "annotations": annotations}});
+        accounts
+            .patch(
+                name,
+                &PatchParams::apply("tests").force(),
+                &Patch::Apply(&account),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The spec's authentication switched to Kubernetes Auth with `service_account`.
+    pub fn kubernetes_auth(
+        &self,
+        identity_id: &str,
+        service_account: &str,
+        audiences: &[&str],
+    ) -> Value {
+        json!({"authentication": {"universalAuth": null, "kubernetesAuth": {
+            "identityId": identity_id,
+            "serviceAccountRef": {"name": service_account},
+            "audiences": audiences,
+        }}})
+    }
+
     pub async fn put_secret(&self, name: &str, data: &[(&str, &str)]) {
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
         let string_data: serde_json::Map<String, Value> = data
