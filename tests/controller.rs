@@ -1250,3 +1250,127 @@ async fn kubernetes_auth_needs_a_service_account_that_opted_in() {
     operator.stop().await;
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_reports_the_exact_plan_and_manage_applies_exactly_it() {
+    let env = TestEnv::new("observe").await;
+    env.emulator.control().put_config_out_of_band(
+        &env.org_id,
+        json!({"configurationType": "discoveryURL", "discoveryURL": "https://old-idp.example.com/.well-known/openid-configuration",
+            "clientId": "infisical", "clientSecret": "old", "isActive": true, "allowedEmailDomains": "example.com, example.org"}),
+    );
+    let before = env.org().config.unwrap();
+    let operator = env.start_operator();
+    let observe = json!({"managementPolicy": "Observe", "adoptionPolicy": "Adopt"});
+    env.apply("acme-sso", env.spec(observe)).await;
+    let observed = env
+        .wait_ready_reason("acme-sso", "False", "WouldUpdate")
+        .await;
+    let status = observed.status.clone().unwrap();
+    let plan = status.plan.clone().expect("a plan in status");
+    assert_eq!(plan.action, "Update");
+    assert_eq!(plan.fields, ["discoveryURL", "clientSecret"]);
+    assert!(status.id.is_none(), "observing claims nothing");
+    assert!(
+        condition(&observed, "Reconciling").is_none() && condition(&observed, "Stalled").is_none()
+    );
+    assert!(
+        observed
+            .metadata
+            .finalizers
+            .as_ref()
+            .is_none_or(|f| f.is_empty()),
+        "Observe adds no finalizer"
+    );
+    assert!(
+        !observed
+            .annotations()
+            .contains_key("oidc.infisical-operator.io/create-pending")
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        (env.org().posts, env.org().patches),
+        (0, 0),
+        "nothing written to Infisical"
+    );
+    assert_eq!(env.org().config.unwrap(), before);
+
+    // Manage applies the plan: one PATCH with exactly the planned fields.
+    env.apply(
+        "acme-sso",
+        env.spec(json!({"managementPolicy": "Manage", "adoptionPolicy": "Adopt"})),
+    )
+    .await;
+    let managed = env.wait_ready("acme-sso").await;
+    assert_eq!(
+        managed.status.as_ref().unwrap().id.as_deref(),
+        before["id"].as_str()
+    );
+    assert!(managed.status.as_ref().unwrap().plan.is_none());
+    let patches = config_requests(&env, "PATCH");
+    assert_eq!(patches.len(), 1);
+    let mut sent: Vec<String> = patches[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| *k != "organizationId")
+        .cloned()
+        .collect();
+    sent.sort();
+    let mut planned = plan.fields.clone();
+    planned.sort();
+    assert_eq!(sent, planned);
+    assert!(managed.status.unwrap().sso_enforcement_reset.is_some());
+    env.wait_event("acme-sso", "SsoEnforcementReset").await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_is_reported_before_it_is_corrected_and_never_shows_a_secret() {
+    let env = TestEnv::new("drift-report").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+    env.emulator.control().put_config_out_of_band(
+        &env.org_id,
+        json!({"clientId": "changed-in-the-ui", "clientSecret": "someone-elses-secret"}),
+    );
+    env.poke("acme-sso").await;
+    let detected = env.wait_event("acme-sso", "DriftDetected").await;
+    assert!(detected.contains("clientId"), "{detected}");
+    assert!(
+        detected.contains("clientSecret (its value differs; not shown)"),
+        "{detected}"
+    );
+    env.wait_event("acme-sso", "DriftCorrected").await;
+    env.wait_event("acme-sso", "SsoEnforcementReset").await;
+    let resource = env.get("acme-sso").await;
+    let drift = resource
+        .status
+        .as_ref()
+        .unwrap()
+        .last_drift
+        .clone()
+        .unwrap();
+    assert_eq!(drift.fields, ["clientId", "clientSecret"]);
+    // Neither the old value nor ours appears in any Event or in status.
+    let everything = format!("{:?}{:?}", env.events("acme-sso").await, resource.status);
+    for secret in ["someone-elses-secret", CANARY] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+    // DriftDetected came before the correction.
+    let reasons: Vec<String> = env
+        .events("acme-sso")
+        .await
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
+    let position = |r: &str| reasons.iter().position(|x| x == r).unwrap();
+    assert!(
+        position("DriftDetected") <= position("DriftCorrected"),
+        "{reasons:?}"
+    );
+    operator.stop().await;
+    env.cleanup().await;
+}

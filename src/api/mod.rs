@@ -5,7 +5,7 @@ mod spec;
 mod status;
 
 pub use spec::*;
-pub use status::OidcSsoConfigStatus;
+pub use status::{Drift, EnforcementReset, OidcSsoConfigStatus, Plan as PlannedChange};
 
 /// Finalizer that holds a resource until its deletion policy has run.
 pub const FINALIZER: &str = "oidc.infisical-operator.io/finalizer";

@@ -190,6 +190,23 @@ pub struct OidcSsoConfigSpec {
     /// Stop all changes to Infisical while true. Status keeps its last values and reports `Suspended`.
     #[serde(default)]
     pub suspend: bool,
+
+    /// `Manage` (default) makes Infisical match this spec. `Observe` only reads: it reports in
+    /// `status.plan` what `Manage` would do (create, update these fields, or nothing) and never
+    /// writes to Infisical, nor adds the finalizer. Observe first, review the plan, then switch to
+    /// `Manage` to apply exactly that plan: the safe way to adopt an existing configuration.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
+}
+
+/// Whether the operator changes Infisical or only reports what it would change.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, update and correct the configuration.
+    #[default]
+    Manage,
+    /// Read only: report the plan in status.
+    Observe,
 }
 
 /// A reference to one key of a Secret in the resource's namespace.

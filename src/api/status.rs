@@ -1,6 +1,6 @@
 //! What the operator reports back on the resource. Never holds a secret.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -54,12 +54,54 @@ pub struct OidcSsoConfigStatus {
     /// ID token signature algorithm stored in Infisical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt_signature_algorithm: Option<String>,
+    /// Under `managementPolicy: Observe`: what `Manage` would do now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+    /// The last time Infisical was found to differ from this spec without the spec having
+    /// changed (an edit made elsewhere), and the fields that differed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_drift: Option<Drift>,
+    /// When the operator last updated the configuration. Every update makes Infisical turn off
+    /// the organisation's enforce-SSO and SCIM settings, which only a person can turn back on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso_enforcement_reset: Option<EnforcementReset>,
     /// The `metadata.generation` that the conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// `Ready`, `Reconciling` and `Stalled`, following the Kubernetes status conventions (kstatus).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+}
+
+/// What `managementPolicy: Manage` would do.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// `Create`, `Update` or `None`.
+    pub action: String,
+    /// For `Update`: the fields that would change (for the client secret, only that it differs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+/// A difference found between Infisical and an unchanged spec.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Drift {
+    /// When it was found.
+    pub detected_at: Time,
+    /// The fields that differed.
+    pub fields: Vec<String>,
+}
+
+/// An update that reset the organisation's enforce-SSO and SCIM settings.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnforcementReset {
+    /// When the update was made.
+    pub at: Time,
+    /// What a person must do.
+    pub message: String,
 }
 
 impl OidcSsoConfigStatus {

@@ -20,12 +20,15 @@ use std::time::Instant;
 use kube::api::Patch;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::api::conditions::{READY, STALLED};
-use crate::api::{CREATE_PENDING_ANNOTATION, DeletionPolicy, OidcSsoConfig};
+use crate::api::{
+    CREATE_PENDING_ANNOTATION, DeletionPolicy, ManagementPolicy, OidcSsoConfig, PlannedChange,
+};
 use crate::error::{Error, Result};
 use crate::infisical::wire::UpdateOidcConfig;
 use crate::infisical::{Connection, Credentials};
@@ -96,7 +99,10 @@ async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<
             finalizer::remove(&api, &resource).await?;
             return Ok(action);
         }
-        let resource = if finalizer::has_finalizer(&resource) {
+        // Observe writes nothing but status: no finalizer either, since deleting an observed
+        // resource has nothing to clean up.
+        let observing = resource.spec.management_policy == ManagementPolicy::Observe;
+        let resource = if finalizer::has_finalizer(&resource) || observing {
             resource
         } else {
             finalizer::add(&api, &resource).await?
@@ -221,6 +227,50 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
         other => other?,
     };
     tracing::debug!(?plan, "decided");
+    let drift = match &plan {
+        Plan::Update {
+            patch,
+            cause: decide::UpdateCause::Drift,
+            ..
+        } => Some(patch.changed_fields()),
+        _ => None,
+    };
+    if resource.spec.management_policy == ManagementPolicy::Observe {
+        let planned = match &plan {
+            Plan::Create => PlannedChange {
+                action: "Create".into(),
+                fields: Vec::new(),
+            },
+            Plan::Update { patch, .. } => PlannedChange {
+                action: "Update".into(),
+                fields: patch
+                    .changed_fields()
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect(),
+            },
+            Plan::InSync { .. } => PlannedChange {
+                action: "None".into(),
+                fields: Vec::new(),
+            },
+        };
+        ctx.update_memory(&key, |m| m.secret_digest = Some(digest));
+        return Ok(Outcome::Observed {
+            plan: planned,
+            drift: drift.map(|f| f.iter().map(|s| s.to_string()).collect()),
+        });
+    }
+    if let Some(fields) = &drift {
+        // Reported before it is corrected, so the record shows what someone changed.
+        report::publish(
+            ctx,
+            resource,
+            kube::runtime::events::EventType::Warning,
+            "DriftDetected",
+            describe_drift(fields),
+        )
+        .await;
+    }
 
     let outcome = match plan {
         Plan::Create => {
@@ -230,10 +280,12 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
             let note = format!("created OIDC configuration {}", config.id);
             Outcome::Synced {
                 config: Box::new(config),
-                events: vec![("Created", note)],
+                events: vec![(EventType::Normal, "Created", note)],
                 clear_create_pending: true,
                 client_id: desired.client_id.clone(),
                 token_expires,
+                drift: None,
+                enforcement_reset: false,
             }
         }
         Plan::Update { id, patch, cause } => {
@@ -254,8 +306,14 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
                 .jwt_signature_algorithm
                 .get_or_insert_with(|| desired.jwt_signature_algorithm.to_string());
             events.push((
+                EventType::Normal,
                 cause.event_reason(),
                 format!("updated OIDC configuration {id}: {fields}"),
+            ));
+            events.push((
+                EventType::Warning,
+                "SsoEnforcementReset",
+                ENFORCEMENT_RESET.into(),
             ));
             Outcome::Synced {
                 config: Box::new(config),
@@ -263,6 +321,8 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
                 clear_create_pending: owner.create_pending,
                 client_id: desired.client_id.clone(),
                 token_expires,
+                drift: drift.map(|f| f.iter().map(|s| s.to_string()).collect()),
+                enforcement_reset: true,
             }
         }
         Plan::InSync { id, adopted } => {
@@ -270,6 +330,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
             let mut events = Vec::new();
             if adopted {
                 events.push((
+                    EventType::Normal,
                     "Adopted",
                     format!("adopted existing OIDC configuration {id}"),
                 ));
@@ -283,11 +344,34 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
                 clear_create_pending: owner.create_pending,
                 client_id: desired.client_id.clone(),
                 token_expires,
+                drift: None,
+                enforcement_reset: false,
             }
         }
     };
     ctx.update_memory(&key, |m| m.secret_digest = Some(digest));
     Ok(outcome)
+}
+
+/// What every update makes Infisical do, and what only a person can undo.
+pub const ENFORCEMENT_RESET: &str = "Infisical turned off enforce-SSO and SCIM for the organisation when the OIDC configuration was updated (it does so on every update, and a machine identity cannot turn them back on): an organisation admin must re-enable them in Infisical's Organization Settings";
+
+/// The DriftDetected note: the fields that differ, never a value (a secret's only as differing).
+fn describe_drift(fields: &[&str]) -> String {
+    let named: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            if *f == "clientSecret" {
+                "clientSecret (its value differs; not shown)".to_string()
+            } else {
+                f.to_string()
+            }
+        })
+        .collect();
+    format!(
+        "Infisical differs from the spec, which did not change (an edit made elsewhere): {}; correcting it",
+        named.join(", ")
+    )
 }
 
 /// How far ahead a static token's expiry is reported (condition `TokenExpiring`, Warning Event).
@@ -343,10 +427,11 @@ async fn recovered_create_event(
     ctx: &Context,
     resource: &OidcSsoConfig,
     id: &str,
-) -> Result<Option<(&'static str, String)>> {
+) -> Result<Option<report::EventNote>> {
     let recorded = report::event_recorded(ctx, resource, "Created").await?;
     Ok((!recorded).then(|| {
         (
+            EventType::Normal,
             "Created",
             format!(
                 "created OIDC configuration {id} (recorded after the operator restarted mid-create)"
@@ -437,9 +522,17 @@ async fn deactivate(ctx: &Context, resource: &OidcSsoConfig, id: &str) -> Result
     report::publish(
         ctx,
         resource,
-        kube::runtime::events::EventType::Normal,
+        EventType::Normal,
         "Deactivated",
         format!("deactivated OIDC configuration {id}"),
+    )
+    .await;
+    report::publish(
+        ctx,
+        resource,
+        EventType::Warning,
+        "SsoEnforcementReset",
+        ENFORCEMENT_RESET.into(),
     )
     .await;
     Ok(())

@@ -16,19 +16,31 @@ use crate::infisical::wire::OidcConfigSummary;
 use super::apply::{clear_create_pending, status_apply_params};
 use super::context::Context;
 
+/// An Event to record: its type, reason and note.
+pub type EventNote = (EventType, &'static str, String);
+
 /// What a pass achieved.
 #[derive(Debug)]
 pub enum Outcome {
     /// Infisical matches the spec (possibly after a write).
     Synced {
         config: Box<OidcConfigSummary>,
-        /// Events to record for what happened (reason, note), in order.
-        events: Vec<(&'static str, String)>,
+        /// Events to record for what happened, in order.
+        events: Vec<EventNote>,
         clear_create_pending: bool,
         /// The client ID Infisical now holds (its answers do not include it).
         client_id: String,
         /// The static access token expires soon: when.
         token_expires: Option<std::time::SystemTime>,
+        /// The fields found drifted (and corrected).
+        drift: Option<Vec<String>>,
+        /// The configuration was updated, which resets enforce-SSO and SCIM.
+        enforcement_reset: bool,
+    },
+    /// `managementPolicy: Observe`: what Manage would do; nothing was written.
+    Observed {
+        plan: crate::api::PlannedChange,
+        drift: Option<Vec<String>>,
     },
     Suspended,
     Failed(Error),
@@ -58,10 +70,26 @@ pub async fn report(
             events,
             clear_create_pending,
             client_id,
+            drift,
+            enforcement_reset,
             ..
         } => {
             mirror(&mut status, config);
             status.client_id = Some(client_id.clone());
+            status.plan = None;
+            let now = Time(k8s_openapi::jiff::Timestamp::now());
+            if let Some(fields) = drift {
+                status.last_drift = Some(crate::api::Drift {
+                    detected_at: now.clone(),
+                    fields: fields.clone(),
+                });
+            }
+            if *enforcement_reset {
+                status.sso_enforcement_reset = Some(crate::api::EnforcementReset {
+                    at: now,
+                    message: super::ENFORCEMENT_RESET.into(),
+                });
+            }
             ctx.update_memory(&key, |m| {
                 m.consecutive_failures = 0;
                 m.hold = None;
@@ -75,6 +103,48 @@ pub async fn report(
                 Action::requeue(super::retry::jitter(resync)),
                 *clear_create_pending,
                 events.clone(),
+            )
+        }
+        Outcome::Observed { plan, drift } => {
+            ctx.update_memory(&key, |m| {
+                m.consecutive_failures = 0;
+                m.hold = None;
+            });
+            if let Some(fields) = drift
+                && status
+                    .last_drift
+                    .as_ref()
+                    .is_none_or(|d| &d.fields != fields)
+            {
+                status.last_drift = Some(crate::api::Drift {
+                    detected_at: Time(k8s_openapi::jiff::Timestamp::now()),
+                    fields: fields.clone(),
+                });
+            }
+            status.plan = Some(plan.clone());
+            let health = match plan.action.as_str() {
+                "None" => Health::Ready {
+                    reason: "Observing".into(),
+                    message: "managementPolicy is Observe: Infisical matches the spec, nothing would change".into(),
+                },
+                "Create" => Health::Reconciling {
+                    reason: "WouldCreate".into(),
+                    message: "managementPolicy is Observe: Manage would create the OIDC configuration".into(),
+                },
+                _ => Health::Reconciling {
+                    reason: "WouldUpdate".into(),
+                    message: format!(
+                        "managementPolicy is Observe: Manage would update {}{}",
+                        plan.fields.join(", "),
+                        if drift.is_some() { " (drift: the spec did not change)" } else { "" }
+                    ),
+                },
+            };
+            (
+                health,
+                Action::requeue(super::retry::jitter(resync)),
+                false,
+                Vec::new(),
             )
         }
         Outcome::Suspended => (
@@ -100,7 +170,8 @@ pub async fn report(
         generation,
         &Time(k8s_openapi::jiff::Timestamp::now()),
     );
-    if matches!(outcome, Outcome::Suspended) {
+    // Suspension and an observed plan are neither progress nor failure: Ready only.
+    if matches!(outcome, Outcome::Suspended | Outcome::Observed { .. }) {
         conditions.truncate(1);
     }
     let expiring = match &outcome {
@@ -137,11 +208,13 @@ pub async fn report(
     // Events go out before the create-pending mark is cleared: a crash in between leaves the
     // mark, and the next pass finds the Created Event already recorded instead of losing it.
     if !write_events.is_empty() {
-        for (reason, note) in write_events {
-            publish(ctx, resource, EventType::Normal, reason, note).await;
+        for (type_, reason, note) in write_events {
+            publish(ctx, resource, type_, reason, note).await;
         }
     } else if old_reason.as_deref() != Some(health.reason()) {
-        let type_ = if health.is_ready() || matches!(outcome, Outcome::Suspended) {
+        let type_ = if health.is_ready()
+            || matches!(outcome, Outcome::Suspended | Outcome::Observed { .. })
+        {
             EventType::Normal
         } else {
             EventType::Warning
