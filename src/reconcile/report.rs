@@ -90,26 +90,26 @@ pub async fn report(
                     message: super::ENFORCEMENT_RESET.into(),
                 });
             }
-            ctx.update_memory(&key, |m| {
-                m.consecutive_failures = 0;
-                m.hold = None;
-            });
+            ctx.update_memory(&key, |m| m.consecutive_failures = 0);
+            // Until the next resync, passes with the same inputs (our own status and mark
+            // writes wake the controller too) change nothing and must not call Infisical.
+            let next = super::retry::jitter(resync);
+            hold_for = Some(next);
             let message = format!("OIDC configuration {} is in sync", config.id);
             (
                 Health::Ready {
                     reason: "Synced".into(),
                     message,
                 },
-                Action::requeue(super::retry::jitter(resync)),
+                Action::requeue(next),
                 *clear_create_pending,
                 events.clone(),
             )
         }
         Outcome::Observed { plan, drift } => {
-            ctx.update_memory(&key, |m| {
-                m.consecutive_failures = 0;
-                m.hold = None;
-            });
+            ctx.update_memory(&key, |m| m.consecutive_failures = 0);
+            let next = super::retry::jitter(resync);
+            hold_for = Some(next);
             if let Some(fields) = drift
                 && status
                     .last_drift
@@ -140,12 +140,7 @@ pub async fn report(
                     ),
                 },
             };
-            (
-                health,
-                Action::requeue(super::retry::jitter(resync)),
-                false,
-                Vec::new(),
-            )
+            (health, Action::requeue(next), false, Vec::new())
         }
         Outcome::Suspended => (
             Health::Reconciling {
@@ -239,8 +234,9 @@ pub async fn report(
     Ok(action)
 }
 
-/// Holds passes with the same inputs until `wait` is over. Set only once the failure is on the
-/// object, or a held pass could never report it.
+/// Holds passes with the same inputs until `wait` is over: after a failure, until its retry is
+/// due; after a success, until the next resync. Set only once the outcome is on the object, or a
+/// held pass could never report it.
 fn hold(ctx: &Context, key: &str, wait: Duration) {
     ctx.update_memory(key, |m| {
         m.hold = m.last_inputs.map(|inputs| super::context::Hold {
