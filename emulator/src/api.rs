@@ -57,7 +57,7 @@ pub(crate) fn json_resp(status: u16, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn validation_failure(issues: Vec<Value>) -> Response {
+pub(crate) fn validation_failure(issues: Vec<Value>) -> Response {
     json_resp(
         422,
         json!({
@@ -74,7 +74,7 @@ fn with_meta(mut resp: Response, meta: Meta) -> Response {
     resp
 }
 
-fn finish(result: Result<Response, Response>, meta: Meta) -> Response {
+pub(crate) fn finish(result: Result<Response, Response>, meta: Meta) -> Response {
     with_meta(result.unwrap_or_else(|e| e), meta)
 }
 
@@ -165,6 +165,7 @@ fn token_source(inner: &Inner, claims: &Value) -> Result<tokens::Source, Respons
         org_id: identity.map(|i| i.org_id.clone()).unwrap_or_default(),
         identity_name: identity.map(|i| i.name.clone()).unwrap_or_default(),
         client_secret_id: tokens::str_claim(claims, "clientSecretId"),
+        identity_auth: json!({}),
     })
 }
 
@@ -264,12 +265,12 @@ fn permit(who: &Authed, org_id: &str, action: &str) -> Result<(), Response> {
 // Rate limiting
 
 #[derive(Clone, Copy)]
-enum Class {
+pub(crate) enum Class {
     Read,
     Write,
 }
 
-fn rate_limit(sh: &Shared, class: Class, route: &str) -> Result<(), Response> {
+pub(crate) fn rate_limit(sh: &Shared, class: Class, route: &str) -> Result<(), Response> {
     let mut inner = sh.lock();
     let limit = match class {
         Class::Read => inner.reads_per_minute,
@@ -307,7 +308,7 @@ fn rate_limit(sh: &Shared, class: Class, route: &str) -> Result<(), Response> {
 // ---------------------------------------------------------------------------------------------
 // Body helpers
 
-fn parse_body(body: &Bytes) -> Result<Option<Value>, Response> {
+pub(crate) fn parse_body(body: &Bytes) -> Result<Option<Value>, Response> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(None);
     }
@@ -453,7 +454,7 @@ pub(crate) async fn not_found(method: axum::http::Method, uri: Uri) -> Response 
     )
 }
 
-fn token_response(token: String, expires_in: u64, max_ttl: u64) -> Response {
+pub(crate) fn token_response(token: String, expires_in: u64, max_ttl: u64) -> Response {
     json_resp(
         200,
         json!({

@@ -160,6 +160,68 @@ async fn patch_identity(
     json_resp(200, json!({"ok": true}))
 }
 
+/// The control surface's view of a Kubernetes Auth method: the reviewer JWT is not echoed.
+fn kubernetes_auth_view(id: &str, auth: &KubernetesAuthSeed) -> Value {
+    let mut v = serde_json::to_value(auth).unwrap_or(Value::Null);
+    if auth
+        .token_reviewer_jwt
+        .as_deref()
+        .is_some_and(|j| !j.is_empty())
+    {
+        v["tokenReviewerJwt"] = json!("[REDACTED]");
+    }
+    json!({"identityId": id, "kubernetesAuth": v})
+}
+
+/// `PUT /__emulator/identities/{id}/kubernetes-auth`: [`KubernetesAuthSeed`] -> the view.
+async fn put_kubernetes_auth(
+    State(sh): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match parse::<KubernetesAuthSeed>(&body) {
+        Ok(auth) => {
+            if ctl(&sh).set_kubernetes_auth(&id, auth.clone()) {
+                json_resp(200, kubernetes_auth_view(&id, &auth))
+            } else {
+                identity_404(&id)
+            }
+        }
+        Err(e) => e,
+    }
+}
+
+async fn get_kubernetes_auth(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let c = ctl(&sh);
+    match c.kubernetes_auth(&id) {
+        Some(auth) => json_resp(200, kubernetes_auth_view(&id, &auth)),
+        None if c.login_stats(&id).is_some() => err(404, "NotFound", crate::k8s::MSG_NO_K8S_AUTH),
+        None => identity_404(&id),
+    }
+}
+
+async fn delete_kubernetes_auth(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let c = ctl(&sh);
+    if c.login_stats(&id).is_none() {
+        return identity_404(&id);
+    }
+    let removed = c.remove_kubernetes_auth(&id);
+    json_resp(200, json!({"ok": true, "removed": removed}))
+}
+
+/// `GET /__emulator/token-reviews`: the TokenReviews sent, oldest first.
+async fn get_token_reviews(State(sh): State<Arc<Shared>>) -> Response {
+    json_resp(
+        200,
+        serde_json::to_value(ctl(&sh).token_reviews()).unwrap_or(Value::Null),
+    )
+}
+
+async fn clear_token_reviews(State(sh): State<Arc<Shared>>) -> Response {
+    ctl(&sh).clear_token_reviews();
+    json_resp(200, json!({"ok": true}))
+}
+
 async fn add_fault(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     match parse::<Fault>(&body) {
         Ok(f) => {
@@ -396,6 +458,16 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             get(get_identity).patch(patch_identity),
         )
         .route("/__emulator/identities/{id}/tokens", post(issue_token))
+        .route(
+            "/__emulator/identities/{id}/kubernetes-auth",
+            get(get_kubernetes_auth)
+                .put(put_kubernetes_auth)
+                .delete(delete_kubernetes_auth),
+        )
+        .route(
+            "/__emulator/token-reviews",
+            get(get_token_reviews).delete(clear_token_reviews),
+        )
         .route("/__emulator/faults", post(add_fault).delete(clear_faults))
         .route("/__emulator/rate-limits", put(rate_limits))
         .route("/__emulator/settings", get(get_settings).put(put_settings))

@@ -113,7 +113,7 @@ impl Guard {
         }
     }
 
-    fn allow_listed(&self, url: &url::Url) -> bool {
+    pub(crate) fn allow_listed(&self, url: &url::Url) -> bool {
         let host_str = url.host_str().unwrap_or("").to_ascii_lowercase();
         let bare = host_str.trim_start_matches('[').trim_end_matches(']');
         let with_port = url

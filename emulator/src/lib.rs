@@ -1,7 +1,8 @@
 //! `infisical-emulator`: a faithful local emulation of the parts of Infisical's API that an
 //! operator managing an organisation's OIDC SSO configuration talks to (status, Universal Auth
-//! login, token renew/revoke, identity details, `GET/POST/PATCH /api/v1/sso/oidc/config`), plus
-//! a test-control surface (library [`Control`] and HTTP `/__emulator/*`).
+//! login, Kubernetes Auth login with a real TokenReview, token renew/revoke, identity details,
+//! `GET/POST/PATCH /api/v1/sso/oidc/config`), plus a test-control surface (library [`Control`]
+//! and HTTP `/__emulator/*`).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -19,6 +20,7 @@ mod api;
 mod control_http;
 mod dns;
 mod jwt;
+mod k8s;
 mod reqlog;
 mod server;
 mod state;

@@ -44,6 +44,10 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
             post(api::login).fallback(api::not_found),
         )
         .route(
+            "/api/v1/auth/kubernetes-auth/login",
+            post(crate::k8s::login).fallback(api::not_found),
+        )
+        .route(
             "/api/v1/auth/token/renew",
             post(api::renew).fallback(api::not_found),
         )
@@ -108,7 +112,11 @@ fn take_fault(inner: &mut Inner, method: &Method, path: &str) -> Option<FaultKin
 
 fn is_sensitive_key(k: &str) -> bool {
     let k = k.to_ascii_lowercase();
-    k.contains("secret") || k.contains("token") || k.contains("password") || k == "authorization"
+    k.contains("secret")
+        || k.contains("token")
+        || k.contains("password")
+        || k == "authorization"
+        || k.ends_with("jwt")
 }
 
 pub(crate) fn redact(v: &Value) -> Value {

@@ -1,6 +1,6 @@
 //! In-memory state of the emulator and the [`Control`] handle.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -71,6 +71,7 @@ pub(crate) struct Identity {
     pub ttl: u64,
     pub max_ttl: u64,
     pub logins: LoginCounters,
+    pub kubernetes_auth: Option<KubernetesAuthSeed>,
 }
 
 /// The token row of a legacy (pre-2026) token, read by Infisical's `loadLegacyTokenSource`.
@@ -120,7 +121,16 @@ pub(crate) struct Inner {
     pub marker_skew: u64,
     /// Requests logged since the last sweep of expired markers and lockouts.
     pub since_sweep: u32,
+    /// TokenReviews sent for Kubernetes Auth logins (the newest [`TOKEN_REVIEW_LOG_CAPACITY`]).
+    pub token_reviews: VecDeque<TokenReviewRecord>,
+    /// TokenReviews sent since start (`seq` of the last one).
+    pub token_reviews_sent: u64,
+    /// Deadline of one TokenReview (Infisical's `TOKEN_REVIEW_TIMEOUT_MS`, 10 s).
+    pub token_review_timeout: Duration,
 }
+
+/// TokenReview records kept (the oldest are dropped).
+pub(crate) const TOKEN_REVIEW_LOG_CAPACITY: usize = 1000;
 
 /// Sweep expired state every this many logged requests (besides the lazy pruning on access).
 const SWEEP_EVERY: u32 = 256;
@@ -238,6 +248,9 @@ impl Shared {
                 legacy_enforced_at: config.legacy_token_expiration_enforced_at,
                 marker_skew: config.revocation_marker_skew_seconds,
                 since_sweep: 0,
+                token_reviews: VecDeque::new(),
+                token_reviews_sent: 0,
+                token_review_timeout: Duration::from_millis(crate::k8s::TOKEN_REVIEW_TIMEOUT_MS),
             }),
             jwt_key: key,
         });
@@ -268,6 +281,29 @@ impl Shared {
         requested_ttl: u64,
         max_ttl: u64,
     ) -> (String, u64) {
+        self.issue_token_with(
+            inner,
+            identity,
+            auth_method,
+            client_secret_id,
+            requested_ttl,
+            max_ttl,
+            json!({}),
+        )
+    }
+
+    /// [`Shared::issue_token`] with an `identityAuth` claim.
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue_token_with(
+        &self,
+        inner: &mut Inner,
+        identity: &Identity,
+        auth_method: &str,
+        client_secret_id: &str,
+        requested_ttl: u64,
+        max_ttl: u64,
+        identity_auth: Value,
+    ) -> (String, u64) {
         let now = now_secs();
         let ttl = tokens::compute_issued_ttl(requested_ttl, max_ttl, now, now, inner.max_token_age)
             .max(1) as u64;
@@ -280,6 +316,7 @@ impl Shared {
             org_id: identity.org_id.clone(),
             identity_name: identity.name.clone(),
             client_secret_id: client_secret_id.to_string(),
+            identity_auth,
         };
         let token_id = uuid::Uuid::new_v4().to_string();
         let token = self.sign(
@@ -430,6 +467,7 @@ impl Control {
                 ttl: identity.access_token_ttl,
                 max_ttl: identity.access_token_max_ttl,
                 logins: LoginCounters::default(),
+                kubernetes_auth: identity.kubernetes_auth,
             },
         );
         IdentityCredentials {
@@ -513,6 +551,7 @@ impl Control {
                 org_id: identity.org_id.clone(),
                 identity_name: identity.name.clone(),
                 client_secret_id: String::new(),
+                identity_auth: json!({}),
             };
             self.shared.sign(
                 &mut inner,
@@ -587,6 +626,58 @@ impl Control {
         if let Some(i) = self.shared.lock().identities.get_mut(identity_id) {
             i.permissions = permissions;
         }
+    }
+
+    /// Attach (or replace) an identity's Kubernetes Auth method. `false` when the identity does
+    /// not exist.
+    pub fn set_kubernetes_auth(&self, identity_id: &str, auth: KubernetesAuthSeed) -> bool {
+        match self.shared.lock().identities.get_mut(identity_id) {
+            Some(i) => {
+                i.kubernetes_auth = Some(auth);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Detach an identity's Kubernetes Auth method (its logins then answer 404). `false` when
+    /// the identity does not exist or had none.
+    pub fn remove_kubernetes_auth(&self, identity_id: &str) -> bool {
+        self.shared
+            .lock()
+            .identities
+            .get_mut(identity_id)
+            .and_then(|i| i.kubernetes_auth.take())
+            .is_some()
+    }
+
+    /// An identity's Kubernetes Auth method, as configured.
+    pub fn kubernetes_auth(&self, identity_id: &str) -> Option<KubernetesAuthSeed> {
+        self.shared
+            .lock()
+            .identities
+            .get(identity_id)
+            .and_then(|i| i.kubernetes_auth.clone())
+    }
+
+    /// The TokenReviews sent for Kubernetes Auth logins, oldest first (the newest 1000).
+    pub fn token_reviews(&self) -> Vec<TokenReviewRecord> {
+        self.shared.lock().token_reviews.iter().cloned().collect()
+    }
+
+    /// TokenReviews sent since start (also counts those no longer held).
+    pub fn token_review_count(&self) -> u64 {
+        self.shared.lock().token_reviews_sent
+    }
+
+    /// Forget the TokenReview records (the count keeps counting).
+    pub fn clear_token_reviews(&self) {
+        self.shared.lock().token_reviews.clear();
+    }
+
+    /// Deadline of one TokenReview (default 10 s, Infisical's `TOKEN_REVIEW_TIMEOUT_MS`).
+    pub fn set_token_review_timeout(&self, timeout: Duration) {
+        self.shared.lock().token_review_timeout = timeout;
     }
 
     /// Applies to tokens issued afterwards.

@@ -17,6 +17,8 @@ pub(crate) const IDENTITY_ACCESS_TOKEN: &str = "identityAccessToken";
 pub(crate) const UNIVERSAL_AUTH: &str = "universal-auth";
 /// `IdentityAuthMethod.TOKEN_AUTH` (static tokens from the control surface).
 pub(crate) const TOKEN_AUTH: &str = "token-auth";
+/// `IdentityAuthMethod.KUBERNETES_AUTH`.
+pub(crate) const KUBERNETES_AUTH: &str = "kubernetes-auth";
 
 pub(crate) const MSG_BAD_CLAIMS: &str =
     "Invalid identity access token claims, please re-authenticate";
@@ -135,7 +137,10 @@ pub(crate) struct Source {
     pub creation_epoch: u64,
     pub org_id: String,
     pub identity_name: String,
+    /// Empty: the claim is left out (every auth method but Universal Auth).
     pub client_secret_id: String,
+    /// The `identityAuth` claim (`{}`; Kubernetes Auth: `{"kubernetes": {namespace, name}}`).
+    pub identity_auth: Value,
 }
 
 /// `hasFullRenewClaims`: the source straight from the JWT; `None` for legacy tokens, which
@@ -155,6 +160,7 @@ pub(crate) fn full_source(c: &Value) -> Option<Source> {
         creation_epoch: n("creationEpoch")?,
         identity_name: str_claim(c, "identityName"),
         client_secret_id: str_claim(c, "clientSecretId"),
+        identity_auth: c.get("identityAuth").cloned().unwrap_or_else(|| json!({})),
     })
 }
 
@@ -169,9 +175,11 @@ pub(crate) struct Issue<'a> {
 }
 
 /// The payload `signIdentityAccessToken` signs (jsonwebtoken adds `iat`, `exp`, `jti`).
+/// `clientSecretId: input.clientSecretId` is `undefined` for logins other than Universal Auth,
+/// so JSON leaves it out.
 pub(crate) fn claims(i: &Issue<'_>) -> Value {
     let s = i.source;
-    json!({
+    let mut v = json!({
         "identityId": i.identity_id,
         "identityName": s.identity_name,
         "authMethod": s.auth_method,
@@ -186,11 +194,17 @@ pub(crate) fn claims(i: &Issue<'_>) -> Value {
         "accessTokenPeriod": s.period,
         "creationEpoch": s.creation_epoch,
         "authTokenType": IDENTITY_ACCESS_TOKEN,
-        "identityAuth": {},
+        "identityAuth": s.identity_auth,
         "iat": i.iat,
         "exp": i.iat + i.ttl_seconds,
         "jti": i.token_id,
-    })
+    });
+    if s.client_secret_id.is_empty()
+        && let Some(m) = v.as_object_mut()
+    {
+        m.remove("clientSecretId");
+    }
+    v
 }
 
 /// A pre-redesign token (`identity-ua-service.ts` before 2026): no `jti`, no org or TTL claims,

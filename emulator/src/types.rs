@@ -351,6 +351,10 @@ pub struct IdentitySeed {
     pub access_token_ttl: u64,
     /// Access token max TTL in seconds (0 = unlimited renewals). Default 2592000.
     pub access_token_max_ttl: u64,
+    /// Kubernetes Auth attached to the identity (`POST /api/v1/auth/kubernetes-auth/login`);
+    /// `None` (the default): not configured, the login answers 404.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes_auth: Option<KubernetesAuthSeed>,
 }
 
 impl Default for IdentitySeed {
@@ -362,8 +366,89 @@ impl Default for IdentitySeed {
             permissions: default_permissions(),
             access_token_ttl: 2_592_000,
             access_token_max_ttl: 2_592_000,
+            kubernetes_auth: None,
         }
     }
+}
+
+/// An identity's Kubernetes Auth method, with the field names of Infisical's attach API
+/// (`POST /api/v1/auth/kubernetes-auth/identities/{identityId}`, token review mode `api`).
+/// JSON: `{"kubernetesHost": "https://127.0.0.1:6443", "caCert": "-----BEGIN CERTIFICATE-----...",
+/// "tokenReviewerJwt": "eyJ...", "allowedNamespaces": "apps, team-*", "allowedNames": "web",
+/// "allowedAudience": "infisical", "accessTokenTTL": 2592000, "accessTokenMaxTTL": 2592000}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KubernetesAuthSeed {
+    /// The API server the TokenReview is POSTed to: `https://host:port`, `http://host:port` or
+    /// `host:port` (then `https://` is assumed, as in Infisical's `withKubernetesHostScheme`).
+    pub kubernetes_host: String,
+    /// PEM CA certificate(s) the API server's certificate must chain to; `None` or `""` = none.
+    pub ca_cert: Option<String>,
+    /// JWT the TokenReview is authenticated with (a service account bound to
+    /// `system:auth-delegator`); `None` or `""`: the caller's own JWT reviews itself.
+    pub token_reviewer_jwt: Option<String>,
+    /// Comma-separated namespaces (picomatch globs); `""` = any.
+    pub allowed_namespaces: String,
+    /// Comma-separated service account names (picomatch globs); `""` = any.
+    pub allowed_names: String,
+    /// Audience the token must carry (sent as `spec.audiences`); `""` = no audience check.
+    pub allowed_audience: String,
+    /// Access token TTL in seconds (0 = the longest allowed). Default 2592000.
+    #[serde(rename = "accessTokenTTL")]
+    pub access_token_ttl: u64,
+    /// Access token max TTL in seconds (0 = unlimited renewals). Default 2592000.
+    #[serde(rename = "accessTokenMaxTTL")]
+    pub access_token_max_ttl: u64,
+    /// Infisical's `verifyTlsCertificate`; `None` = `caCert` is non-empty (its attach default).
+    /// `false`: the API server's certificate is not verified at all (Node's
+    /// `rejectUnauthorized: false`); `true` without `caCert`: the system trust store.
+    pub verify_tls_certificate: Option<bool>,
+}
+
+impl Default for KubernetesAuthSeed {
+    fn default() -> Self {
+        KubernetesAuthSeed {
+            kubernetes_host: String::new(),
+            ca_cert: None,
+            token_reviewer_jwt: None,
+            allowed_namespaces: String::new(),
+            allowed_names: String::new(),
+            allowed_audience: String::new(),
+            access_token_ttl: 2_592_000,
+            access_token_max_ttl: 2_592_000,
+            verify_tls_certificate: None,
+        }
+    }
+}
+
+/// One TokenReview the emulator sent for a Kubernetes Auth login ([`crate::Control::token_reviews`],
+/// `GET /__emulator/token-reviews`). Neither the caller's JWT nor the reviewer JWT is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenReviewRecord {
+    /// 1, 2, ... in the order the reviews were sent.
+    pub seq: u64,
+    pub identity_id: String,
+    /// The identity's `kubernetesHost`, as configured.
+    pub kubernetes_host: String,
+    /// The URL the TokenReview was POSTed to.
+    pub url: String,
+    /// Whose JWT authenticated it: `"tokenReviewerJwt"` or `"callerJwt"`.
+    pub reviewer: String,
+    /// `spec.audiences` as sent (empty when no `allowedAudience`).
+    pub audiences: Vec<String>,
+    /// HTTP status of the API server's answer; `None` when there was none (connection refused,
+    /// TLS failure, timeout).
+    pub status: Option<u16>,
+    /// `status.authenticated` of the review, when the answer had one.
+    pub authenticated: Option<bool>,
+    /// `status.user.username` of the review, when the answer had one.
+    pub username: Option<String>,
+    /// The status the login answered with.
+    pub login_status: u16,
+    /// `"ok"`, or the `error` of the login's error answer (e.g. `KubernetesTokenReviewerForbidden`).
+    pub outcome: String,
+    pub elapsed_ms: u64,
 }
 
 /// What [`crate::Control::seed_identity`] returns.

@@ -18,6 +18,12 @@ pub(crate) enum Kind {
     Bool,
     /// `z.nativeEnum(...)`.
     Enum(&'static [&'static str]),
+    /// `slugSchema({min, max})` (`backend/src/server/lib/schemas.ts`): `z.string().toLowerCase()
+    /// .trim().min(min).max(max)` + a refinement that the value is its own slugify.
+    Slug {
+        min: usize,
+        max: usize,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -100,7 +106,9 @@ pub(crate) fn parse_object(
                 }
                 (None, true) => {
                     let expected = match f.kind {
-                        Kind::Str { .. } | Kind::Domains => "string".to_string(),
+                        Kind::Str { .. } | Kind::Domains | Kind::Slug { .. } => {
+                            "string".to_string()
+                        }
                         Kind::Bool => "boolean".to_string(),
                         Kind::Enum(opts) => join_values(opts),
                     };
@@ -140,6 +148,16 @@ pub(crate) fn parse_object(
                         continue;
                     }
                     out.insert(f.name.into(), json!(s));
+                }
+                other => issues.push(invalid_type(&[f.name], "string", type_name(Some(other)))),
+            },
+            Kind::Slug { min, max } => match v {
+                Value::String(s) => {
+                    let (value, mut found) = slug_issues(f.name, s, min, max);
+                    if found.is_empty() {
+                        out.insert(f.name.into(), json!(value));
+                    }
+                    issues.append(&mut found);
                 }
                 other => issues.push(invalid_type(&[f.name], "string", type_name(Some(other)))),
             },
@@ -185,6 +203,45 @@ pub(crate) fn parse_object(
     } else {
         Err(issues)
     }
+}
+
+/// `slugSchema`: the checks run in order on the lowercased, trimmed value and each failure is
+/// reported (zod marks the string dirty, not aborted, so the refinement runs too). `slugify(v,
+/// {lowercase: true, separator: "-"}) === v` holds exactly for `[a-z0-9]+(-[a-z0-9]+)*` (or "").
+pub(crate) fn slug_issues(name: &str, raw: &str, min: usize, max: usize) -> (String, Vec<Value>) {
+    let v = raw.to_lowercase().trim().to_string();
+    let len = v.encode_utf16().count();
+    let mut issues = Vec::new();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if len < min {
+        issues.push(json!({
+            "code": "too_small", "minimum": min, "type": "string", "inclusive": true,
+            "exact": false, "message": format!("Slug field must be at least {min} character{}", plural(min)),
+            "path": [name],
+        }));
+    }
+    if len > max {
+        issues.push(json!({
+            "code": "too_big", "maximum": max, "type": "string", "inclusive": true,
+            "exact": false, "message": format!("Slug field must be at most {max} character{}", plural(max)),
+            "path": [name],
+        }));
+    }
+    let is_slug = v.is_empty()
+        || v.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        });
+    if !is_slug {
+        issues.push(json!({
+            "code": "custom",
+            "message": "Slug field can only contain letters, numbers, and hyphens",
+            "path": [name],
+        }));
+    }
+    (v, issues)
 }
 
 const fn s(name: &'static str, required: bool, default: Option<Default>) -> Field {
@@ -318,9 +375,43 @@ pub(crate) const LOGIN_FIELDS: &[Field] = &[
 
 pub(crate) const TOKEN_FIELDS: &[Field] = &[s("accessToken", true, None)];
 
+/// `POST /api/v1/auth/kubernetes-auth/login` (`identity-kubernetes-auth-router.ts`):
+/// `{identityId: z.string().trim(), jwt: z.string().trim(), organizationSlug:
+/// slugSchema().optional()}`; a plain `z.object`, so unknown keys are stripped, not refused.
+pub(crate) const K8S_LOGIN_FIELDS: &[Field] = &[
+    s("identityId", true, None),
+    s("jwt", true, None),
+    Field {
+        name: "organizationSlug",
+        kind: Kind::Slug { min: 1, max: 32 },
+        required: false,
+        default: None,
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(slug_issues("s", " Acme-1 ", 1, 32).1.is_empty());
+        assert_eq!(slug_issues("s", " Acme-1 ", 1, 32).0, "acme-1");
+        for bad in ["a b", "a--b", "-a", "a-", "a_b", "ü"] {
+            assert_eq!(slug_issues("s", bad, 1, 32).1.len(), 1, "{bad}");
+        }
+        let (_, empty) = slug_issues("s", "", 1, 32);
+        assert_eq!(empty.len(), 1);
+        assert_eq!(
+            empty[0]["message"],
+            "Slug field must be at least 1 character"
+        );
+        let (_, long) = slug_issues("s", &"a".repeat(33), 1, 32);
+        assert_eq!(
+            long[0]["message"],
+            "Slug field must be at most 32 characters"
+        );
+    }
 
     #[test]
     fn domains() {

@@ -23,7 +23,35 @@ pub async fn mark_create_pending(ctx: &Context, resource: &mut OidcSsoConfig) ->
         return Ok(());
     }
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    if !super::finalizer::has_finalizer(resource) {
+        // The first write of a new resource: finalizer and mark together.
+        let api: Api<OidcSsoConfig> = Api::namespaced(
+            ctx.client.clone(),
+            &resource.namespace().unwrap_or_default(),
+        );
+        *resource = super::finalizer::add_with_annotation(
+            &api,
+            resource,
+            CREATE_PENDING_ANNOTATION,
+            &now,
+        )
+        .await?;
+        return Ok(());
+    }
     set_mark(ctx, resource, Some(now)).await
+}
+
+/// Adds the finalizer unless present, moving `resource` to the version written.
+pub async fn ensure_finalizer(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<()> {
+    if super::finalizer::has_finalizer(resource) {
+        return Ok(());
+    }
+    let api: Api<OidcSsoConfig> = Api::namespaced(
+        ctx.client.clone(),
+        &resource.namespace().unwrap_or_default(),
+    );
+    *resource = super::finalizer::add(&api, resource).await?;
+    Ok(())
 }
 
 /// Sets (`Some`) or clears (`None`) the mark, and moves `resource` to the version written.

@@ -99,14 +99,8 @@ async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<
             finalizer::remove(&api, &resource).await?;
             return Ok(action);
         }
-        // Observe writes nothing but status: no finalizer either, since deleting an observed
-        // resource has nothing to clean up.
-        let observing = resource.spec.management_policy == ManagementPolicy::Observe;
-        let resource = if finalizer::has_finalizer(&resource) || observing {
-            resource
-        } else {
-            finalizer::add(&api, &resource).await?
-        };
+        // The finalizer is added by the pipeline, just before the resource first owns a
+        // configuration (see `finalizer`); under Observe never.
         sync(&ctx, &resource).await
     }
     .instrument(span)
@@ -290,6 +284,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
         }
         Plan::Update { id, patch, cause } => {
             idp_hosts::check(&ctx.settings.idp_resolver, &desired, Some(&patch)).await?;
+            apply::ensure_finalizer(ctx, resource).await?;
             let mut events: Vec<_> = if owner.create_pending {
                 recovered_create_event(ctx, resource, &id)
                     .await?
@@ -326,6 +321,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
             }
         }
         Plan::InSync { id, adopted } => {
+            apply::ensure_finalizer(ctx, resource).await?;
             let config = observed.expect("in sync implies observed").config;
             let mut events = Vec::new();
             if adopted {
