@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-namespaces.sh delete: delete every namespace the tests created (label
+# test-namespaces.sh delete: delete every namespace (and cluster-wide binding) the tests created (label
 # test.infisical-operator.io/namespace=true) and wait until kube-controller-manager has really
 # removed them. No operator runs any more at this point, so the finalizers of OidcSsoConfigs left
 # in those namespaces are removed first: nothing else would ever remove them.
@@ -21,6 +21,8 @@ for ns in $namespaces; do
   done
 done
 kubectl delete namespaces -l "$label" --wait=false >/dev/null
+# Cluster-wide objects tests label the same way (the Kubernetes Auth reviewers' bindings).
+kubectl delete clusterrolebindings -l "$label" --ignore-not-found >/dev/null
 while :; do
   left=$(kubectl get namespaces -l "$label" -o jsonpath='{.items[*].metadata.name}')
   [ -z "$left" ] && break

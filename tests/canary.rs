@@ -166,3 +166,67 @@ async fn the_canary_secret_never_leaks() {
     assert_clean("logs", &logs);
     env.cleanup().await;
 }
+
+/// Any JSON Web Token: a service account token, the token reviewer's, or Infisical's.
+fn jwts(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (start, _) in text.match_indices("eyJ") {
+        let candidate: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        if candidate.split('.').filter(|part| part.len() > 8).count() == 3 {
+            found.push(candidate);
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubernetes_auth_tokens_never_leak() {
+    assert_eq!(
+        jwts("x eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXZhbHVl y").len(),
+        1,
+        "the detector finds a token"
+    );
+    let capture = Capture::default();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .with_ansi(false)
+        .init();
+    let env = TestEnv::new("canary-k8s").await;
+    env.kubernetes_auth_identity(&env.namespace, "infisical-sso", "infisical", true, 3600)
+        .await;
+    env.put_service_account("infisical-sso", true).await;
+    let operator = env.start_operator();
+    let spec =
+        env.spec(env.kubernetes_auth(&env.identity.identity_id, "infisical-sso", &["infisical"]));
+    env.apply("acme-sso", spec).await;
+    env.wait_ready("acme-sso").await;
+    assert!(
+        !env.emulator.control().token_reviews().is_empty(),
+        "a service account token was minted and reviewed"
+    );
+    let resource = serde_json::to_string(&env.get("acme-sso").await).unwrap();
+    let events: Api<Event> = Api::namespaced(env.client.clone(), &env.namespace);
+    let events =
+        serde_json::to_string(&events.list(&ListParams::default()).await.unwrap().items).unwrap();
+    let metrics = operator.metrics.encode();
+    operator.stop().await;
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("kubernetes-auth/login"),
+        "the login was logged"
+    );
+    for (place, text) in [
+        ("status", &resource),
+        ("events", &events),
+        ("metrics", &metrics),
+        ("logs", &logs),
+    ] {
+        assert_eq!(jwts(text), Vec::<String>::new(), "a token in {place}");
+    }
+    assert_clean("logs", &logs);
+    env.cleanup().await;
+}

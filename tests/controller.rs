@@ -1412,3 +1412,134 @@ async fn a_create_reads_infisical_once_although_its_own_writes_wake_the_controll
     operator.stop().await;
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubernetes_auth_reaches_ready_with_no_infisical_credential_in_the_cluster() {
+    let env = TestEnv::new("k8s-auth").await;
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(env.client.clone(), &env.namespace);
+    // No Universal Auth credential anywhere: the only Secret left is the IdP's client secret.
+    secrets
+        .delete("infisical-identity", &Default::default())
+        .await
+        .unwrap();
+    env.kubernetes_auth_identity(&env.namespace, "infisical-sso", "infisical", true, 2)
+        .await;
+    env.put_service_account("infisical-sso", true).await;
+    let operator = env.start_operator_with(|config| {
+        config.settings.default_resync = Duration::from_secs(2);
+    });
+    let spec =
+        env.spec(env.kubernetes_auth(&env.identity.identity_id, "infisical-sso", &["infisical"]));
+    env.apply("acme-sso", spec).await;
+    let resource = env.wait_ready("acme-sso").await;
+    assert_eq!(
+        resource.status.unwrap().id.as_deref(),
+        env.org().config.unwrap()["id"].as_str()
+    );
+    let names: Vec<String> = secrets
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|s| s.metadata.name)
+        .collect();
+    assert_eq!(names, ["idp-client"], "no Infisical credential is stored");
+    let reviews = env.emulator.control().token_reviews();
+    assert!(
+        !reviews.is_empty(),
+        "Infisical reviewed the token with the API server"
+    );
+    assert!(reviews.iter().all(|r| r.outcome == "ok"), "{reviews:?}");
+    assert_eq!(
+        reviews[0].username.as_deref(),
+        Some(format!("system:serviceaccount:{}:infisical-sso", env.namespace).as_str())
+    );
+    assert_eq!(reviews[0].audiences, ["infisical"]);
+    // Infisical's token lives 2 s: the timer's resyncs log in again with fresh service account
+    // tokens, and no pass fails.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while env.emulator.control().token_reviews().len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no new login after the token expired"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        operator
+            .metrics
+            .encode()
+            .lines()
+            .filter(|l| l.starts_with("infisical_oidc_operator_reconcile_errors_total{"))
+            .count(),
+        0,
+        "{}",
+        operator.metrics.encode()
+    );
+    env.wait_ready("acme-sso").await;
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubernetes_auth_refusals_name_the_problem() {
+    for (what, namespaces, names, audience, reviewer_may_review, expected) in [
+        (
+            "wrong namespace",
+            "elsewhere",
+            "infisical-sso",
+            "infisical",
+            true,
+            "K8s namespace not allowed",
+        ),
+        (
+            "wrong name",
+            "*",
+            "another-account",
+            "infisical",
+            true,
+            "K8s name not allowed",
+        ),
+        (
+            "wrong audience",
+            "*",
+            "infisical-sso",
+            "not-infisical",
+            true,
+            "invalid for the target audiences",
+        ),
+        (
+            "reviewer without permission",
+            "*",
+            "infisical-sso",
+            "infisical",
+            false,
+            "KubernetesTokenReviewerForbidden",
+        ),
+    ] {
+        let env = TestEnv::new("k8s-refused").await;
+        env.kubernetes_auth_identity(namespaces, names, audience, reviewer_may_review, 3600)
+            .await;
+        env.put_service_account("infisical-sso", true).await;
+        let operator = env.start_operator();
+        let spec = env.spec(env.kubernetes_auth(
+            &env.identity.identity_id,
+            "infisical-sso",
+            &["infisical"],
+        ));
+        env.apply("acme-sso", spec).await;
+        let refused = env
+            .wait_until("acme-sso", "a refusal", Duration::from_secs(30), |r| {
+                ready(r).is_some_and(|c| c.0 == "False" && c.1 != "Reconciling")
+            })
+            .await;
+        let (_, reason, message) = ready(&refused).unwrap();
+        assert_eq!(reason, "AuthenticationFailed", "{what}: {message}");
+        assert!(message.contains(expected), "{what}: {message}");
+        assert!(env.org().config.is_none(), "{what}");
+        operator.stop().await;
+        env.cleanup().await;
+    }
+}

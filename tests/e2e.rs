@@ -437,3 +437,88 @@ async fn operator_runs_with_exactly_the_charts_rbac() {
         "can watch Secrets: {out:?}"
     );
 }
+
+/// Kubernetes Auth with the built binary, authorised exactly as the chart's ServiceAccount: it
+/// may read the opted-in ServiceAccount and request its token, and Infisical (the emulator)
+/// reviews that token with the real API server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubernetes_auth_with_the_built_binary_and_the_charts_rbac() {
+    let world = World::new("e2e-k8s-auth").await;
+    let ns = world.namespace.clone();
+    let docs = support::tools::helm_template(
+        "e2e",
+        &ns,
+        &[
+            "--set",
+            &format!("watchNamespaces={{{ns}}}"),
+            "--set",
+            "rbac.scope=namespaced",
+            "--set",
+            "crds.install=false",
+        ],
+    );
+    let rbac: Vec<_> = docs
+        .iter()
+        .filter(|d| {
+            matches!(
+                support::tools::kind(d),
+                "ServiceAccount" | "Role" | "RoleBinding"
+            )
+        })
+        .cloned()
+        .collect();
+    support::tools::apply_docs(&world.kubeconfig, &rbac, &[]);
+    let sa = support::tools::service_account_name(&docs);
+    let as_sa = support::tools::impersonating_kubeconfig(
+        &world.kubeconfig,
+        &ns,
+        &sa,
+        &world.dir.path().join("sa.kubeconfig"),
+    );
+    support::configure_kubernetes_auth(
+        &world.client,
+        &ns,
+        &world.emulator,
+        &world.identity.identity_id,
+        support::KubernetesAuthRules {
+            allowed_namespaces: &ns,
+            allowed_names: "infisical-sso",
+            allowed_audience: "infisical",
+            reviewer_may_review: true,
+            access_token_ttl: 3600,
+        },
+    )
+    .await;
+    support::put_service_account(&world.client, &ns, "infisical-sso", true).await;
+    let operator = OperatorProcess::start(&as_sa, &ns, world.dir.path(), "k8s-auth");
+    // The discovery-url example, its authentication switched to Kubernetes Auth.
+    let example = world.example("discovery-url.yaml");
+    let manifest = example.replace(
+        "    universalAuth:\n      credentialsRef:\n        name: infisical-identity\n",
+        &format!(
+            "    kubernetesAuth:\n      identityId: {}\n      serviceAccountRef:\n        name: infisical-sso\n      audiences: [infisical]\n",
+            world.identity.identity_id
+        ),
+    );
+    assert_ne!(
+        manifest, example,
+        "the example's authentication block moved: update this test"
+    );
+    world.apply("k8s-auth.yaml", &manifest);
+    world.wait_ready("acme-sso", &operator);
+    assert_eq!(
+        world.jsonpath("acme-sso", "{.status.id}"),
+        stored_config_id(&world.emulator).unwrap()
+    );
+    let reviews = world.emulator.control().token_reviews();
+    assert!(
+        reviews
+            .iter()
+            .any(|r| r.outcome == "ok" && r.status == Some(201)),
+        "the emulator reviewed the token with the API server: {reviews:?}"
+    );
+    assert!(
+        !operator.log_text().contains("eyJ"),
+        "no token in the operator's log"
+    );
+}

@@ -165,6 +165,110 @@ pub fn pki() -> Pki {
     }
 }
 
+/// Creates (or updates) a ServiceAccount; `opted_in` sets the annotation that lets the operator
+/// request tokens for it.
+pub async fn put_service_account(client: &Client, namespace: &str, name: &str, opted_in: bool) {
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(client.clone(), namespace);
+    let annotations = if opted_in {
+        json!({infisical_oidc_operator::api::ALLOW_TOKEN_REQUEST_ANNOTATION: "true"})
+    } else {
+        json!({})
+    };
+    let account = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": name, "annotations": annotations}});
+    accounts
+        .patch(
+            name,
+            &PatchParams::apply("tests").force(),
+            &Patch::Apply(&account),
+        )
+        .await
+        .unwrap();
+}
+
+/// What the identity's Kubernetes Auth method allows.
+pub struct KubernetesAuthRules<'a> {
+    pub allowed_namespaces: &'a str,
+    pub allowed_names: &'a str,
+    pub allowed_audience: &'a str,
+    /// Whether the reviewer ServiceAccount is bound to `system:auth-delegator`.
+    pub reviewer_may_review: bool,
+    pub access_token_ttl: u64,
+}
+
+/// Configures Kubernetes Auth on `identity_id`, reviewed by the test cluster itself: a reviewer
+/// ServiceAccount in `namespace` (bound to `system:auth-delegator` unless the rules say not),
+/// the cluster's URL and CA from `KUBECONFIG`. Returns the reviewer's name.
+pub async fn configure_kubernetes_auth(
+    client: &Client,
+    namespace: &str,
+    emulator: &Emulator,
+    identity_id: &str,
+    rules: KubernetesAuthRules<'_>,
+) -> String {
+    use k8s_openapi::api::authentication::v1::TokenRequest;
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let reviewer = "token-reviewer";
+    put_service_account(client, namespace, reviewer, false).await;
+    if rules.reviewer_may_review {
+        let bindings: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> =
+            Api::all(client.clone());
+        let name = format!("{}-{reviewer}", namespace);
+        let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": name, "labels": {TEST_NAMESPACE_LABEL: "true"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"},
+            "subjects": [{"kind": "ServiceAccount", "name": reviewer, "namespace": namespace}]});
+        bindings
+            .patch(
+                &name,
+                &PatchParams::apply("tests").force(),
+                &Patch::Apply(&binding),
+            )
+            .await
+            .unwrap();
+    }
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
+    let request: TokenRequest =
+        serde_json::from_value(json!({"spec": {"audiences": [], "expirationSeconds": 3600}}))
+            .unwrap();
+    let reviewer_jwt = accounts
+        .create_token_request(reviewer, &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .token;
+    let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig()).unwrap();
+    let cluster = kubeconfig.clusters[0].cluster.as_ref().unwrap();
+    let ca_cert = cluster.certificate_authority_data.as_ref().map(|data| {
+        use base64::Engine;
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap(),
+        )
+        .unwrap()
+    });
+    let control = emulator.control();
+    // The test cluster listens on 127.0.0.1, which Infisical's URL guard refuses unless allowed.
+    control.set_allowed_internal_hosts(vec!["127.0.0.1".into()]);
+    assert!(control.set_kubernetes_auth(
+        identity_id,
+        infisical_emulator::KubernetesAuthSeed {
+            kubernetes_host: cluster.server.clone().unwrap(),
+            ca_cert,
+            token_reviewer_jwt: Some(reviewer_jwt),
+            allowed_namespaces: rules.allowed_namespaces.into(),
+            allowed_names: rules.allowed_names.into(),
+            allowed_audience: rules.allowed_audience.into(),
+            access_token_ttl: rules.access_token_ttl,
+            ..Default::default()
+        },
+    ));
+    reviewer.to_string()
+}
+
 /// The IdP client secret used by every test: it must never appear in logs, events, status or metrics.
 pub const CANARY: &str = "CANARY-idp-secret-7d1f0c2b";
 
@@ -362,26 +466,34 @@ impl TestEnv {
         org_id
     }
 
-    /// Creates (or updates) a ServiceAccount in this env's namespace; `opted_in` sets the
-    /// annotation that lets the operator request tokens for it.
+    /// Creates (or updates) a ServiceAccount in this env's namespace: see [`put_service_account`].
     pub async fn put_service_account(&self, name: &str, opted_in: bool) {
-        let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
-            Api::namespaced(self.client.clone(), &self.namespace);
-        let annotations = if opted_in {
-            json!({infisical_oidc_operator::api::ALLOW_TOKEN_REQUEST_ANNOTATION: "true"})
-        } else {
-            json!({})
-        };
-        let account = json!({"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": name, "annotations": annotations}});
-        accounts
-            .patch(
-                name,
-                &PatchParams::apply("tests").force(),
-                &Patch::Apply(&account),
-            )
-            .await
-            .unwrap();
+        put_service_account(&self.client, &self.namespace, name, opted_in).await;
+    }
+
+    /// Configures Kubernetes Auth on this env's identity: see [`configure_kubernetes_auth`].
+    pub async fn kubernetes_auth_identity(
+        &self,
+        allowed_namespaces: &str,
+        allowed_names: &str,
+        allowed_audience: &str,
+        reviewer_may_review: bool,
+        access_token_ttl: u64,
+    ) -> String {
+        configure_kubernetes_auth(
+            &self.client,
+            &self.namespace,
+            &self.emulator,
+            &self.identity.identity_id,
+            KubernetesAuthRules {
+                allowed_namespaces,
+                allowed_names,
+                allowed_audience,
+                reviewer_may_review,
+                access_token_ttl,
+            },
+        )
+        .await
     }
 
     /// The spec's authentication switched to Kubernetes Auth with `service_account`.
