@@ -29,13 +29,9 @@ pub async fn mark_create_pending(ctx: &Context, resource: &mut OidcSsoConfig) ->
             ctx.client.clone(),
             &resource.namespace().unwrap_or_default(),
         );
-        *resource = super::finalizer::add_with_annotation(
-            &api,
-            resource,
-            CREATE_PENDING_ANNOTATION,
-            &now,
-        )
-        .await?;
+        *resource =
+            super::finalizer::add_with_annotation(&api, resource, CREATE_PENDING_ANNOTATION, &now)
+                .await?;
         return Ok(());
     }
     set_mark(ctx, resource, Some(now)).await
