@@ -310,6 +310,8 @@ impl OperatorProcess {
                 "warn",
                 "--idp-host-aliases",
                 concat!(env!("CARGO_MANIFEST_DIR"), "/hack/demo-idp-hosts"),
+                "--default-preflight",
+                "Skip",
             ])
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)

@@ -357,6 +357,7 @@ pub fn secret_names(resource: &OidcSsoConfig) -> impl Iterator<Item = &str> {
             .map(|u| u.credentials_ref.name.as_str()),
         auth.token.as_ref().map(|t| t.secret_ref.name.as_str()),
         spec.ca_bundle_ref.as_ref().map(|c| c.name.as_str()),
+        spec.idp_ca_bundle_ref.as_ref().map(|c| c.name.as_str()),
     ]
     .into_iter()
     .flatten()

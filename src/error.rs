@@ -127,6 +127,11 @@ pub enum Error {
         detail: String,
     },
 
+    #[error(
+        "IdP preflight failed ({check}): {detail}; nothing was sent to Infisical (spec.preflight: Warn or Skip to go on regardless)"
+    )]
+    IdpPreflightFailed { check: &'static str, detail: String },
+
     #[error("resource cannot be read: {0}")]
     MalformedResource(String),
 
@@ -177,6 +182,7 @@ impl Error {
             Self::OrganizationChanged { .. } => "OrganizationChanged",
             Self::TokenExpired { .. } => "TokenExpired",
             Self::IdpHostUnresolvable { .. } => "IdpHostUnresolvable",
+            Self::IdpPreflightFailed { .. } => "IdpPreflightFailed",
             Self::MalformedResource(_) => "MalformedResource",
             Self::Infisical(api) => match api.status {
                 _ if api.is_plan_restriction() => "PlanRestricted",

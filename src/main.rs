@@ -2,6 +2,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
+use infisical_oidc_operator::api::PreflightPolicy;
 use infisical_oidc_operator::controller::{OperatorConfig, run};
 use infisical_oidc_operator::infisical::{AllowedHosts, HttpSettings};
 use infisical_oidc_operator::reconcile::context::Settings;
@@ -52,6 +53,9 @@ struct Args {
     /// Client-side budget of read requests per Infisical host and minute.
     #[arg(long, env = "MAX_READS_PER_MINUTE", default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..))]
     max_reads_per_minute: u32,
+    /// The IdP preflight for resources that do not set spec.preflight: Enforce, Warn or Skip.
+    #[arg(long, env = "DEFAULT_PREFLIGHT", default_value = "Enforce", value_parser = preflight_policy)]
+    default_preflight: PreflightPolicy,
     /// A hosts(5)-format file of IdP host names and addresses, consulted before DNS when checking
     /// that the hosts of an IdP's URLs resolve (split-horizon DNS, or machines without DNS).
     #[arg(long, env = "IDP_HOST_ALIASES")]
@@ -71,6 +75,15 @@ fn duration_between(text: &str, min: Duration, max: Duration) -> Result<Duration
                 humantime::format_duration(max)
             )
         })
+}
+
+fn preflight_policy(text: &str) -> Result<PreflightPolicy, String> {
+    match text {
+        "Enforce" => Ok(PreflightPolicy::Enforce),
+        "Warn" => Ok(PreflightPolicy::Warn),
+        "Skip" => Ok(PreflightPolicy::Skip),
+        other => Err(format!("{other:?} is not Enforce, Warn or Skip")),
+    }
 }
 
 fn resync_interval(text: &str) -> Result<Duration, String> {
@@ -121,6 +134,7 @@ async fn main() -> std::process::ExitCode {
             allowed_hosts: AllowedHosts::new(args.allowed_hosts),
             default_resync: args.default_resync_interval,
             idp_resolver,
+            default_preflight: args.default_preflight,
             ..Settings::default()
         },
         http: HttpSettings {

@@ -112,6 +112,7 @@ async fn fixture() -> Fixture {
     let settings = Settings {
         allowed_hosts: AllowedHosts::new(["127.0.0.1"]),
         idp_resolver: support::test_idp_resolver(),
+        default_preflight: infisical_oidc_operator::api::PreflightPolicy::Skip,
         ..Settings::default()
     };
     let infisical = Infisical::new(HttpSettings::default(), metrics.clone());

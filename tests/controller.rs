@@ -937,6 +937,7 @@ async fn a_status_write_from_a_stale_copy_is_refused_by_the_api_server() {
             settings: Settings {
                 allowed_hosts: AllowedHosts::new(["127.0.0.1"]),
                 idp_resolver: test_idp_resolver(),
+                default_preflight: infisical_oidc_operator::api::PreflightPolicy::Skip,
                 ..Settings::default()
             },
             ..OperatorConfig::default()
@@ -1542,4 +1543,76 @@ async fn kubernetes_auth_refusals_name_the_problem() {
         operator.stop().await;
         env.cleanup().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idp_preflight_passes_a_real_provider_and_names_each_failure() {
+    let env = TestEnv::new("preflight").await;
+    // The providers run on loopback, which Infisical's URL guard refuses unless allowed.
+    env.emulator
+        .control()
+        .set_allowed_internal_hosts(vec!["127.0.0.1".into()]);
+    let good = OidcProvider::start(&[]);
+    let other_issuer =
+        OidcProvider::start(&["--issuer-override", "https://other.example.com/realms/x"]);
+    let broken_jwks = OidcProvider::start(&["--jwks-status", "500"]);
+    let empty_jwks = OidcProvider::start(&["--jwks-empty"]);
+    let ec_only = OidcProvider::start(&["--alg", "ES256"]);
+    let insecure = OidcProvider::start(&["--insecure-endpoints"]);
+    let down = OidcProvider::start(&[]);
+    let down_url = down.discovery.clone();
+    drop(down);
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("wrong-issuer", other_issuer.discovery.clone(), "(issuer)"),
+        ("jwks-500", broken_jwks.discovery.clone(), "(jwks)"),
+        ("jwks-empty", empty_jwks.discovery.clone(), "(jwks)"),
+        ("wrong-alg", ec_only.discovery.clone(), "(algorithm)"),
+        ("insecure", insecure.discovery.clone(), "(endpoints)"),
+        ("down", down_url, "(discovery)"),
+    ];
+    let operator = env.start_operator();
+    env.apply(
+        "good",
+        env.spec(json!({"discoveryURL": good.discovery, "preflight": "Enforce"})),
+    )
+    .await;
+    for (name, url, _) in &cases {
+        let secret = format!("{name}-identity");
+        let org = env.another_org(&secret).await;
+        env.apply(
+            name,
+            env.spec(
+                json!({"organizationId": org, "discoveryURL": url, "preflight": "Enforce",
+                "authentication": {"universalAuth": {"credentialsRef": {"name": secret}}}}),
+            ),
+        )
+        .await;
+    }
+    env.wait_ready("good").await;
+    for (name, _, check) in &cases {
+        let failed = env
+            .wait_ready_reason(name, "False", "IdpPreflightFailed")
+            .await;
+        let message = ready(&failed).unwrap().2;
+        assert!(message.contains(check), "{name}: {message}");
+        assert_eq!(condition(&failed, "Stalled").unwrap().0, "True", "{name}");
+    }
+    assert_eq!(
+        config_requests(&env, "POST").len(),
+        1,
+        "only the good provider's configuration reached Infisical"
+    );
+    // Warn goes on with a Warning Event.
+    let warn_org = env.another_org("warn-identity").await;
+    env.apply(
+        "warned",
+        env.spec(json!({"organizationId": warn_org, "discoveryURL": other_issuer.discovery, "preflight": "Warn",
+            "authentication": {"universalAuth": {"credentialsRef": {"name": "warn-identity"}}}})),
+    )
+    .await;
+    env.wait_ready("warned").await;
+    let warning = env.wait_event("warned", "IdpPreflightWarning").await;
+    assert!(warning.contains("(issuer)"), "{warning}");
+    operator.stop().await;
+    env.cleanup().await;
 }

@@ -197,6 +197,34 @@ pub struct OidcSsoConfigSpec {
     /// `Manage` to apply exactly that plan: the safe way to adopt an existing configuration.
     #[serde(default)]
     pub management_policy: ManagementPolicy,
+
+    /// Checks of the identity provider before a create, and before an update that changes its
+    /// endpoints or algorithm or turns the configuration on: the discovery document parses and
+    /// its `issuer` is the URL it is served from, the JWKS answers with a key, the endpoints are
+    /// https, and the provider offers `jwtSignatureAlgorithm`. `Enforce` stops on a failure
+    /// (`IdpPreflightFailed`, nothing is sent to Infisical); `Warn` records a Warning Event and
+    /// goes on; `Skip` checks nothing. Unset: the operator's `--default-preflight` (Enforce).
+    /// Only the IdP's public documents are fetched; nothing secret is sent to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<PreflightPolicy>,
+
+    /// Secret in this namespace holding a PEM bundle of CA certificates to trust for the
+    /// identity provider's URLs during the preflight, for a provider behind a private CA. When
+    /// set, only these CAs are trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_ca_bundle_ref: Option<CaBundleRef>,
+}
+
+/// What the identity-provider preflight does with a failed check.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum PreflightPolicy {
+    /// Stop: report `IdpPreflightFailed` and send nothing to Infisical.
+    #[default]
+    Enforce,
+    /// Record a Warning Event and go on.
+    Warn,
+    /// Do not check.
+    Skip,
 }
 
 /// Whether the operator changes Infisical or only reports what it would change.

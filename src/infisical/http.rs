@@ -324,7 +324,7 @@ fn seconds_in_message(message: &str) -> Option<Duration> {
 }
 
 /// An error's message with its causes ("connection refused" lives in a source).
-fn chain(error: &dyn std::error::Error) -> String {
+pub fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

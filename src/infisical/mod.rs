@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 pub use auth::{Credentials, ServiceAccountTokens, is_lockout};
 pub use endpoint::{AllowedHosts, BaseUrl, instance_key, is_loopback};
-pub use http::HttpSettings;
+pub use http::{HttpSettings, chain as error_chain};
 pub use secret::SecretString;
 use wire::{CreateOidcConfig, OidcConfig, OidcConfigSummary, UpdateOidcConfig};
 

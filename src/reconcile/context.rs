@@ -24,6 +24,8 @@ pub struct Settings {
     /// While resources wait out a transient failure of an Infisical instance, how often that
     /// instance's `/api/status` is checked; once it answers, they are retried at once.
     pub recovery_probe_interval: Duration,
+    /// The IdP preflight for resources that do not set `spec.preflight`.
+    pub default_preflight: crate::api::PreflightPolicy,
     /// Resolves IdP hosts before a create or an endpoint change.
     pub idp_resolver: super::idp_hosts::IdpResolver,
     /// Called at the start of every pass. Only tests set it, to make a pass fail in ways real
@@ -54,6 +56,7 @@ impl Default for Settings {
             base_backoff: Duration::from_secs(2),
             recovery_probe_interval: Duration::from_secs(10),
             idp_resolver: super::idp_hosts::IdpResolver::default(),
+            default_preflight: crate::api::PreflightPolicy::Enforce,
             before_pass: None,
         }
     }

@@ -20,6 +20,8 @@ pub struct Inputs {
     pub client_secret: SecretString,
     pub credentials: Credentials,
     pub ca_pem: Option<Vec<u8>>,
+    /// `spec.idpCaBundleRef`: the CAs the preflight trusts for the IdP.
+    pub idp_ca_pem: Option<Vec<u8>>,
 }
 
 /// The Infisical credentials and CA only (what deletion needs).
@@ -103,10 +105,24 @@ pub async fn dereference(
     let r = &spec.client_secret_ref;
     let secret = fetch(&secrets, namespace, &r.name).await?;
     let client_secret = SecretString::new(text(&secret, namespace, &r.name, &r.key)?);
+    let idp_ca_pem = match &spec.idp_ca_bundle_ref {
+        Some(r) => {
+            let secret = fetch(&secrets, namespace, &r.name).await?;
+            let pem = bytes(&secret, namespace, &r.name, &r.key)?;
+            check_ca_bundle(&pem).map_err(|message| Error::InvalidCaBundle {
+                name: format!("{namespace}/{}", r.name),
+                key: r.key.clone(),
+                message,
+            })?;
+            Some(pem)
+        }
+        None => None,
+    };
     Ok(Inputs {
         client_secret,
         credentials,
         ca_pem,
+        idp_ca_pem,
     })
 }
 

@@ -10,6 +10,7 @@ pub mod dereference;
 pub mod finalizer;
 pub mod idp_hosts;
 pub mod ownership;
+pub mod preflight;
 pub mod report;
 pub mod retry;
 pub mod validate;
@@ -28,6 +29,7 @@ use tracing::Instrument;
 use crate::api::conditions::{READY, STALLED};
 use crate::api::{
     CREATE_PENDING_ANNOTATION, DeletionPolicy, ManagementPolicy, OidcSsoConfig, PlannedChange,
+    PreflightPolicy,
 };
 use crate::error::{Error, Result};
 use crate::infisical::wire::UpdateOidcConfig;
@@ -269,6 +271,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
     let outcome = match plan {
         Plan::Create => {
             idp_hosts::check(&ctx.settings.idp_resolver, &desired, None).await?;
+            run_preflight(ctx, resource, &desired, inputs.idp_ca_pem.as_deref(), None).await?;
             let created = apply::create(ctx, resource, &connection, &desired).await;
             let config = note_instance(ctx, resource, &connection, created)?;
             let note = format!("created OIDC configuration {}", config.id);
@@ -284,6 +287,14 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
         }
         Plan::Update { id, patch, cause } => {
             idp_hosts::check(&ctx.settings.idp_resolver, &desired, Some(&patch)).await?;
+            run_preflight(
+                ctx,
+                resource,
+                &desired,
+                inputs.idp_ca_pem.as_deref(),
+                Some(&patch),
+            )
+            .await?;
             apply::ensure_finalizer(ctx, resource).await?;
             let mut events: Vec<_> = if owner.create_pending {
                 recovered_create_event(ctx, resource, &id)
@@ -347,6 +358,38 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
     };
     ctx.update_memory(&key, |m| m.secret_digest = Some(digest));
     Ok(outcome)
+}
+
+/// The IdP preflight, as the resource's (or the operator's default) policy says.
+async fn run_preflight(
+    ctx: &Context,
+    resource: &OidcSsoConfig,
+    desired: &validate::Desired,
+    ca_pem: Option<&[u8]>,
+    patch: Option<&UpdateOidcConfig>,
+) -> Result<()> {
+    let policy = resource
+        .spec
+        .preflight
+        .unwrap_or(ctx.settings.default_preflight);
+    if policy == PreflightPolicy::Skip || !preflight::needed(patch) {
+        return Ok(());
+    }
+    match preflight::check(desired, ca_pem).await {
+        Ok(()) => Ok(()),
+        Err(error) if policy == PreflightPolicy::Warn => {
+            report::publish(
+                ctx,
+                resource,
+                EventType::Warning,
+                "IdpPreflightWarning",
+                error.to_string(),
+            )
+            .await;
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// What every update makes Infisical do, and what only a person can undo.

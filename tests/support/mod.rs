@@ -16,6 +16,7 @@ use std::time::Duration;
 use infisical_emulator::{
     Emulator, EmulatorConfig, IdentityCredentials, IdentitySeed, OrgSeed, Seed, TlsFiles,
 };
+use infisical_oidc_operator::api::PreflightPolicy;
 use infisical_oidc_operator::api::{
     CREATE_PENDING_ANNOTATION, OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION,
 };
@@ -62,6 +63,63 @@ pub fn kubectl(kubeconfig: &Path) -> Command {
     let mut c = Command::new("kubectl");
     c.arg("--kubeconfig").arg(kubeconfig);
     c
+}
+
+/// A real OpenID provider (hack/oidc-provider, zitadel/oidc's `op`) on loopback; killed on drop.
+pub struct OidcProvider {
+    child: std::process::Child,
+    /// The issuer it is served as (its discovery document may advertise another, on request).
+    pub served_issuer: String,
+    pub discovery: String,
+    pub jwks: String,
+}
+
+impl OidcProvider {
+    /// Starts it with extra `flags` (e.g. `--alg ES256`, `--jwks-status 500`).
+    pub fn start(flags: &[&str]) -> Self {
+        static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        let dir = DIR.get_or_init(|| {
+            let out = Command::new("bash")
+                .arg("hack/oidc-provider/build.sh")
+                .current_dir(repo())
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .expect("run bash hack/oidc-provider/build.sh");
+            assert!(out.status.success(), "hack/oidc-provider/build.sh failed");
+            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        });
+        let mut child = Command::new(dir.join("oidc-provider"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(flags)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the OpenID provider starts");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let started: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the provider's first line {line:?}: {e}"));
+        let discovery = started["discovery"].as_str().unwrap().to_string();
+        Self {
+            child,
+            served_issuer: discovery
+                .trim_end_matches("/.well-known/openid-configuration")
+                .to_string(),
+            discovery,
+            jwks: started["jwks"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// IdP hosts as the tests see them, without DNS: example.com names resolve to a public
@@ -427,6 +485,8 @@ impl TestEnv {
                 base_backoff: Duration::from_millis(200),
                 max_backoff: Duration::from_secs(2),
                 idp_resolver: test_idp_resolver(),
+                // The examples' IdP is fictional; the preflight has tests of its own.
+                default_preflight: PreflightPolicy::Skip,
                 ..Settings::default()
             },
             ..OperatorConfig::default()

@@ -348,6 +348,8 @@ impl OperatorProcess {
             .args(["--http-address", &http.to_string()])
             .arg("--idp-host-aliases")
             .arg(repo().join("hack/demo-idp-hosts"))
+            // The examples' IdP (idp.example.com) is fictional: nothing to fetch.
+            .args(["--default-preflight", "Skip"])
             .args(["--log-level", "debug"])
             .env("KUBECONFIG", kubeconfig)
             // Only the flags above: no ambient configuration leaks in.
