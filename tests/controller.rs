@@ -1616,3 +1616,84 @@ async fn the_idp_preflight_passes_a_real_provider_and_names_each_failure() {
     operator.stop().await;
     env.cleanup().await;
 }
+
+/// How many times an Event with `reason` was recorded for `name` (a repeated Event is one object
+/// with a count).
+async fn occurrences(env: &TestEnv, name: &str, reason: &str) -> i32 {
+    let events: kube::Api<k8s_openapi::api::core::v1::Event> =
+        kube::Api::namespaced(env.client.clone(), &env.namespace);
+    events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|e| {
+            e.involved_object.name.as_deref() == Some(name) && e.reason.as_deref() == Some(reason)
+        })
+        .map(|e| {
+            let series = e.series.as_ref().and_then(|s| s.count).unwrap_or(1);
+            e.count.unwrap_or(1).max(series)
+        })
+        .sum()
+}
+
+async fn wait_occurrences(env: &TestEnv, name: &str, reason: &str, at_least: i32) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen = occurrences(env, name, reason).await;
+        if seen >= at_least {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{reason} recorded {seen} times, want {at_least}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_patch_path_warns_that_sso_enforcement_was_reset() {
+    let env = TestEnv::new("enforcement").await;
+    let operator = env.start_operator();
+    env.apply(
+        "acme-sso",
+        env.spec(json!({"deletionPolicy": "Deactivate"})),
+    )
+    .await;
+    env.wait_ready("acme-sso").await;
+    assert_eq!(
+        occurrences(&env, "acme-sso", "SsoEnforcementReset").await,
+        0,
+        "a create does not reset it"
+    );
+    // A spec change.
+    env.apply(
+        "acme-sso",
+        env.spec(json!({"deletionPolicy": "Deactivate", "clientId": "edited"})),
+    )
+    .await;
+    env.wait_event("acme-sso", "Updated").await;
+    wait_occurrences(&env, "acme-sso", "SsoEnforcementReset", 1).await;
+    // A rotation.
+    env.put_secret("idp-client", &[("clientSecret", "rotated-idp-secret")])
+        .await;
+    env.wait_event("acme-sso", "SecretRotated").await;
+    wait_occurrences(&env, "acme-sso", "SsoEnforcementReset", 2).await;
+    // Drift.
+    env.emulator
+        .control()
+        .put_config_out_of_band(&env.org_id, json!({"isActive": false}));
+    env.poke("acme-sso").await;
+    env.wait_event("acme-sso", "DriftCorrected").await;
+    wait_occurrences(&env, "acme-sso", "SsoEnforcementReset", 3).await;
+    // Deactivation on delete.
+    env.delete("acme-sso").await;
+    env.wait_gone("acme-sso").await;
+    assert_eq!(env.org().config.unwrap()["isActive"], false);
+    wait_occurrences(&env, "acme-sso", "SsoEnforcementReset", 4).await;
+    assert_eq!(env.org().patches, 4);
+    operator.stop().await;
+    env.cleanup().await;
+}
