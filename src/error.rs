@@ -369,4 +369,54 @@ mod tests {
         assert_eq!(err.class(), ErrorClass::Transient);
         assert_eq!(err.reason(), "InfisicalUnreachable");
     }
+
+    fn kube(code: u16) -> Error {
+        Error::Kube(kube::Error::Api(
+            kube::core::Status::failure("refused", "Forbidden")
+                .with_code(code)
+                .boxed(),
+        ))
+    }
+
+    #[test]
+    fn kubernetes_refusals_that_need_a_person_are_permanent() {
+        assert_eq!(
+            (kube(403).reason(), kube(403).class()),
+            ("KubernetesForbidden", ErrorClass::Permanent)
+        );
+        assert_eq!(kube(422).class(), ErrorClass::Permanent);
+        assert_eq!(
+            (kube(409).reason(), kube(409).class()),
+            ("KubernetesConflict", ErrorClass::Transient)
+        );
+        assert_eq!(kube(500).class(), ErrorClass::Transient);
+    }
+
+    #[test]
+    fn a_failed_deletion_policy_keeps_its_causes_class() {
+        let denied = Error::DeletionPolicyFailed {
+            policy: "Deactivate",
+            source: Box::new(api(
+                403,
+                "PermissionDenied",
+                "You are not allowed to edit sso",
+            )),
+        };
+        assert_eq!(
+            denied.class(),
+            ErrorClass::Permanent,
+            "not retried as transient"
+        );
+        assert_eq!(denied.reason(), "DeactivateFailed");
+        assert!(
+            denied
+                .to_string()
+                .contains("You are not allowed to edit sso")
+        );
+        let outage = Error::DeletionPolicyFailed {
+            policy: "Deactivate",
+            source: Box::new(api(503, "ServiceUnavailable", "down")),
+        };
+        assert_eq!(outage.class(), ErrorClass::Transient);
+    }
 }

@@ -1480,6 +1480,16 @@ async fn kubernetes_auth_reaches_ready_with_no_infisical_credential_in_the_clust
         operator.metrics.encode()
     );
     env.wait_ready("acme-sso").await;
+    // The ServiceAccount is deleted: the next pass stops before any login.
+    let accounts: kube::Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        kube::Api::namespaced(env.client.clone(), &env.namespace);
+    accounts
+        .delete("infisical-sso", &Default::default())
+        .await
+        .unwrap();
+    env.poke("acme-sso").await;
+    env.wait_ready_reason("acme-sso", "False", "ServiceAccountNotFound")
+        .await;
     operator.stop().await;
     env.cleanup().await;
 }

@@ -504,6 +504,12 @@ async fn kubernetes_auth_with_the_built_binary_and_the_charts_rbac() {
         manifest, example,
         "the example's authentication block moved: update this test"
     );
+    // No Infisical credential anywhere in the cluster: drop the example's identity Secret.
+    let manifest: String = manifest
+        .split("\n---")
+        .filter(|doc| !doc.contains("name: infisical-identity\n"))
+        .collect::<Vec<_>>()
+        .join("\n---");
     world.apply("k8s-auth.yaml", &manifest);
     world.wait_ready("acme-sso", &operator);
     assert_eq!(
@@ -521,4 +527,43 @@ async fn kubernetes_auth_with_the_built_binary_and_the_charts_rbac() {
         !operator.log_text().contains("eyJ"),
         "no token in the operator's log"
     );
+    let secrets = must(world.kubectl_ns().args(["get", "secrets", "-o", "name"]));
+    assert_eq!(
+        secrets.trim(),
+        "secret/idp-client",
+        "no Infisical credential is stored"
+    );
+}
+
+/// Bad flags are refused at start with a message naming them, instead of silently replaced.
+#[test]
+fn bad_flags_stop_the_operator_at_start() {
+    for (flags, expected) in [
+        (vec!["--concurrency", "0"], "--concurrency"),
+        (vec!["--log-level", "verbose"], "is not a level"),
+        (
+            vec!["--log-level", "info,infisical_oidc_operator=loud"],
+            "--log-level",
+        ),
+        (
+            vec!["--default-resync-interval", "99999999999999999999h"],
+            "--default-resync-interval",
+        ),
+        (
+            vec!["--max-writes-per-minute", "0"],
+            "--max-writes-per-minute",
+        ),
+        (vec!["--default-preflight", "Maybe"], "--default-preflight"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_infisical-oidc-operator"))
+            .args(&flags)
+            .env_remove("LOG_LEVEL")
+            .env_remove("CONCURRENCY")
+            .env("KUBECONFIG", "/nonexistent")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+    }
 }
