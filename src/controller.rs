@@ -225,7 +225,8 @@ fn controller_for(
             Ok(watcher::Event::InitDone) => on_event.prune_memory(),
             _ => {}
         })
-        .applied_objects();
+        .applied_objects()
+        .predicate_filter(what_asks_for_a_pass, Default::default());
     let wakeups = futures::stream::unfold(ctx.wakeups.subscribe(), |mut receiver| async move {
         loop {
             match receiver.recv().await {
@@ -269,6 +270,25 @@ fn controller_for(
                 Err(error) => tracing::warn!(%error, "watch failed; retrying"),
             }
         })
+}
+
+/// The parts of a resource whose change asks for a pass: its spec (generation), the sync-now
+/// annotation, and deletion. The operator's own writes (status, the create-pending mark, the
+/// finalizer) change none of them, so they wake nothing: a create costs one pass. Secrets,
+/// resyncs and recoveries trigger passes on their own.
+fn what_asks_for_a_pass(guard: &Guarded) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = guard_meta(guard);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(crate::api::RECONCILE_REQUESTED_AT_ANNOTATION))
+        .hash(&mut hasher);
+    // A stored object that became readable (or unreadable) is news too.
+    guard.0.is_ok().hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 fn guard_meta(guard: &Guarded) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
