@@ -349,46 +349,7 @@ async fn operator_runs_with_exactly_the_charts_rbac() {
     let mut world = World::new("e2e-rbac").await;
     let other = world.another_namespace("e2e-rbac-other");
     let ns = world.namespace.clone();
-
-    // The chart's RBAC for a namespaced install watching only this namespace.
-    let release = "e2e";
-    let docs = support::tools::helm_template(
-        release,
-        &ns,
-        &[
-            "--set",
-            &format!("watchNamespaces={{{ns}}}"),
-            "--set",
-            "rbac.scope=namespaced",
-            "--set",
-            "crds.install=false",
-        ],
-    );
-    let rbac: Vec<_> = docs
-        .iter()
-        .filter(|d| {
-            matches!(
-                support::tools::kind(d),
-                "ServiceAccount" | "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding"
-            )
-        })
-        .cloned()
-        .collect();
-    assert!(
-        support::tools::of_kind(&rbac, "ClusterRole").is_empty()
-            && support::tools::of_kind(&rbac, "ClusterRoleBinding").is_empty(),
-        "a namespaced install grants nothing cluster-wide"
-    );
-    support::tools::one(&rbac, "Role");
-    support::tools::one(&rbac, "RoleBinding");
-    support::tools::apply_docs(&world.kubeconfig, &rbac, &[]);
-    let sa = support::tools::service_account_name(&docs);
-    let as_sa = support::tools::impersonating_kubeconfig(
-        &world.kubeconfig,
-        &ns,
-        &sa,
-        &world.dir.path().join("sa.kubeconfig"),
-    );
+    let as_sa = charts_namespaced_rbac(&world);
 
     // The operator, authorised exactly as the chart's ServiceAccount.
     let operator = OperatorProcess::start(&as_sa, &ns, world.dir.path(), "rbac");
@@ -438,16 +399,13 @@ async fn operator_runs_with_exactly_the_charts_rbac() {
     );
 }
 
-/// Kubernetes Auth with the built binary, authorised exactly as the chart's ServiceAccount: it
-/// may read the opted-in ServiceAccount and request its token, and Infisical (the emulator)
-/// reviews that token with the real API server.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kubernetes_auth_with_the_built_binary_and_the_charts_rbac() {
-    let world = World::new("e2e-k8s-auth").await;
-    let ns = world.namespace.clone();
+/// Applies the chart's RBAC for a namespaced install watching only the world's namespace, and
+/// returns a kubeconfig that acts as the chart's ServiceAccount.
+fn charts_namespaced_rbac(world: &World) -> std::path::PathBuf {
+    let ns = &world.namespace;
     let docs = support::tools::helm_template(
         "e2e",
-        &ns,
+        ns,
         &[
             "--set",
             &format!("watchNamespaces={{{ns}}}"),
@@ -462,19 +420,36 @@ async fn kubernetes_auth_with_the_built_binary_and_the_charts_rbac() {
         .filter(|d| {
             matches!(
                 support::tools::kind(d),
-                "ServiceAccount" | "Role" | "RoleBinding"
+                "ServiceAccount" | "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding"
             )
         })
         .cloned()
         .collect();
+    assert!(
+        support::tools::of_kind(&rbac, "ClusterRole").is_empty()
+            && support::tools::of_kind(&rbac, "ClusterRoleBinding").is_empty(),
+        "a namespaced install grants nothing cluster-wide"
+    );
+    support::tools::one(&rbac, "Role");
+    support::tools::one(&rbac, "RoleBinding");
     support::tools::apply_docs(&world.kubeconfig, &rbac, &[]);
     let sa = support::tools::service_account_name(&docs);
-    let as_sa = support::tools::impersonating_kubeconfig(
+    support::tools::impersonating_kubeconfig(
         &world.kubeconfig,
-        &ns,
+        ns,
         &sa,
         &world.dir.path().join("sa.kubeconfig"),
-    );
+    )
+}
+
+/// Kubernetes Auth with the built binary, authorised exactly as the chart's ServiceAccount: it
+/// may read the opted-in ServiceAccount and request its token, and Infisical (the emulator)
+/// reviews that token with the real API server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubernetes_auth_with_the_built_binary_and_the_charts_rbac() {
+    let world = World::new("e2e-k8s-auth").await;
+    let ns = world.namespace.clone();
+    let as_sa = charts_namespaced_rbac(&world);
     support::configure_kubernetes_auth(
         &world.client,
         &ns,

@@ -10,7 +10,7 @@ use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::{Api, Client};
 
-use crate::api::{ALLOW_TOKEN_REQUEST_ANNOTATION, OidcSsoConfigSpec};
+use crate::api::{ALLOW_TOKEN_REQUEST_ANNOTATION, CaBundleRef, OidcSsoConfigSpec};
 use crate::error::{Error, Result};
 use crate::infisical::{Credentials, SecretString, ServiceAccountTokens};
 
@@ -79,19 +79,7 @@ pub async fn connection_inputs(
             ));
         }
     };
-    let ca_pem = match &spec.ca_bundle_ref {
-        Some(r) => {
-            let secret = fetch(&secrets, namespace, &r.name).await?;
-            let pem = bytes(&secret, namespace, &r.name, &r.key)?;
-            check_ca_bundle(&pem).map_err(|message| Error::InvalidCaBundle {
-                name: format!("{namespace}/{}", r.name),
-                key: r.key.clone(),
-                message,
-            })?;
-            Some(pem)
-        }
-        None => None,
-    };
+    let ca_pem = ca_bundle(&secrets, namespace, spec.ca_bundle_ref.as_ref()).await?;
     Ok((credentials, ca_pem))
 }
 
@@ -105,19 +93,7 @@ pub async fn dereference(
     let r = &spec.client_secret_ref;
     let secret = fetch(&secrets, namespace, &r.name).await?;
     let client_secret = SecretString::new(text(&secret, namespace, &r.name, &r.key)?);
-    let idp_ca_pem = match &spec.idp_ca_bundle_ref {
-        Some(r) => {
-            let secret = fetch(&secrets, namespace, &r.name).await?;
-            let pem = bytes(&secret, namespace, &r.name, &r.key)?;
-            check_ca_bundle(&pem).map_err(|message| Error::InvalidCaBundle {
-                name: format!("{namespace}/{}", r.name),
-                key: r.key.clone(),
-                message,
-            })?;
-            Some(pem)
-        }
-        None => None,
-    };
+    let idp_ca_pem = ca_bundle(&secrets, namespace, spec.idp_ca_bundle_ref.as_ref()).await?;
     Ok(Inputs {
         client_secret,
         credentials,
@@ -203,6 +179,25 @@ impl ServiceAccountTokens for ServiceAccountTokenRequest {
             Ok(token)
         })
     }
+}
+
+/// The PEM bundle a `CaBundleRef` points to, checked; `None` when there is no reference.
+async fn ca_bundle(
+    secrets: &Api<Secret>,
+    namespace: &str,
+    reference: Option<&CaBundleRef>,
+) -> Result<Option<Vec<u8>>> {
+    let Some(r) = reference else {
+        return Ok(None);
+    };
+    let secret = fetch(secrets, namespace, &r.name).await?;
+    let pem = bytes(&secret, namespace, &r.name, &r.key)?;
+    check_ca_bundle(&pem).map_err(|message| Error::InvalidCaBundle {
+        name: format!("{namespace}/{}", r.name),
+        key: r.key.clone(),
+        message,
+    })?;
+    Ok(Some(pem))
 }
 
 /// The bundle must hold at least one PEM certificate.
