@@ -19,7 +19,7 @@ use crate::api::OidcSsoConfig;
 use crate::error::{Error, ErrorClass};
 use crate::infisical::{HttpSettings, Infisical};
 use crate::metrics::Metrics;
-use crate::reconcile::context::{Context, Settings, memory_key, resource_key};
+use crate::reconcile::context::{Context, Settings, guard_meta, memory_key, resource_key};
 use crate::reconcile::{reconcile, retry};
 
 /// Everything the operator is configured with (flags, or set directly by tests).
@@ -289,13 +289,6 @@ fn what_asks_for_a_pass(guard: &Guarded) -> Option<u64> {
     // A stored object that became readable (or unreadable) is news too.
     guard.0.is_ok().hash(&mut hasher);
     Some(hasher.finish())
-}
-
-fn guard_meta(guard: &Guarded) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-    match &guard.0 {
-        Ok(resource) => &resource.metadata,
-        Err(invalid) => &invalid.metadata,
-    }
 }
 
 /// Fields the operator never reads, dropped before caching: managedFields are most of an

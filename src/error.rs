@@ -160,9 +160,9 @@ pub enum Error {
     },
 
     #[error(
-        "internal error while reconciling this resource (a bug in the operator; please report it with the operator's logs): {0}"
+        "internal error while reconciling this resource: the pass stopped unexpectedly (a bug in the operator; please report it with the operator's logs)"
     )]
-    Panicked(String),
+    Panicked,
 }
 
 impl Error {
@@ -204,7 +204,7 @@ impl Error {
             Self::Kube(kube::Error::Api(status)) if status.code == 422 => "KubernetesRejected",
             Self::Kube(_) => "KubernetesError",
             Self::DeletionPolicyFailed { .. } => "DeactivateFailed",
-            Self::Panicked(_) => "ReconcilePanicked",
+            Self::Panicked => "ReconcilePanicked",
         }
     }
 
@@ -222,7 +222,7 @@ impl Error {
             Self::Kube(kube::Error::Api(status)) if matches!(status.code, 403 | 422) => {
                 ErrorClass::Permanent
             }
-            Self::Transport { .. } | Self::Decode(_) | Self::Kube(_) | Self::Panicked(_) => {
+            Self::Transport { .. } | Self::Decode(_) | Self::Kube(_) | Self::Panicked => {
                 ErrorClass::Transient
             }
             Self::DeletionPolicyFailed { source, .. } => source.class(),

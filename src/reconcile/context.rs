@@ -85,6 +85,16 @@ pub struct Hold {
     pub until: std::time::Instant,
 }
 
+/// The metadata of a cached object, readable or not.
+pub fn guard_meta(
+    guard: &DeserializeGuard<OidcSsoConfig>,
+) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    match &guard.0 {
+        Ok(resource) => &resource.metadata,
+        Err(invalid) => &invalid.metadata,
+    }
+}
+
 /// The key of a resource's [`Memory`]: its uid, so a resource deleted and created again under
 /// the same name starts afresh. `namespace/name` for an object without uid (never stored).
 pub fn memory_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
@@ -216,10 +226,7 @@ impl Context {
             .stores()
             .iter()
             .flat_map(|store| store.state())
-            .map(|guard| match &guard.0 {
-                Ok(resource) => memory_key(&resource.metadata),
-                Err(invalid) => memory_key(&invalid.metadata),
-            })
+            .map(|guard| memory_key(guard_meta(&guard)))
             .collect();
         let gone: Vec<String> = self
             .memory

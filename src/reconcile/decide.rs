@@ -1,7 +1,7 @@
 //! Step 4: the pure decision. Given what we want, what Infisical holds and what we know about
 //! ownership, choose one action. No I/O, so every ownership and diff rule is unit-tested here.
 
-use crate::api::{AdoptionPolicy, OidcSsoConfigStatus};
+use crate::api::{AdoptionPolicy, OidcSsoConfigStatus, PlannedChange};
 use crate::error::Error;
 use crate::infisical::wire::{OidcConfig, UpdateOidcConfig};
 
@@ -55,6 +55,37 @@ pub enum Plan {
     },
     /// The configuration is ours and equal to the spec: write nothing.
     InSync { id: String, adopted: bool },
+}
+
+impl Plan {
+    /// What `managementPolicy: Observe` reports of the plan.
+    pub fn summary(&self) -> PlannedChange {
+        let (action, fields) = match self {
+            Self::Create => ("Create", Vec::new()),
+            Self::Update { patch, .. } => ("Update", owned(patch.changed_fields())),
+            Self::InSync { .. } => ("None", Vec::new()),
+        };
+        PlannedChange {
+            action: action.into(),
+            fields,
+        }
+    }
+
+    /// The fields of an update that corrects drift; `None` for any other plan.
+    pub fn drifted_fields(&self) -> Option<Vec<String>> {
+        match self {
+            Self::Update {
+                patch,
+                cause: UpdateCause::Drift,
+                ..
+            } => Some(owned(patch.changed_fields())),
+            _ => None,
+        }
+    }
+}
+
+fn owned(fields: Vec<&str>) -> Vec<String> {
+    fields.into_iter().map(str::to_string).collect()
 }
 
 /// Hints from outside the pure inputs, used only to name the cause of an update.

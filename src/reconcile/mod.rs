@@ -28,8 +28,7 @@ use tracing::Instrument;
 
 use crate::api::conditions::{READY, STALLED};
 use crate::api::{
-    CREATE_PENDING_ANNOTATION, DeletionPolicy, ManagementPolicy, OidcSsoConfig, PlannedChange,
-    PreflightPolicy,
+    CREATE_PENDING_ANNOTATION, DeletionPolicy, ManagementPolicy, OidcSsoConfig, PreflightPolicy,
 };
 use crate::error::{Error, Result};
 use crate::infisical::wire::UpdateOidcConfig;
@@ -78,7 +77,7 @@ async fn report_panic(
         .unwrap_or_else(|| "a panic".into());
     tracing::error!(resource = %context::resource_key(&resource.metadata), panic = %what, "a reconcile pass panicked; reporting it on the resource");
     // The panic's text stays in the log: it is not ours to show on the object.
-    let error = Error::Panicked("the pass stopped unexpectedly".into());
+    let error = Error::Panicked;
     let resync = validate::resync_interval(&resource.spec, ctx.settings.default_resync)
         .unwrap_or(ctx.settings.default_resync);
     report::report(ctx, resource, Outcome::Failed(error), resync).await
@@ -223,37 +222,12 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
         other => other?,
     };
     tracing::debug!(?plan, "decided");
-    let drift = match &plan {
-        Plan::Update {
-            patch,
-            cause: decide::UpdateCause::Drift,
-            ..
-        } => Some(patch.changed_fields()),
-        _ => None,
-    };
+    let drift = plan.drifted_fields();
     if resource.spec.management_policy == ManagementPolicy::Observe {
-        let planned = match &plan {
-            Plan::Create => PlannedChange {
-                action: "Create".into(),
-                fields: Vec::new(),
-            },
-            Plan::Update { patch, .. } => PlannedChange {
-                action: "Update".into(),
-                fields: patch
-                    .changed_fields()
-                    .iter()
-                    .map(|f| f.to_string())
-                    .collect(),
-            },
-            Plan::InSync { .. } => PlannedChange {
-                action: "None".into(),
-                fields: Vec::new(),
-            },
-        };
         ctx.update_memory(&key, |m| m.secret_digest = Some(digest));
         return Ok(Outcome::Observed {
-            plan: planned,
-            drift: drift.map(|f| f.iter().map(|s| s.to_string()).collect()),
+            plan: plan.summary(),
+            drift,
         });
     }
     if let Some(fields) = &drift {
@@ -261,7 +235,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
         report::publish(
             ctx,
             resource,
-            kube::runtime::events::EventType::Warning,
+            EventType::Warning,
             "DriftDetected",
             describe_drift(fields),
         )
@@ -327,7 +301,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
                 clear_create_pending: owner.create_pending,
                 client_id: desired.client_id.clone(),
                 token_expires,
-                drift: drift.map(|f| f.iter().map(|s| s.to_string()).collect()),
+                drift,
                 enforcement_reset: true,
             }
         }
@@ -396,11 +370,11 @@ async fn run_preflight(
 pub const ENFORCEMENT_RESET: &str = "Infisical turned off enforce-SSO and SCIM for the organisation when the OIDC configuration was updated (it does so on every update, and a machine identity cannot turn them back on): an organisation admin must re-enable them in Infisical's Organization Settings";
 
 /// The DriftDetected note: the fields that differ, never a value (a secret's only as differing).
-fn describe_drift(fields: &[&str]) -> String {
+fn describe_drift(fields: &[String]) -> String {
     let named: Vec<String> = fields
         .iter()
         .map(|f| {
-            if *f == "clientSecret" {
+            if f == "clientSecret" {
                 "clientSecret (its value differs; not shown)".to_string()
             } else {
                 f.to_string()
