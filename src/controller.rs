@@ -94,19 +94,36 @@ pub fn context(client: Client, config: &OperatorConfig, metrics: Arc<Metrics>) -
     ))
 }
 
+/// Longest wait for in-flight passes on shutdown: under the kubelet's default 30 s grace period,
+/// so a leader still releases its Lease before it is killed.
+const DRAIN_LIMIT: Duration = Duration::from_secs(20);
+
 /// [`run`] with a context the caller built (and may keep a handle on).
 pub async fn run_with(
     ctx: Arc<Context>,
     config: OperatorConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Stopped> {
-    let client = ctx.client.clone();
+    run_leading(ctx, config, None, shutdown).await
+}
+
+/// [`run_with`], reconciling only while `elector` holds the Lease. Until then the replica is a
+/// standby: it serves health and metrics, and is ready while it can read the Lease. It exits
+/// (an error) when it loses the Lease, so its pod restarts as a standby; on `shutdown` it
+/// finishes in-flight passes and releases the Lease for the next leader.
+pub async fn run_leading(
+    ctx: Arc<Context>,
+    config: OperatorConfig,
+    mut elector: Option<crate::leader::Elector>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Stopped> {
     let ready = Arc::new(AtomicBool::new(false));
     let handle = Arc::new(Handle {
         metrics: ctx.metrics.clone(),
         ready: ready.clone(),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
 
     // A JoinSet aborts its tasks when dropped, so dropping this future stops everything at once.
     let mut tasks = tokio::task::JoinSet::new();
@@ -125,6 +142,25 @@ pub async fn run_with(
             stop_rx.clone(),
         ));
     }
+
+    if let Some(elector) = elector.as_mut() {
+        let standby = elector.lead(|attempt| ready.store(attempt.is_ok(), Ordering::SeqCst));
+        tokio::select! {
+            () = standby => {}
+            () = &mut shutdown => {
+                tracing::info!("shutting down a standby");
+                return Ok(());
+            }
+            Some(_) = tasks.join_next() => {
+                return Err(Stopped("the health server ended".into()));
+            }
+        }
+        ready.store(false, Ordering::SeqCst);
+        tracing::info!(identity = %elector.settings().identity, lease = %elector.settings().lease_name, "leading: reconciling");
+    }
+    ctx.metrics.leader.set(1);
+
+    let client = ctx.client.clone();
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
         vec![None]
     } else {
@@ -167,25 +203,62 @@ pub async fn run_with(
         }
     });
 
-    let outcome = tokio::select! {
-        () = shutdown => {
-            tracing::info!("shutting down: finishing in-flight passes");
-            Ok(())
+    let outcome = {
+        let leading = async {
+            match elector.as_mut() {
+                Some(elector) => elector.keep_leading().await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut leading = std::pin::pin!(leading);
+        let outcome = tokio::select! {
+            () = &mut shutdown => {
+                tracing::info!("shutting down: finishing in-flight passes");
+                Ok(())
+            }
+            Some(ended) = tasks.join_next() => {
+                let why = match ended {
+                    Ok(()) => "a controller or the health server ended".to_string(),
+                    Err(error) if error.is_panic() => format!("a controller task panicked: {error}"),
+                    Err(error) => format!("a controller task was cancelled: {error}"),
+                };
+                tracing::error!(%why, "stopping the operator");
+                Err(Stopped(why))
+            }
+            why = &mut leading => {
+                // The fence is already closed: nothing in flight can write. Stop at once.
+                ctx.metrics.leader.set(0);
+                tracing::error!(%why, "lost leadership; exiting so that this replica restarts as a standby");
+                return Err(Stopped(format!("lost leadership: {why}")));
+            }
+        };
+        ready.store(false, Ordering::SeqCst);
+        let _ = stop_tx.send(true);
+        helpers.abort_all();
+        // In-flight passes may still write: keep renewing while they finish. Bounded, because a
+        // controller whose watch keeps failing (a missing CRD) never reports itself done.
+        let drained = async { while tasks.join_next().await.is_some() {} };
+        tokio::select! {
+            () = drained => {}
+            () = tokio::time::sleep(DRAIN_LIMIT) => {
+                tracing::warn!(limit_s = DRAIN_LIMIT.as_secs(), "in-flight passes did not finish in time; stopping them");
+            }
+            why = &mut leading => {
+                ctx.metrics.leader.set(0);
+                return Err(Stopped(format!("lost leadership while shutting down: {why}")));
+            }
         }
-        Some(ended) = tasks.join_next() => {
-            let why = match ended {
-                Ok(()) => "a controller or the health server ended".to_string(),
-                Err(error) if error.is_panic() => format!("a controller task panicked: {error}"),
-                Err(error) => format!("a controller task was cancelled: {error}"),
-            };
-            tracing::error!(%why, "stopping the operator");
-            Err(Stopped(why))
-        }
+        outcome
     };
-    ready.store(false, Ordering::SeqCst);
-    let _ = stop_tx.send(true);
-    helpers.abort_all();
-    while tasks.join_next().await.is_some() {}
+    ctx.metrics.leader.set(0);
+    if let Some(elector) = elector.as_mut() {
+        match elector.release().await {
+            Ok(()) => tracing::info!("released the Lease"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot release the Lease; another replica takes over once it expires")
+            }
+        }
+    }
     outcome
 }
 

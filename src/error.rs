@@ -163,6 +163,9 @@ pub enum Error {
         "internal error while reconciling this resource: the pass stopped unexpectedly (a bug in the operator; please report it with the operator's logs)"
     )]
     Panicked,
+
+    #[error("not the leader: this replica may no longer write to Infisical or Kubernetes")]
+    NotLeader,
 }
 
 impl Error {
@@ -202,9 +205,13 @@ impl Error {
             Self::Kube(kube::Error::Api(status)) if status.code == 403 => "KubernetesForbidden",
             Self::Kube(kube::Error::Api(status)) if status.code == 409 => "KubernetesConflict",
             Self::Kube(kube::Error::Api(status)) if status.code == 422 => "KubernetesRejected",
+            Self::Kube(kube::Error::Service(e)) if e.is::<crate::leader::NotLeader>() => {
+                "NotLeader"
+            }
             Self::Kube(_) => "KubernetesError",
             Self::DeletionPolicyFailed { .. } => "DeactivateFailed",
             Self::Panicked => "ReconcilePanicked",
+            Self::NotLeader => "NotLeader",
         }
     }
 
@@ -222,9 +229,11 @@ impl Error {
             Self::Kube(kube::Error::Api(status)) if matches!(status.code, 403 | 422) => {
                 ErrorClass::Permanent
             }
-            Self::Transport { .. } | Self::Decode(_) | Self::Kube(_) | Self::Panicked => {
-                ErrorClass::Transient
-            }
+            Self::Transport { .. }
+            | Self::Decode(_)
+            | Self::Kube(_)
+            | Self::Panicked
+            | Self::NotLeader => ErrorClass::Transient,
             Self::DeletionPolicyFailed { source, .. } => source.class(),
             _ => ErrorClass::Permanent,
         }

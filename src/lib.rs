@@ -5,6 +5,7 @@ pub mod api;
 pub mod controller;
 pub mod error;
 pub mod infisical;
+pub mod leader;
 pub mod metrics;
 pub mod reconcile;
 pub mod server;

@@ -3,8 +3,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use infisical_oidc_operator::api::PreflightPolicy;
-use infisical_oidc_operator::controller::{OperatorConfig, run};
+use infisical_oidc_operator::controller::{OperatorConfig, context, run_leading};
 use infisical_oidc_operator::infisical::{AllowedHosts, HttpSettings};
+use infisical_oidc_operator::leader::{self, ElectionSettings, Elector, Fence};
+use infisical_oidc_operator::metrics::Metrics;
 use infisical_oidc_operator::reconcile::context::Settings;
 use infisical_oidc_operator::reconcile::idp_hosts::IdpResolver;
 use infisical_oidc_operator::reconcile::validate::{
@@ -63,6 +65,34 @@ struct Args {
     /// Client-side budget of write requests per Infisical host and minute.
     #[arg(long, env = "MAX_WRITES_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     max_writes_per_minute: u32,
+    /// Run as one of several replicas: only the holder of a Lease reconciles and writes; the
+    /// others stand by and take over when it stops renewing.
+    #[arg(long, env = "LEADER_ELECT")]
+    leader_elect: bool,
+    /// Name of the leader election Lease.
+    #[arg(
+        long,
+        env = "LEADER_ELECT_LEASE_NAME",
+        default_value = "infisical-oidc-operator"
+    )]
+    leader_elect_lease_name: String,
+    /// Namespace of the leader election Lease (default: the pod's namespace, POD_NAMESPACE).
+    #[arg(long, env = "POD_NAMESPACE")]
+    leader_elect_lease_namespace: Option<String>,
+    /// How long standbys wait after the leader's last renewal before taking over. Must exceed
+    /// the renew deadline plus --request-timeout.
+    #[arg(long, env = "LEADER_ELECT_LEASE_DURATION", default_value = "60s", value_parser = election_period)]
+    leader_elect_lease_duration: Duration,
+    /// How long the leader goes on writing without a successful renewal before it stops.
+    #[arg(long, env = "LEADER_ELECT_RENEW_DEADLINE", default_value = "15s", value_parser = election_period)]
+    leader_elect_renew_deadline: Duration,
+    /// Time between attempts to renew or take the Lease.
+    #[arg(long, env = "LEADER_ELECT_RETRY_PERIOD", default_value = "2s", value_parser = election_period)]
+    leader_elect_retry_period: Duration,
+}
+
+fn election_period(text: &str) -> Result<Duration, String> {
+    duration_between(text, Duration::from_secs(1), Duration::from_secs(600))
 }
 
 fn duration_between(text: &str, min: Duration, max: Duration) -> Result<Duration, String> {
@@ -103,8 +133,61 @@ async fn main() -> std::process::ExitCode {
     }
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 
-    let client = match kube::Client::try_default().await {
-        Ok(client) => client,
+    // Unique per process, so a restarted pod is a new candidate, and logs on both sides
+    // (Infisical, the API server's audit log) tell replicas apart.
+    let identity = format!(
+        "{}_{:08x}",
+        std::env::var("POD_NAME").unwrap_or_else(|_| "infisical-oidc-operator".into()),
+        rand::random::<u32>()
+    );
+    let user_agent = format!(
+        "infisical-oidc-operator/{} ({identity})",
+        env!("CARGO_PKG_VERSION")
+    );
+    let election = if args.leader_elect {
+        let Some(namespace) = args.leader_elect_lease_namespace.filter(|n| !n.is_empty()) else {
+            tracing::error!(
+                "--leader-elect needs --leader-elect-lease-namespace (or POD_NAMESPACE)"
+            );
+            return std::process::ExitCode::from(2);
+        };
+        let settings = ElectionSettings {
+            lease_name: args.leader_elect_lease_name,
+            lease_namespace: namespace,
+            identity: identity.clone(),
+            lease_duration: args.leader_elect_lease_duration,
+            renew_deadline: args.leader_elect_renew_deadline,
+            retry_period: args.leader_elect_retry_period,
+        };
+        if let Err(error) = settings.check(args.request_timeout) {
+            tracing::error!(%error, "invalid leader election timings");
+            return std::process::ExitCode::from(2);
+        }
+        Some(settings)
+    } else {
+        None
+    };
+    let fence = match &election {
+        Some(settings) => Fence::closed(settings.renew_deadline),
+        None => Fence::default(),
+    };
+    let kube_config = match kube::Config::infer().await {
+        Ok(mut config) => {
+            if let Ok(value) = http::HeaderValue::from_str(&user_agent) {
+                config.headers.push((http::header::USER_AGENT, value));
+            }
+            config
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot configure a Kubernetes client");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    // The Lease is written through its own client: renewing it is what opens the fence.
+    let clients = leader::fenced_client(kube_config.clone(), fence.clone())
+        .and_then(|fenced| Ok((fenced, kube::Client::try_from(kube_config)?)));
+    let (client, lease_client) = match clients {
+        Ok(clients) => clients,
         Err(error) => {
             tracing::error!(%error, "cannot build a Kubernetes client");
             return std::process::ExitCode::FAILURE;
@@ -141,14 +224,20 @@ async fn main() -> std::process::ExitCode {
             request_timeout: args.request_timeout,
             reads_per_minute: args.max_reads_per_minute,
             writes_per_minute: args.max_writes_per_minute,
+            user_agent,
+            fence: fence.clone(),
             ..HttpSettings::default()
         },
         concurrency: args.concurrency,
         http_address: Some(args.http_address),
         instance: std::env::var("POD_NAME").unwrap_or_else(|_| "infisical-oidc-operator".into()),
     };
+    let metrics = std::sync::Arc::new(Metrics::default());
+    let elector =
+        election.map(|settings| Elector::new(lease_client, settings, fence, metrics.clone()));
     tracing::info!(version = env!("CARGO_PKG_VERSION"), namespaces = ?config.namespaces, allowed_hosts = %config.settings.allowed_hosts, "starting");
-    match run(client, config, Default::default(), shutdown_signal()).await {
+    let ctx = context(client, &config, metrics);
+    match run_leading(ctx, config, elector, shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(stopped) => {
             tracing::error!(%stopped, "the operator stopped");

@@ -35,6 +35,10 @@ pub struct Metrics {
     pub ready_resources: Gauge,
     /// Resources retried at once because the Infisical instance they waited on answered again.
     pub recovery_retries: Counter,
+    /// 1 while this replica holds the Lease (always 1 without leader election).
+    pub leader: Gauge,
+    /// Changes of the Lease's holder this replica has seen.
+    pub leader_transitions: Counter,
 }
 
 impl Default for Metrics {
@@ -48,6 +52,18 @@ impl Default for Metrics {
         let kubernetes_status_writes = Counter::default();
         let ready_resources = Gauge::default();
         let recovery_retries = Counter::default();
+        let leader = Gauge::default();
+        let leader_transitions = Counter::default();
+        registry.register(
+            "leader",
+            "1 while this replica is the leader and may write; 0 on a standby",
+            leader.clone(),
+        );
+        registry.register(
+            "leader_transitions",
+            "Changes of the leader election Lease's holder seen by this replica",
+            leader_transitions.clone(),
+        );
         registry.register(
             "recovery_retries",
             "Resources retried at once because the Infisical instance they waited on answers again",
@@ -94,6 +110,8 @@ impl Default for Metrics {
             kubernetes_status_writes,
             ready_resources,
             recovery_retries,
+            leader,
+            leader_transitions,
         }
     }
 }

@@ -97,6 +97,7 @@ mod tests {
             org_id: None,
             status: 200,
             body: None,
+            user_agent: None,
         }
     }
 

@@ -185,6 +185,11 @@ async fn handle(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| path.clone());
     let (parts, body) = req.into_parts();
+    let user_agent = parts
+        .headers
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let bytes = match axum::body::to_bytes(Body::new(body), MAX_BODY).await {
         Ok(b) => b,
         Err(_) => return Err(Abort),
@@ -202,6 +207,7 @@ async fn handle(
             org_id: meta.and_then(|m| m.org_id.clone()),
             status,
             body: logged_body.clone(),
+            user_agent: user_agent.clone(),
         });
     };
 

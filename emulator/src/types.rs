@@ -546,6 +546,9 @@ pub struct LoggedRequest {
     pub status: u16,
     /// JSON body with secrets replaced by `"[REDACTED]"`.
     pub body: Option<serde_json::Value>,
+    /// The client's `User-Agent` header, if any.
+    #[serde(default)]
+    pub user_agent: Option<String>,
 }
 
 /// PEM-encoded certificate chain and private key for HTTPS.

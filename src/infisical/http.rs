@@ -24,6 +24,10 @@ pub struct HttpSettings {
     pub max_in_flight: usize,
     /// A 429 asking for at most this long is waited out inline and retried once.
     pub max_inline_retry_wait: Duration,
+    /// Sent as `User-Agent`; names the replica, so Infisical's logs tell replicas apart.
+    pub user_agent: String,
+    /// Checked before every request: only the leader talks to Infisical.
+    pub fence: crate::leader::Fence,
 }
 
 impl Default for HttpSettings {
@@ -35,6 +39,8 @@ impl Default for HttpSettings {
             writes_per_minute: 60,
             max_in_flight: 8,
             max_inline_retry_wait: Duration::from_secs(5),
+            user_agent: concat!("infisical-oidc-operator/", env!("CARGO_PKG_VERSION")).into(),
+            fence: crate::leader::Fence::default(),
         }
     }
 }
@@ -68,10 +74,7 @@ impl HostClient {
         let mut builder = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
-            .user_agent(concat!(
-                "infisical-oidc-operator/",
-                env!("CARGO_PKG_VERSION")
-            ))
+            .user_agent(settings.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none());
         if let Some(pem) = ca_pem {
             let certs =
@@ -169,6 +172,8 @@ impl HostClient {
         body: Option<&B>,
     ) -> Result<Answer> {
         let _permit = self.budget.admit(kind).await;
+        // After the wait for budget, which can be long: as late before the send as possible.
+        self.settings.fence.check().map_err(|_| Error::NotLeader)?;
         let mut request = self.http.request(method, self.base.join(path_and_query));
         if let Some(token) = token {
             request = request.bearer_auth(token.expose());

@@ -1,0 +1,500 @@
+//! Leader election over a `coordination.k8s.io/v1` Lease, and the write fence that keeps a
+//! replica which may have lost the Lease from writing anywhere.
+//!
+//! The protocol is client-go's: the holder renews the Lease every retry period; others take it
+//! once they have seen the same record unchanged for a whole Lease duration (measured on their
+//! own monotonic clock, so wall-clock skew between nodes does not matter), or at once when the
+//! holder released it. Every write to the Lease carries the resourceVersion it was based on, so
+//! of two replicas that try to take it at the same moment exactly one succeeds.
+//!
+//! Why not `kube-lease-manager`: it reports only changes of leadership, never a successful
+//! renewal, and keeps reporting leadership while renewals fail, so a fence on "the last
+//! confirmed renewal" cannot be built on it; it also has no retry period or renew deadline.
+//!
+//! The fence: a replica may write (to Infisical or Kubernetes) only within `renew_deadline` of
+//! the start of its last successful renewal. Others can take the Lease no earlier than
+//! `lease_duration` after that start, so as long as
+//! `lease_duration > renew_deadline + longest Infisical request`, every write a replica starts
+//! while the fence is open has ended before anyone else can lead ([`ElectionSettings::check`]).
+//! Kubernetes writes need no such margin: they carry resourceVersion preconditions or are
+//! idempotent applies of this operator's own fields.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::api::{Api, PostParams};
+use kube::runtime::watcher;
+
+use crate::metrics::Metrics;
+
+/// How the Lease is named and timed (flags `--leader-elect-*`).
+#[derive(Clone, Debug)]
+pub struct ElectionSettings {
+    pub lease_name: String,
+    pub lease_namespace: String,
+    /// This replica's name in the Lease (`holderIdentity`): unique per process.
+    pub identity: String,
+    /// How long others wait after the last renewal they saw before taking the Lease.
+    pub lease_duration: Duration,
+    /// How long the leader keeps writing after its last successful renewal; past it, the
+    /// replica stops writing and exits.
+    pub renew_deadline: Duration,
+    /// Time between attempts to renew (leader) or take (others) the Lease.
+    pub retry_period: Duration,
+}
+
+impl ElectionSettings {
+    /// Refuses timings under which a replica that lost the Lease could still be writing when
+    /// another takes over. `longest_request` is the longest an Infisical request may take.
+    pub fn check(&self, longest_request: Duration) -> Result<(), String> {
+        let seconds = |d: Duration| humantime::format_duration(d).to_string();
+        if self.retry_period.is_zero() || self.retry_period >= self.renew_deadline {
+            return Err(format!(
+                "the retry period ({}) must be shorter than the renew deadline ({})",
+                seconds(self.retry_period),
+                seconds(self.renew_deadline)
+            ));
+        }
+        if self.lease_duration <= self.renew_deadline + longest_request {
+            return Err(format!(
+                "the Lease duration ({}) must exceed the renew deadline ({}) plus the Infisical request timeout ({}), so that a replica that lost the Lease has finished every request before another takes over",
+                seconds(self.lease_duration),
+                seconds(self.renew_deadline),
+                seconds(longest_request)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether this replica may write now. Shared by the Infisical client and the Kubernetes
+/// client's request stack; without election it is always open.
+#[derive(Clone, Debug, Default)]
+pub struct Fence(Option<Arc<FenceState>>);
+
+#[derive(Debug)]
+struct FenceState {
+    renew_deadline: Duration,
+    /// Start of the last renewal the API server accepted.
+    confirmed: Mutex<Option<Instant>>,
+}
+
+/// A write refused because this replica is not (or may no longer be) the leader.
+#[derive(Debug, thiserror::Error)]
+#[error("not the leader: this replica may no longer write")]
+pub struct NotLeader;
+
+impl Fence {
+    /// A fence that stays closed until [`Fence::confirm`] is called.
+    pub fn closed(renew_deadline: Duration) -> Self {
+        Self(Some(Arc::new(FenceState {
+            renew_deadline,
+            confirmed: Mutex::new(None),
+        })))
+    }
+
+    /// Checked immediately before each request leaves the process. A process frozen between
+    /// this check and the send could still send that one request late: Infisical takes no
+    /// fencing token, so this is as late as a client can check.
+    pub fn check(&self) -> Result<(), NotLeader> {
+        match self.open_until() {
+            None => Ok(()),
+            Some(Some(until)) if Instant::now() < until => Ok(()),
+            Some(_) => Err(NotLeader),
+        }
+    }
+
+    /// `None` without election; otherwise when the fence closes (`None` inside: it is closed).
+    fn open_until(&self) -> Option<Option<Instant>> {
+        let state = self.0.as_ref()?;
+        let confirmed = *state.confirmed.lock().unwrap_or_else(|p| p.into_inner());
+        Some(confirmed.map(|at| at + state.renew_deadline))
+    }
+
+    fn confirm(&self, started: Instant) {
+        if let Some(state) = &self.0 {
+            *state.confirmed.lock().unwrap_or_else(|p| p.into_inner()) = Some(started);
+        }
+    }
+
+    fn close(&self) {
+        if let Some(state) = &self.0 {
+            *state.confirmed.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+}
+
+/// The parts of a Lease the election reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Record {
+    holder: Option<String>,
+    renew_time: Option<MicroTime>,
+    transitions: i32,
+}
+
+impl Record {
+    fn of(lease: &Lease) -> Self {
+        let spec = lease.spec.clone().unwrap_or_default();
+        Self {
+            holder: spec.holder_identity.filter(|h| !h.is_empty()),
+            renew_time: spec.renew_time,
+            transitions: spec.lease_transitions.unwrap_or(0),
+        }
+    }
+}
+
+/// What to do with the Lease, given what was last seen of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// We hold it: renew.
+    Renew,
+    /// Nobody holds it, or its holder stopped renewing: take it.
+    Take,
+    /// Someone else holds it and renews: wait.
+    Follow,
+}
+
+/// The pure decision: `unchanged_for` is how long the current record has been seen unchanged.
+pub fn decide(
+    holder: Option<&str>,
+    me: &str,
+    unchanged_for: Duration,
+    lease_duration: Duration,
+) -> Step {
+    match holder {
+        Some(holder) if holder == me => Step::Renew,
+        None => Step::Take,
+        Some(_) if unchanged_for >= lease_duration => Step::Take,
+        Some(_) => Step::Follow,
+    }
+}
+
+/// This replica's side of the election.
+pub struct Elector {
+    api: Api<Lease>,
+    settings: ElectionSettings,
+    fence: Fence,
+    metrics: Arc<Metrics>,
+    /// The record last seen, its resourceVersion, and when it was first seen.
+    seen: Option<(Record, String, Instant)>,
+}
+
+/// The Lease's holder as this replica saw it after an attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    Leader,
+    Follower { holder: Option<String> },
+}
+
+impl Elector {
+    /// `client` must not carry the fence: renewing the Lease is how the fence opens.
+    pub fn new(
+        client: kube::Client,
+        settings: ElectionSettings,
+        fence: Fence,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            api: Api::namespaced(client, &settings.lease_namespace),
+            settings,
+            fence,
+            metrics,
+            seen: None,
+        }
+    }
+
+    pub fn settings(&self) -> &ElectionSettings {
+        &self.settings
+    }
+
+    /// One attempt to take or renew the Lease. On success the fence is open until
+    /// `renew_deadline` after the attempt started.
+    pub async fn attempt(&mut self) -> Result<Role, kube::Error> {
+        let started = Instant::now();
+        let me = self.settings.identity.clone();
+        let Some(lease) = self.api.get_opt(&self.settings.lease_name).await? else {
+            let lease = self.lease(None, 0, None);
+            return match self.api.create(&PostParams::default(), &lease).await {
+                Ok(created) => Ok(self.took(created, started)),
+                // Another replica created it first: look again next time.
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    Ok(Role::Follower { holder: None })
+                }
+                Err(error) => Err(error),
+            };
+        };
+        let record = Record::of(&lease);
+        let version = lease.metadata.resource_version.clone().unwrap_or_default();
+        self.observe(&record, &version);
+        let unchanged_for = self.seen.as_ref().map_or(Duration::ZERO, |s| s.2.elapsed());
+        let step = decide(
+            record.holder.as_deref(),
+            &me,
+            unchanged_for,
+            self.settings.lease_duration,
+        );
+        let (transitions, acquired) = match step {
+            Step::Follow => {
+                return Ok(Role::Follower {
+                    holder: record.holder,
+                });
+            }
+            Step::Renew => (
+                record.transitions,
+                lease.spec.as_ref().and_then(|s| s.acquire_time.clone()),
+            ),
+            Step::Take => (record.transitions + 1, None),
+        };
+        let next = self.lease(Some(version), transitions, acquired);
+        match self
+            .api
+            .replace(&self.settings.lease_name, &PostParams::default(), &next)
+            .await
+        {
+            Ok(written) => Ok(self.took(written, started)),
+            // Someone else wrote it since we read it: they renewed or took it.
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(Role::Follower {
+                holder: record.holder,
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Gives the Lease up (on shutdown), so another replica takes over at once instead of after
+    /// a Lease duration. Closes the fence first: nothing is written after this.
+    pub async fn release(&mut self) -> Result<(), kube::Error> {
+        self.fence.close();
+        let Some((record, version, _)) = self.seen.clone() else {
+            return Ok(());
+        };
+        if record.holder.as_deref() != Some(self.settings.identity.as_str()) {
+            return Ok(());
+        }
+        let mut released = self.lease(Some(version), record.transitions, None);
+        if let Some(spec) = released.spec.as_mut() {
+            spec.holder_identity = None;
+            spec.acquire_time = None;
+            spec.lease_duration_seconds = Some(1);
+        }
+        match self
+            .api
+            .replace(&self.settings.lease_name, &PostParams::default(), &released)
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Already renewed or taken by someone else: nothing of ours to release.
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn took(&mut self, written: Lease, started: Instant) -> Role {
+        let record = Record::of(&written);
+        let version = written
+            .metadata
+            .resource_version
+            .clone()
+            .unwrap_or_default();
+        self.observe(&record, &version);
+        self.fence.confirm(started);
+        Role::Leader
+    }
+
+    /// Remembers a record and when it was first seen; counts changes of holder.
+    fn observe(&mut self, record: &Record, version: &str) {
+        let changed = match &self.seen {
+            Some((seen, seen_version, _)) => seen != record || seen_version != version,
+            None => true,
+        };
+        if !changed {
+            return;
+        }
+        let holder_changed = self
+            .seen
+            .as_ref()
+            .is_some_and(|(seen, _, _)| seen.holder != record.holder);
+        if holder_changed {
+            self.metrics.leader_transitions.inc();
+        }
+        self.seen = Some((record.clone(), version.to_string(), Instant::now()));
+    }
+
+    fn lease(
+        &self,
+        resource_version: Option<String>,
+        transitions: i32,
+        acquired: Option<MicroTime>,
+    ) -> Lease {
+        let now = MicroTime(jiff::Timestamp::now());
+        Lease {
+            metadata: ObjectMeta {
+                name: Some(self.settings.lease_name.clone()),
+                namespace: Some(self.settings.lease_namespace.clone()),
+                resource_version,
+                ..Default::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: Some(self.settings.identity.clone()),
+                lease_duration_seconds: Some(
+                    i32::try_from(self.settings.lease_duration.as_secs()).unwrap_or(i32::MAX),
+                ),
+                acquire_time: Some(acquired.unwrap_or_else(|| now.clone())),
+                renew_time: Some(now),
+                lease_transitions: Some(transitions),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Returns once this replica leads. Between attempts it waits a retry period, or less when
+    /// the Lease changes (a released Lease is taken within moments). `on_attempt` is told the
+    /// outcome of every attempt (readiness of a standby).
+    pub async fn lead(&mut self, mut on_attempt: impl FnMut(&Result<Role, kube::Error>)) {
+        let config = watcher::Config::default()
+            .fields(&format!("metadata.name={}", self.settings.lease_name));
+        let mut changes = watcher(self.api.clone(), config).boxed();
+        loop {
+            let outcome = self.attempt().await;
+            on_attempt(&outcome);
+            match &outcome {
+                Ok(Role::Leader) => return,
+                Ok(Role::Follower { holder }) => {
+                    tracing::debug!(
+                        holder = holder.as_deref().unwrap_or(""),
+                        "another replica leads; standing by"
+                    )
+                }
+                Err(error) => tracing::warn!(%error, "cannot read or take the Lease; retrying"),
+            }
+            // With the holder's last record seen, the earliest it can expire is one Lease
+            // duration after it was first seen; wake then, on a retry period, or on a change.
+            let wait = self.settings.retry_period;
+            let _ = tokio::time::timeout(wait, async {
+                while let Some(event) = changes.next().await {
+                    if matches!(
+                        event,
+                        Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_))
+                    ) {
+                        return;
+                    }
+                }
+                // The watch ended (it retries inside; this is unexpected): wait out the period.
+                std::future::pending::<()>().await
+            })
+            .await;
+        }
+    }
+
+    /// While leading: renews every retry period; returns why leadership ended (another holder,
+    /// or no successful renewal within the renew deadline). The fence closes on its own at the
+    /// deadline, whether or not this task gets to run (a frozen process).
+    pub async fn keep_leading(&mut self) -> String {
+        loop {
+            let Some(Some(deadline)) = self.fence.open_until() else {
+                return "the renew deadline passed".into();
+            };
+            let deadline = tokio::time::Instant::from_std(deadline);
+            tokio::select! {
+                () = tokio::time::sleep(self.settings.retry_period) => {}
+                () = tokio::time::sleep_until(deadline) => {
+                    return "no renewal of the Lease succeeded within the renew deadline".into();
+                }
+            }
+            let attempt = tokio::select! {
+                outcome = self.attempt() => outcome,
+                () = tokio::time::sleep_until(deadline) => {
+                    return "no renewal of the Lease succeeded within the renew deadline".into();
+                }
+            };
+            match attempt {
+                Ok(Role::Leader) => {}
+                Ok(Role::Follower { holder }) => {
+                    self.fence.close();
+                    return format!(
+                        "the Lease is held by {}",
+                        holder.as_deref().unwrap_or("nobody")
+                    );
+                }
+                Err(error) => tracing::warn!(%error, "renewing the Lease failed; retrying"),
+            }
+        }
+    }
+}
+
+/// A Kubernetes client whose writes (anything but GET, LIST and WATCH) pass the fence first.
+/// Events, status, finalizers, TokenRequests: all of them leave through this one place.
+pub fn fenced_client(config: kube::Config, fence: Fence) -> Result<kube::Client, kube::Error> {
+    let filter = tower::filter::FilterLayer::new(
+        move |request: http::Request<kube::client::Body>| -> Result<_, NotLeader> {
+            let reads = [http::Method::GET, http::Method::HEAD, http::Method::OPTIONS];
+            if !reads.contains(request.method()) {
+                fence.check()?;
+            }
+            Ok(request)
+        },
+    );
+    Ok(kube::client::ClientBuilder::try_from(config)?
+        .with_layer(&filter)
+        .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(lease: u64, renew: u64, retry: u64) -> ElectionSettings {
+        ElectionSettings {
+            lease_name: "l".into(),
+            lease_namespace: "n".into(),
+            identity: "me".into(),
+            lease_duration: Duration::from_secs(lease),
+            renew_deadline: Duration::from_secs(renew),
+            retry_period: Duration::from_secs(retry),
+        }
+    }
+
+    #[test]
+    fn the_lease_must_outlast_the_renew_deadline_plus_the_longest_request() {
+        let request = Duration::from_secs(30);
+        assert!(settings(60, 15, 2).check(request).is_ok());
+        let error = settings(40, 10, 2).check(request).unwrap_err();
+        assert!(error.contains("must exceed the renew deadline"), "{error}");
+        assert!(
+            settings(45, 15, 2).check(request).is_err(),
+            "equal is not enough"
+        );
+        let error = settings(60, 2, 2).check(request).unwrap_err();
+        assert!(error.contains("retry period"), "{error}");
+        assert!(settings(60, 15, 0).check(request).is_err());
+    }
+
+    #[test]
+    fn decisions_follow_the_holder_and_the_time_it_was_seen_unchanged() {
+        let lease = Duration::from_secs(15);
+        assert_eq!(decide(Some("me"), "me", Duration::ZERO, lease), Step::Renew);
+        assert_eq!(decide(None, "me", Duration::ZERO, lease), Step::Take);
+        let other = Some("other");
+        assert_eq!(
+            decide(other, "me", Duration::from_secs(14), lease),
+            Step::Follow
+        );
+        assert_eq!(decide(other, "me", lease, lease), Step::Take);
+    }
+
+    #[test]
+    fn the_fence_opens_on_confirmation_and_closes_at_the_renew_deadline() {
+        assert!(Fence::default().check().is_ok(), "no election: always open");
+        let fence = Fence::closed(Duration::from_millis(200));
+        assert!(fence.check().is_err(), "closed until the first renewal");
+        fence.confirm(Instant::now());
+        assert!(fence.check().is_ok());
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(fence.check().is_err(), "closed once the deadline passed");
+        fence.confirm(Instant::now());
+        fence.close();
+        assert!(fence.check().is_err(), "closed on release");
+    }
+}
