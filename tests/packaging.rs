@@ -132,7 +132,12 @@ fn helm_lint_passes_with_default_and_namespaced_values() {
 #[test]
 fn values_schema_rejects_bad_values() {
     for (set, why) in [
-        ("replicas=2", "replicas"),
+        ("replicas=-1", "replicas"),
+        ("leaderElection.leaseDuration=soon", "leaseDuration"),
+        (
+            "topologySpread.whenUnsatisfiable=Never",
+            "whenUnsatisfiable",
+        ),
         ("operator.logFormat=xml", "logFormat"),
         ("rbac.scope=everywhere", "scope"),
         ("operator.concurrency=0", "concurrency"),
@@ -158,6 +163,9 @@ fn cluster_mode_grants_exactly_the_operator_rules_cluster_wide() {
             "ClusterRoleBinding",
             "CustomResourceDefinition",
             "Deployment",
+            "PodDisruptionBudget",
+            "Role",
+            "RoleBinding",
             "Service",
             "ServiceAccount"
         ]
@@ -165,7 +173,14 @@ fn cluster_mode_grants_exactly_the_operator_rules_cluster_wide() {
         .map(|s| s.to_string())
         .collect()
     );
-    assert!(of_kind(&docs, "Role").is_empty() && of_kind(&docs, "RoleBinding").is_empty());
+    // The only namespaced grant is leader election's, on Leases in the release namespace.
+    for object in of_kind(&docs, "Role")
+        .into_iter()
+        .chain(of_kind(&docs, "RoleBinding"))
+    {
+        assert_eq!(name(object), "rel-infisical-oidc-operator-leader-election");
+        assert_eq!(object["metadata"]["namespace"], "ops");
+    }
 
     let operator_role = of_kind(&docs, "ClusterRole")
         .into_iter()
@@ -261,8 +276,15 @@ fn namespaced_mode_has_a_role_per_watched_namespace_and_nothing_cluster_wide_but
         assert!(of_kind(&docs, "ClusterRole").is_empty(), "{set:?}");
         assert!(of_kind(&docs, "ClusterRoleBinding").is_empty(), "{set:?}");
 
-        let roles = of_kind(&docs, "Role");
-        let bindings = of_kind(&docs, "RoleBinding");
+        // Leader election's Role is checked on its own (two_replicas_by_default_...).
+        let operators = |k: &str| -> Vec<&Value> {
+            of_kind(&docs, k)
+                .into_iter()
+                .filter(|r| !name(r).ends_with("-leader-election"))
+                .collect()
+        };
+        let roles = operators("Role");
+        let bindings = operators("RoleBinding");
         let ns_of = |v: &[&Value]| -> Vec<String> {
             let mut n: Vec<String> = v
                 .iter()
@@ -292,8 +314,8 @@ fn namespaced_mode_has_a_role_per_watched_namespace_and_nothing_cluster_wide_but
 fn the_pod_is_hardened_and_probed() {
     let docs = helm_template("rel", "ops", &[]);
     let deploy = one(&docs, "Deployment");
-    assert_eq!(deploy["spec"]["replicas"], 1);
-    assert_eq!(deploy["spec"]["strategy"]["type"], "Recreate");
+    assert_eq!(deploy["spec"]["replicas"], 2);
+    assert_eq!(deploy["spec"]["strategy"]["type"], "RollingUpdate");
     let pod = &deploy["spec"]["template"]["spec"];
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_eq!(pod["securityContext"]["runAsUser"], 65532);
@@ -348,6 +370,11 @@ fn operator_flags_come_from_values() {
             "--request-timeout=30s",
             "--max-reads-per-minute=150",
             "--max-writes-per-minute=60",
+            "--leader-elect",
+            "--leader-elect-lease-name=rel-infisical-oidc-operator",
+            "--leader-elect-lease-duration=60s",
+            "--leader-elect-renew-deadline=15s",
+            "--leader-elect-retry-period=2s",
         ]
     );
     let docs = helm_template(
@@ -370,10 +397,15 @@ fn operator_flags_come_from_values() {
             "extraEnv[0].name=RUST_BACKTRACE,extraEnv[0].value=1",
             "--set",
             "nodeSelector.pool=ops,podAnnotations.a=b",
+            "--set",
+            "leaderElection.leaseDuration=20s,leaderElection.renewDeadline=8s,leaderElection.retryPeriod=1s",
         ],
     );
     let a = args(&docs);
     for want in [
+        "--leader-elect-lease-duration=20s",
+        "--leader-elect-renew-deadline=8s",
+        "--leader-elect-retry-period=1s",
         "--allowed-hosts=infisical.corp.example,*.example.com",
         "--concurrency=2",
         "--log-format=text",
@@ -438,9 +470,56 @@ fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() 
 }
 
 #[test]
+fn two_replicas_by_default_elect_a_leader_with_a_budget_spreading_and_a_lease_role() {
+    let docs = helm_template("rel", "ops", &[]);
+    let deploy = one(&docs, "Deployment");
+    assert_eq!(deploy["spec"]["replicas"], 2);
+    assert_eq!(
+        deploy["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+        0
+    );
+    let flags = args(&docs);
+    for flag in [
+        "--leader-elect",
+        "--leader-elect-lease-name=rel-infisical-oidc-operator",
+        "--leader-elect-lease-duration=60s",
+        "--leader-elect-renew-deadline=15s",
+        "--leader-elect-retry-period=2s",
+    ] {
+        assert!(flags.contains(&flag.to_string()), "{flag}: {flags:?}");
+    }
+    let pdb = one(&docs, "PodDisruptionBudget");
+    assert_eq!(pdb["spec"]["minAvailable"], 1);
+    assert!(pdb["spec"].get("maxUnavailable").is_none());
+    let spread = &deploy["spec"]["template"]["spec"]["topologySpreadConstraints"][0];
+    assert_eq!(spread["topologyKey"], "kubernetes.io/hostname");
+    assert_eq!(spread["whenUnsatisfiable"], "ScheduleAnyway");
+    assert_eq!(
+        spread["labelSelector"]["matchLabels"],
+        deploy["spec"]["selector"]["matchLabels"]
+    );
+    let role = of_kind(&docs, "Role")
+        .into_iter()
+        .find(|r| name(r).ends_with("-leader-election"))
+        .expect("a Role for the Lease");
+    assert_eq!(role["metadata"]["namespace"], "ops");
+    assert_eq!(role["rules"][0]["apiGroups"][0], "coordination.k8s.io");
+    assert_eq!(role["rules"][0]["resources"][0], "leases");
+
+    // One replica: no election, Recreate, and nothing that only makes sense for two.
+    let docs = helm_template("rel", "ops", &["--set", "replicas=1"]);
+    let deploy = one(&docs, "Deployment");
+    assert_eq!(deploy["spec"]["strategy"]["type"], "Recreate");
+    assert!(!args(&docs).iter().any(|a| a.starts_with("--leader-elect")));
+    assert!(of_kind(&docs, "PodDisruptionBudget").is_empty());
+    assert!(of_kind(&docs, "Role").is_empty());
+    assert!(deploy["spec"]["template"]["spec"]["topologySpreadConstraints"].is_null());
+}
+
+#[test]
 fn opt_in_objects_render_only_when_enabled() {
     let docs = helm_template("rel", "ops", &[]);
-    for k in ["ServiceMonitor", "PodDisruptionBudget", "NetworkPolicy"] {
+    for k in ["ServiceMonitor", "NetworkPolicy"] {
         assert!(of_kind(&docs, k).is_empty(), "{k} is opt-in");
     }
     let docs = helm_template(
@@ -670,11 +749,27 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
         ("", "pods"),
         ("apiextensions.k8s.io", "customresourcedefinitions"),
         ("rbac.authorization.k8s.io", "roles"),
-        ("coordination.k8s.io", "leases"),
     ] {
         out.push((Access::new("get", g, r, "", ns), false));
     }
     out
+}
+
+/// Leader election's verbs on Leases in `ns`, all `allowed` or none.
+fn lease_questions(ns: &str, allowed: bool) -> Vec<(Access, bool)> {
+    let granted = ["get", "list", "watch", "create", "update"];
+    [
+        "get", "list", "watch", "create", "update", "patch", "delete",
+    ]
+    .into_iter()
+    .map(|v| {
+        let want = allowed && granted.contains(&v);
+        (
+            Access::new(v, "coordination.k8s.io", "leases", "", ns),
+            want,
+        )
+    })
+    .collect()
 }
 
 fn assert_access(kubeconfig: &std::path::Path, questions: &[(Access, bool)]) {
@@ -805,6 +900,8 @@ fn chart_in_cluster_mode_installs_upgrades_and_its_service_account_has_exactly_t
     let as_sa = impersonating_kubeconfig(&kc, &ns, &sa, &tmp.0.join("sa.kubeconfig"));
     let mut questions = rbac_questions(&ns);
     questions.extend(rbac_questions("default"));
+    questions.extend(lease_questions(&ns, true));
+    questions.extend(lease_questions("default", false));
     // Cluster-wide list/watch (what an all-namespaces watcher does).
     questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), true));
     questions.push((Access::new("watch", "", "secrets", "", ""), true));
@@ -837,6 +934,10 @@ fn chart_in_namespaced_mode_installs_upgrades_and_grants_nothing_outside_the_wat
     questions.extend(rbac_questions(&team_b));
     for n in [&ns, &outside, &"default".to_string()] {
         questions.extend(rbac_questions(n).into_iter().map(|(q, _)| (q, false)));
+    }
+    questions.extend(lease_questions(&ns, true));
+    for n in [&team_a, &team_b, &outside] {
+        questions.extend(lease_questions(n, false));
     }
     questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), false));
     questions.push((Access::new("list", "", "secrets", "", ""), false));
@@ -880,7 +981,9 @@ fn kustomize_builds_apply_to_a_real_api_server() {
 
         let tmp = TempDir::new("pkg-kc");
         let as_sa = impersonating_kubeconfig(&kc, &op_ns, &op_ns, &tmp.0.join("sa.kubeconfig"));
-        let questions = if dir == "deploy/base" {
+        let mut questions = lease_questions(&op_ns, true);
+        questions.extend(lease_questions(&team, false));
+        questions.extend(if dir == "deploy/base" {
             rbac_questions("default")
         } else {
             let mut q = rbac_questions(&team);
@@ -890,7 +993,7 @@ fn kustomize_builds_apply_to_a_real_api_server() {
                     .map(|(q, _)| (q, false)),
             );
             q
-        };
+        });
         assert_access(&as_sa, &questions);
         run(kubectl(&kc).args([
             "delete",

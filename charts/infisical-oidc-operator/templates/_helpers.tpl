@@ -99,3 +99,8 @@ re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no
   resources: ["serviceaccounts/token"]
   verbs: ["create"]
 {{- end }}
+
+{{/* Non-empty when leader election is on: more than one replica. */}}
+{{- define "infisical-oidc-operator.leaderElection" -}}
+{{- if gt (int .Values.replicas) 1 }}true{{ end }}
+{{- end }}
