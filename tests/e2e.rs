@@ -352,7 +352,7 @@ async fn operator_runs_with_exactly_the_charts_rbac() {
     let as_sa = charts_namespaced_rbac(&world);
 
     // The operator, authorised exactly as the chart's ServiceAccount.
-    let operator = OperatorProcess::start(&as_sa, &ns, world.dir.path(), "rbac");
+    let operator = OperatorProcess::start(&as_sa, &ns, world.dir.path(), "rbac", &[]);
     world.apply("discovery-url.yaml", &world.example("discovery-url.yaml"));
     world.wait_ready("acme-sso", &operator);
     assert_eq!(
@@ -465,7 +465,7 @@ async fn kubernetes_auth_with_the_built_binary_and_the_charts_rbac() {
     )
     .await;
     support::put_service_account(&world.client, &ns, "infisical-sso", true).await;
-    let operator = OperatorProcess::start(&as_sa, &ns, world.dir.path(), "k8s-auth");
+    let operator = OperatorProcess::start(&as_sa, &ns, world.dir.path(), "k8s-auth", &[]);
     // The discovery-url example, its authentication switched to Kubernetes Auth.
     let example = world.example("discovery-url.yaml");
     let manifest = example.replace(

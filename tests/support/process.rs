@@ -282,7 +282,19 @@ impl World {
 
     /// Starts the operator binary watching this world's namespace, as the admin.
     pub fn start_operator(&self, tag: &str) -> OperatorProcess {
-        OperatorProcess::start(&self.kubeconfig, &self.namespace, self.dir.path(), tag)
+        OperatorProcess::start(&self.kubeconfig, &self.namespace, self.dir.path(), tag, &[])
+    }
+
+    /// [`World::start_operator`] with more flags, and `POD_NAME=<tag>`, so the replica's
+    /// identity (Lease holder, user agents) starts with the tag.
+    pub fn start_operator_with(&self, tag: &str, flags: &[&str]) -> OperatorProcess {
+        OperatorProcess::start(
+            &self.kubeconfig,
+            &self.namespace,
+            self.dir.path(),
+            tag,
+            flags,
+        )
     }
 }
 
@@ -337,7 +349,13 @@ pub struct OperatorProcess {
 }
 
 impl OperatorProcess {
-    pub fn start(kubeconfig: &Path, namespace: &str, dir: &Path, tag: &str) -> Self {
+    pub fn start(
+        kubeconfig: &Path,
+        namespace: &str,
+        dir: &Path,
+        tag: &str,
+        flags: &[&str],
+    ) -> Self {
         let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let log = dir.join(format!("operator-{tag}.log"));
         let stderr = File::create(&log).unwrap();
@@ -351,13 +369,17 @@ impl OperatorProcess {
             // The examples' IdP (idp.example.com) is fictional: nothing to fetch.
             .args(["--default-preflight", "Skip"])
             .args(["--log-level", "debug"])
+            .args(flags)
             .env("KUBECONFIG", kubeconfig)
+            .env("POD_NAME", tag)
             // Only the flags above: no ambient configuration leaks in.
             .env_remove("WATCH_NAMESPACES")
             .env_remove("ALLOWED_HOSTS")
             .env_remove("HTTP_ADDRESS")
             .env_remove("LOG_LEVEL")
             .env_remove("RUST_LOG")
+            .env_remove("POD_NAMESPACE")
+            .env_remove("LEADER_ELECT")
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
@@ -393,7 +415,12 @@ impl OperatorProcess {
 
     /// SIGTERM, the way the kubelet stops a pod.
     pub fn sigterm(&self) {
-        must(Command::new("kill").args(["-TERM", &self.pid().to_string()]));
+        self.signal("TERM");
+    }
+
+    /// Sends a signal by name (`STOP`, `CONT`, ...).
+    pub fn signal(&self, name: &str) {
+        must(Command::new("kill").args([&format!("-{name}"), &self.pid().to_string()]));
     }
 
     /// Waits for the process to exit; `None` when it is still running after `timeout`.
@@ -464,4 +491,70 @@ pub fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
     let (head, body) = text.split_once("\r\n\r\n")?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
     Some((status, body.to_string()))
+}
+
+// ---- the API server's audit log ------------------------------------------------------------
+
+/// A write the API server's audit log recorded. hack/start.sh logs writes to OidcSsoConfigs,
+/// Events and Leases, beside the kubeconfig.
+#[derive(Debug, Clone)]
+pub struct AuditedWrite {
+    pub user_agent: String,
+    pub verb: String,
+    pub resource: String,
+    pub subresource: String,
+    pub name: String,
+    pub code: u64,
+    pub received: std::time::SystemTime,
+}
+
+/// Every audited write in `namespace`, oldest first, from the current and rotated logs.
+pub fn audited_writes(kubeconfig: &Path, namespace: &str) -> Vec<AuditedWrite> {
+    let dir = kubeconfig.parent().expect("the kubeconfig's directory");
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("audit") && n.ends_with(".log"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !files.is_empty(),
+        "no audit log beside {}: these tests need the cluster of hack/start.sh (hack/test.sh), which writes one",
+        kubeconfig.display()
+    );
+    let mut writes = vec![];
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for line in text.lines() {
+            let Ok(event) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let object = &event["objectRef"];
+            if object["namespace"].as_str() != Some(namespace) {
+                continue;
+            }
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            let received = text(&event["requestReceivedTimestamp"])
+                .parse::<jiff::Timestamp>()
+                .map(std::time::SystemTime::from)
+                .unwrap_or(std::time::UNIX_EPOCH);
+            writes.push(AuditedWrite {
+                user_agent: text(&event["userAgent"]),
+                verb: text(&event["verb"]),
+                resource: text(&object["resource"]),
+                subresource: text(&object["subresource"]),
+                name: text(&object["name"]),
+                code: event["responseStatus"]["code"].as_u64().unwrap_or(0),
+                received,
+            });
+        }
+    }
+    writes.sort_by_key(|w| w.received);
+    writes
 }
