@@ -1704,3 +1704,51 @@ async fn every_patch_path_warns_that_sso_enforcement_was_reset() {
     operator.stop().await;
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secret_watch_never_holds_a_secrets_data_or_last_applied_copy() {
+    let env = TestEnv::new("secret-watch").await;
+    // `kubectl apply` keeps the whole manifest, data included, in an annotation.
+    let manifest = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "applied", "namespace": env.namespace},
+        "type": "Opaque", "stringData": {"clientSecret": CANARY}});
+    support::tools::run_with_stdin(
+        kubectl(&kubeconfig()).args(["apply", "-f", "-"]),
+        Some(&manifest.to_string()),
+    );
+    let stored: k8s_openapi::api::core::v1::Secret =
+        kube::Api::namespaced(env.client.clone(), &env.namespace)
+            .get("applied")
+            .await
+            .unwrap();
+    let last_applied = "kubectl.kubernetes.io/last-applied-configuration";
+    assert!(
+        stored.annotations()[last_applied].contains(CANARY),
+        "kubectl keeps the data in the annotation"
+    );
+    assert!(stored.metadata.managed_fields.is_some());
+
+    let events =
+        controller::secret_events(kube::Api::namespaced(env.client.clone(), &env.namespace));
+    futures::pin_mut!(events);
+    let seen = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let secret = futures::StreamExt::next(&mut events)
+                .await
+                .expect("the watch goes on")
+                .expect("the watch works");
+            if secret.metadata.name.as_deref() == Some("applied") {
+                return secret;
+            }
+        }
+    })
+    .await
+    .expect("the Secret is seen");
+    assert!(!seen.annotations().contains_key(last_applied));
+    assert!(seen.metadata.managed_fields.is_none());
+    let text = serde_json::to_string(&seen).unwrap();
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(CANARY);
+    assert!(!text.contains(CANARY) && !text.contains(&encoded), "{text}");
+    env.cleanup().await;
+}

@@ -9,6 +9,7 @@ pub mod decide;
 pub mod dereference;
 pub mod finalizer;
 pub mod idp_hosts;
+pub mod index;
 pub mod ownership;
 pub mod preflight;
 pub mod report;
@@ -160,10 +161,8 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
     }
 
     let me = ownership::Claimant::of(resource);
-    let competing_owner = ownership::competing_owner(
-        &me,
-        ownership::claimants(&ctx.stores(), &spec.organization_id).iter(),
-    );
+    let competing_owner =
+        ownership::competing_owner(&me, ctx.claimants(&spec.organization_id).iter());
     let status = resource.status.clone().unwrap_or_default();
     let owner = Ownership {
         recorded_id: status.id.clone(),
