@@ -77,6 +77,9 @@ pub struct Memory {
     /// After a failure, passes with unchanged inputs wait until this instant instead of calling
     /// Infisical again: our own metadata writes trigger passes, and must not cause retries.
     pub hold: Option<Hold>,
+    /// A pass of this process has reached the point of calling Infisical, or decided when to
+    /// (`resume::first_pass`): false until then, after every start of the operator.
+    pub started: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
