@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::watch;
@@ -20,6 +20,7 @@ use crate::error::{Error, ErrorClass};
 use crate::infisical::{HttpSettings, Infisical};
 use crate::metrics::Metrics;
 use crate::reconcile::context::{Context, Settings, guard_meta, memory_key, resource_key};
+use crate::reconcile::index::Index;
 use crate::reconcile::{reconcile, retry};
 
 /// Everything the operator is configured with (flags, or set directly by tests).
@@ -286,17 +287,28 @@ fn controller_for(
     let secrets: Api<PartialObjectMeta<Secret>> = scoped(client.clone(), &namespace);
     let (store, writer) = reflector::store();
     ctx.add_store(store.clone());
+    let index = Arc::new(Index::default());
+    ctx.add_index(index.clone());
     let on_event = ctx.clone();
+    let indexed = index.clone();
     let trigger = watcher(resources, watcher::Config::default().any_semantic())
         .default_backoff()
         .modify(strip_unread_fields)
         .reflect(writer)
-        .inspect(move |event| match event {
-            // Memory follows the cache: a deleted resource is forgotten, and after a relist so is
-            // anything deleted while the watch was away.
-            Ok(watcher::Event::Delete(guard)) => on_event.forget(&memory_key(guard_meta(guard))),
-            Ok(watcher::Event::InitDone) => on_event.prune_memory(),
-            _ => {}
+        .inspect(move |event| {
+            // The index follows the cache, event by event (relists included).
+            if let Ok(event) = event {
+                indexed.apply(event);
+            }
+            match event {
+                // Memory follows the cache: a deleted resource is forgotten, and after a relist
+                // so is anything deleted while the watch was away.
+                Ok(watcher::Event::Delete(guard)) => {
+                    on_event.forget(&memory_key(guard_meta(guard)))
+                }
+                Ok(watcher::Event::InitDone) => on_event.prune_memory(),
+                _ => {}
+            }
         })
         .applied_objects()
         .predicate_filter(what_asks_for_a_pass, Default::default());
@@ -316,13 +328,10 @@ fn controller_for(
             futures::future::ready(in_scope)
         }
     });
-    let lookup = store.clone();
     Controller::for_stream(trigger, store)
-        .watches(
-            secrets,
-            watcher::Config::default().any_semantic(),
-            move |secret| referencing(&lookup, &secret),
-        )
+        .watches_stream(secret_events(secrets), move |secret| {
+            referencing(&index, &secret)
+        })
         .reconcile_on(wakeups)
         .with_config(
             ControllerConfig::default()
@@ -415,22 +424,32 @@ async fn forget_unused_instances(ctx: Arc<Context>) {
 }
 
 /// Resources in the Secret's namespace that reference it by name.
-fn referencing(
-    store: &Store<Guarded>,
-    secret: &PartialObjectMeta<Secret>,
-) -> Vec<ObjectRef<Guarded>> {
-    let namespace = secret.namespace();
-    let name = secret.name_any();
-    store
-        .state()
-        .into_iter()
-        .filter(|guard| {
-            let Ok(resource) = &guard.0 else { return false };
-            resource.namespace() == namespace && secret_names(resource).any(|n| n == name)
-        })
-        .map(|guard| ObjectRef::from_obj(&*guard))
-        .collect()
+fn referencing(index: &Index, secret: &PartialObjectMeta<Secret>) -> Vec<ObjectRef<Guarded>> {
+    index.referencing(&secret.namespace().unwrap_or_default(), &secret.name_any())
 }
+
+/// The Secret watch that triggers passes: metadata only (an `Api` of `PartialObjectMeta` asks
+/// the API server for metadata, so no Secret's data crosses the wire), and without the metadata
+/// the operator never reads, dropped as each object arrives: managedFields, and kubectl's
+/// last-applied annotation, which for a `kubectl apply`'d Secret holds the Secret's data.
+pub fn secret_events(
+    secrets: Api<PartialObjectMeta<Secret>>,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send {
+    watcher(secrets, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .modify(strip_unread_secret_metadata)
+        .touched_objects()
+}
+
+fn strip_unread_secret_metadata(secret: &mut PartialObjectMeta<Secret>) {
+    secret.metadata.managed_fields = None;
+    if let Some(annotations) = secret.metadata.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
+/// kubectl's copy of the whole object as last applied.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Names of every Secret a resource reads.
 pub fn secret_names(resource: &OidcSsoConfig) -> impl Iterator<Item = &str> {

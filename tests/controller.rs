@@ -1704,3 +1704,190 @@ async fn every_patch_path_warns_that_sso_enforcement_was_reset() {
     operator.stop().await;
     env.cleanup().await;
 }
+
+/// Requests the emulator logged since `seq` for `method` on paths starting with `prefix`.
+fn logged_since(env: &TestEnv, seq: u64, method: &str, prefix: &str) -> Vec<(u64, String)> {
+    env.emulator
+        .control()
+        .requests_since(seq)
+        .into_iter()
+        .filter(|r| r.method.eq_ignore_ascii_case(method) && r.path.starts_with(prefix))
+        .map(|r| (r.seq, r.org_id.unwrap_or_default()))
+        .collect()
+}
+
+const LOGIN_PATH: &str = "/api/v1/auth/universal-auth/login";
+const CONFIG_PATH: &str = "/api/v1/sso/oidc/config";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_changed_resources_reach_infisical_first_and_in_sync_ones_wait_their_turn()
+{
+    let env = TestEnv::new("restart-priority").await;
+    let generous = |config: &mut OperatorConfig| {
+        config.http.writes_per_minute = 6000;
+        config.http.reads_per_minute = 6000;
+    };
+    let operator = env.start_operator_with(generous);
+    // Thirty resources, each with its own organisation and identity, resyncing daily.
+    let names: Vec<String> = (0..30).map(|i| format!("team-{i:02}")).collect();
+    let mut orgs = std::collections::HashMap::new();
+    for name in &names {
+        let identity = format!("{name}-identity");
+        let idp = format!("{name}-idp");
+        let org = env.another_org(&identity).await;
+        env.put_secret(&idp, &[("clientSecret", CANARY)]).await;
+        env.apply(
+            name,
+            env.spec(json!({"organizationId": org, "resyncInterval": "24h",
+                "clientSecretRef": {"name": idp, "key": "clientSecret"},
+                "authentication": {"universalAuth": {"credentialsRef": {"name": identity}}}})),
+        )
+        .await;
+        orgs.insert(org, name.clone());
+    }
+    for name in &names {
+        let resource = env.wait_ready(name).await;
+        assert!(
+            resource.status.unwrap().inputs_digest.is_some(),
+            "{name} records its inputs' digest"
+        );
+        env.wait_unmarked(name).await;
+    }
+    operator.stop().await;
+
+    // While the operator is away: one spec edit, one rotated Secret.
+    let edited = "team-29";
+    let rotated = "team-28";
+    let edited_org = orgs.iter().find(|(_, n)| *n == edited).unwrap().0.clone();
+    let rotated_org = orgs.iter().find(|(_, n)| *n == rotated).unwrap().0.clone();
+    env.apply(
+        edited,
+        env.spec(json!({"organizationId": edited_org, "resyncInterval": "24h",
+            "clientSecretRef": {"name": format!("{edited}-idp"), "key": "clientSecret"},
+            "authentication": {"universalAuth": {"credentialsRef": {"name": format!("{edited}-identity")}}},
+            "allowedEmailDomains": ["example.com"]})),
+    )
+    .await;
+    env.put_secret(
+        &format!("{rotated}-idp"),
+        &[("clientSecret", "rotated-idp-secret")],
+    )
+    .await;
+
+    // A tight budget: a burst of 3 writes, then one every 2 s. Thirty logins would take about a
+    // minute before the edit's PATCH could go out.
+    let seq = env.emulator.control().request_log_stats().next_seq;
+    let restarted = tokio::time::Instant::now();
+    let operator = env.start_operator_with(|config| {
+        config.http.writes_per_minute = 30;
+        config.http.reads_per_minute = 30;
+    });
+    let deadline = restarted + Duration::from_secs(15);
+    loop {
+        let patched: Vec<String> = logged_since(&env, seq, "PATCH", CONFIG_PATH)
+            .into_iter()
+            .map(|(_, org)| org)
+            .collect();
+        if patched.contains(&edited_org) && patched.contains(&rotated_org) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the edit and the rotation did not reach Infisical within 15 s of the restart \
+             (PATCHes for {patched:?}); logins since: {}",
+            logged_since(&env, seq, "POST", LOGIN_PATH).len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reached_in = restarted.elapsed();
+    env.wait_until(
+        edited,
+        "Ready with the edit",
+        Duration::from_secs(10),
+        |r| {
+            ready(r).is_some_and(|(s, _, _)| s == "True")
+                && r.status.as_ref().and_then(|s| s.observed_generation) == r.metadata.generation
+        },
+    )
+    .await;
+    // Let every in-sync resource's first pass run (each reads its Secrets from Kubernetes).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while operator.metrics.ready_resources.get() != names.len() as i64 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {} resources counted Ready",
+            operator.metrics.ready_resources.get(),
+            names.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The 28 in sync were not checked at start: their rechecks are spread over 24 hours (one
+    // of them falling into these seconds is possible, rarely; two or more is not expected).
+    let logins = logged_since(&env, seq, "POST", LOGIN_PATH);
+    let gets = logged_since(&env, seq, "GET", CONFIG_PATH);
+    assert!(
+        logins.len() <= 4 && gets.len() <= 4,
+        "{} logins and {} GETs in the {reached_in:?} after the restart: the in-sync resources \
+         called Infisical at start",
+        logins.len(),
+        gets.len()
+    );
+    let patches = logged_since(&env, seq, "PATCH", CONFIG_PATH);
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    // Only the two that changed wrote their status.
+    assert_eq!(operator.status_writes(), 2);
+    for name in &names {
+        let resource = env.get(name).await;
+        assert_eq!(ready(&resource).unwrap().0, "True", "{name}");
+    }
+    operator.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secret_watch_never_holds_a_secrets_data_or_last_applied_copy() {
+    let env = TestEnv::new("secret-watch").await;
+    // `kubectl apply` keeps the whole manifest, data included, in an annotation.
+    let manifest = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "applied", "namespace": env.namespace},
+        "type": "Opaque", "stringData": {"clientSecret": CANARY}});
+    support::tools::run_with_stdin(
+        kubectl(&kubeconfig()).args(["apply", "-f", "-"]),
+        Some(&manifest.to_string()),
+    );
+    let stored: k8s_openapi::api::core::v1::Secret =
+        kube::Api::namespaced(env.client.clone(), &env.namespace)
+            .get("applied")
+            .await
+            .unwrap();
+    let last_applied = "kubectl.kubernetes.io/last-applied-configuration";
+    assert!(
+        stored.annotations()[last_applied].contains(CANARY),
+        "kubectl keeps the data in the annotation"
+    );
+    assert!(stored.metadata.managed_fields.is_some());
+
+    let events =
+        controller::secret_events(kube::Api::namespaced(env.client.clone(), &env.namespace));
+    futures::pin_mut!(events);
+    let seen = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let secret = futures::StreamExt::next(&mut events)
+                .await
+                .expect("the watch goes on")
+                .expect("the watch works");
+            if secret.metadata.name.as_deref() == Some("applied") {
+                return secret;
+            }
+        }
+    })
+    .await
+    .expect("the Secret is seen");
+    assert!(!seen.annotations().contains_key(last_applied));
+    assert!(seen.metadata.managed_fields.is_none());
+    let text = serde_json::to_string(&seen).unwrap();
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(CANARY);
+    assert!(!text.contains(CANARY) && !text.contains(&encoded), "{text}");
+    env.cleanup().await;
+}

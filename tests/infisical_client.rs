@@ -270,6 +270,27 @@ async fn creates_a_discovery_url_config_and_reads_it_back() {
     assert_eq!(logins(&w.control), 1, "one login serves every call");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_passes_at_once_for_one_identity_share_one_login() {
+    // What twenty resources sharing an identity do on the operator's first passes: they ask for
+    // a token at the same moment, and one login serves them all. (Infisical identities belong
+    // to one organisation, so in the operator such resources are passes for one organisation;
+    // the token cache is what they share, and this is its contract.)
+    let w = world().await;
+    let passes = (0..20).map(|_| w.client.get_config(&w.conn, &w.org));
+    for answer in futures::future::join_all(passes).await {
+        assert_eq!(answer.unwrap(), None);
+    }
+    assert_eq!(requests_to(&w.control, "GET", CONFIG).len(), 20);
+    assert_eq!(logins(&w.control), 1, "{:?}", w.control.requests());
+    // And later passes, within the token's lifetime, log in no more.
+    for _ in 0..5 {
+        w.client.get_config(&w.conn, &w.org).await.unwrap();
+    }
+    assert_eq!(logins(&w.control), 1);
+    assert_eq!(renewals(&w.control), 0);
+}
+
 #[tokio::test]
 async fn creates_a_custom_config_with_all_five_endpoints() {
     let w = world().await;

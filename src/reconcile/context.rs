@@ -77,6 +77,9 @@ pub struct Memory {
     /// After a failure, passes with unchanged inputs wait until this instant instead of calling
     /// Infisical again: our own metadata writes trigger passes, and must not cause retries.
     pub hold: Option<Hold>,
+    /// A pass of this process has reached the point of calling Infisical, or decided when to
+    /// (`resume::first_pass`): false until then, after every start of the operator.
+    pub started: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,6 +120,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub settings: Settings,
     stores: RwLock<Vec<Store<DeserializeGuard<OidcSsoConfig>>>>,
+    /// One per watch, beside its cache: who reads which Secret, who claims which organisation.
+    indexes: RwLock<Vec<Arc<super::index::Index>>>,
     memory: Mutex<HashMap<String, Memory>>,
     /// Passes running at once, across every watched namespace.
     pub permits: tokio::sync::Semaphore,
@@ -156,6 +161,7 @@ impl Context {
             recorder,
             settings,
             stores: RwLock::default(),
+            indexes: RwLock::default(),
             memory: Mutex::default(),
             permits: tokio::sync::Semaphore::new(concurrency.max(1)),
             waiting: Mutex::default(),
@@ -248,6 +254,22 @@ impl Context {
 
     pub fn stores(&self) -> Vec<Store<DeserializeGuard<OidcSsoConfig>>> {
         self.stores.read().expect("stores lock").clone()
+    }
+
+    /// Registers a watch's index (see `index`).
+    pub fn add_index(&self, index: Arc<super::index::Index>) {
+        self.indexes.write().expect("indexes lock").push(index);
+    }
+
+    /// Resources targeting `organization_id` in any watched namespace, skipping resources being
+    /// deleted: what ownership precedence is decided among.
+    pub fn claimants(&self, organization_id: &str) -> Vec<super::ownership::Claimant> {
+        self.indexes
+            .read()
+            .expect("indexes lock")
+            .iter()
+            .flat_map(|index| index.claimants(organization_id))
+            .collect()
     }
 
     pub fn memory(&self, key: &str) -> Memory {

@@ -9,9 +9,11 @@ pub mod decide;
 pub mod dereference;
 pub mod finalizer;
 pub mod idp_hosts;
+pub mod index;
 pub mod ownership;
 pub mod preflight;
 pub mod report;
+pub mod resume;
 pub mod retry;
 pub mod validate;
 
@@ -78,8 +80,7 @@ async fn report_panic(
     tracing::error!(resource = %context::resource_key(&resource.metadata), panic = %what, "a reconcile pass panicked; reporting it on the resource");
     // The panic's text stays in the log: it is not ours to show on the object.
     let error = Error::Panicked;
-    let resync = validate::resync_interval(&resource.spec, ctx.settings.default_resync)
-        .unwrap_or(ctx.settings.default_resync);
+    let resync = resync_of(ctx, resource);
     report::report(ctx, resource, Outcome::Failed(error), resync).await
 }
 
@@ -110,8 +111,7 @@ async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<
 
 /// The pipeline for a resource that is not being deleted.
 pub async fn sync(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
-    let resync = validate::resync_interval(&resource.spec, ctx.settings.default_resync)
-        .unwrap_or(ctx.settings.default_resync);
+    let resync = resync_of(ctx, resource);
     // Writes during the pass move `current` to the version they produced, so the status write's
     // resourceVersion precondition holds only if nobody else changed the object meanwhile.
     let mut current = resource.clone();
@@ -160,10 +160,8 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
     }
 
     let me = ownership::Claimant::of(resource);
-    let competing_owner = ownership::competing_owner(
-        &me,
-        ownership::claimants(&ctx.stores(), &spec.organization_id).iter(),
-    );
+    let competing_owner =
+        ownership::competing_owner(&me, ctx.claimants(&spec.organization_id).iter());
     let status = resource.status.clone().unwrap_or_default();
     let owner = Ownership {
         recorded_id: status.id.clone(),
@@ -180,6 +178,28 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
         });
     }
 
+    let digest: [u8; 32] = Sha256::digest(desired.client_secret.expose().as_bytes()).into();
+    if !memory.started {
+        ctx.update_memory(&key, |m| m.started = true);
+        if let Some(wait) = resume_later(resource, &owner, fingerprint, resync_of(ctx, resource)) {
+            // The status says Ready with exactly these inputs: it stays as it is until the
+            // recheck, and the budget goes to resources that changed while we were away.
+            tracing::debug!(
+                recheck_in_s = wait.as_secs(),
+                "in sync when last checked; rechecking later"
+            );
+            ctx.set_ready(&key, true);
+            ctx.update_memory(&key, |m| {
+                m.secret_digest = Some(digest);
+                m.hold = Some(context::Hold {
+                    inputs: fingerprint,
+                    until: std::time::Instant::now() + wait,
+                });
+            });
+            return Ok(Outcome::Held(wait));
+        }
+    }
+
     let connection = Connection {
         base,
         ca_pem: inputs.ca_pem,
@@ -194,7 +214,6 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
             .await,
     )?;
 
-    let digest: [u8; 32] = Sha256::digest(desired.client_secret.expose().as_bytes()).into();
     let hints = Hints {
         spec_changed: if status.id.is_some() {
             decide::spec_differs_from_last_sync(&desired, &status)
@@ -451,6 +470,38 @@ async fn recovered_create_event(
             ),
         )
     }))
+}
+
+fn resync_of(ctx: &Context, resource: &OidcSsoConfig) -> std::time::Duration {
+    validate::resync_interval(&resource.spec, ctx.settings.default_resync)
+        .unwrap_or(ctx.settings.default_resync)
+}
+
+/// On a resource's first pass since the operator started: how long to wait before checking
+/// Infisical, when its status already records these inputs in sync (see `resume`).
+fn resume_later(
+    resource: &OidcSsoConfig,
+    owner: &Ownership,
+    fingerprint: [u8; 32],
+    resync: std::time::Duration,
+) -> Option<std::time::Duration> {
+    let uid = resource.metadata.uid.as_deref()?;
+    let digest = resume::status_digest(uid, &fingerprint);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    match resume::first_pass(resume::Start {
+        status: resource.status.as_ref(),
+        generation: resource.metadata.generation,
+        create_pending: owner.create_pending,
+        digest: &digest,
+        uid,
+        resync,
+        now,
+    }) {
+        resume::FirstPass::CheckNow => None,
+        resume::FirstPass::RecheckIn(wait) => Some(wait),
+    }
 }
 
 /// What a pass acts on: a failed pass is retried early only when one of these changed.

@@ -7,8 +7,6 @@
 //! Stalled with `OwnershipConflict` and never calls Infisical.
 
 use kube::ResourceExt;
-use kube::core::DeserializeGuard;
-use kube::runtime::reflector::Store;
 
 use crate::api::{CREATE_PENDING_ANNOTATION, OidcSsoConfig};
 use crate::infisical::instance_key;
@@ -87,30 +85,6 @@ pub fn competing_owner<'a>(
             }
         })
         .map(|other| other.key.clone())
-}
-
-/// Claimants for `organization_id` visible in the controller's caches, skipping resources being
-/// deleted. Filters inside the cache without copying objects: this runs on every pass.
-pub fn claimants(
-    stores: &[Store<DeserializeGuard<OidcSsoConfig>>],
-    organization_id: &str,
-) -> Vec<Claimant> {
-    let organization_id = organization_id.trim();
-    stores
-        .iter()
-        .flat_map(|store| {
-            store.state_filter(|guard| {
-                guard.0.as_ref().is_ok_and(|r| {
-                    r.metadata.deletion_timestamp.is_none()
-                        && r.spec
-                            .organization_id
-                            .trim()
-                            .eq_ignore_ascii_case(organization_id)
-                })
-            })
-        })
-        .filter_map(|guard| guard.0.as_ref().ok().map(Claimant::of))
-        .collect()
 }
 
 #[cfg(test)]

@@ -189,6 +189,18 @@ pub async fn report(
     ctx.set_ready(&key, health.is_ready());
     status.conditions = conditions;
     status.observed_generation = Some(generation);
+    // The digest is refreshed only with a status that changes anyway (or lacks one): a sync-now
+    // request or a new identity secret that changes nothing else must not cost a write. A stale
+    // digest only makes the first pass after a restart check at once.
+    if matches!(outcome, Outcome::Synced { .. } | Outcome::Observed { .. })
+        && (status != old || old.inputs_digest.is_none())
+        && let (Some(uid), Some(inputs)) = (
+            resource.metadata.uid.as_deref(),
+            ctx.memory(&key).last_inputs,
+        )
+    {
+        status.inputs_digest = Some(super::resume::status_digest(uid, &inputs));
+    }
 
     if status != old {
         write_status(ctx, resource, &status).await?;

@@ -1,0 +1,234 @@
+//! A resource's first pass after the operator starts.
+//!
+//! Memory is lost on a restart, so without this every resource's first pass would call Infisical
+//! (a login, which Infisical counts as a write, and a read), and a resource edited while the
+//! operator was away would wait behind all of them for the request budget. The status records a
+//! digest of what the last successful sync worked from ([`status_digest`]); a resource whose
+//! status is Ready for its generation with the same digest is not checked at once but at a point
+//! spread over its resync interval ([`first_pass`]). Everything else (a spec edit, a Secret
+//! changed, a resource not Ready, an interrupted create) goes first.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::api::OidcSsoConfigStatus;
+use crate::api::conditions::READY;
+
+/// `status.inputsDigest`: the pass's input fingerprint hashed with the object's uid, in hex, so
+/// the status shows whether inputs changed but cannot be matched across objects or against a
+/// precomputed table of values.
+pub fn status_digest(uid: &str, inputs: &[u8; 32]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"infisical-oidc-operator/inputs/v1\0");
+    hasher.update(uid.as_bytes());
+    hasher.update([0]);
+    hasher.update(inputs);
+    format!("{:x}", hasher.finalize())
+}
+
+/// What a resource's first pass since the operator started does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstPass {
+    /// Call Infisical now, as any pass would.
+    CheckNow,
+    /// The status already describes these inputs in sync: check again after this long.
+    RecheckIn(Duration),
+}
+
+/// The facts [`first_pass`] decides on.
+#[derive(Clone, Copy, Debug)]
+pub struct Start<'a> {
+    pub status: Option<&'a OidcSsoConfigStatus>,
+    pub generation: Option<i64>,
+    /// The create-pending mark is set: a create may need completing.
+    pub create_pending: bool,
+    /// [`status_digest`] of this pass's inputs.
+    pub digest: &'a str,
+    pub uid: &'a str,
+    pub resync: Duration,
+    /// Wall-clock time since the Unix epoch.
+    pub now: Duration,
+}
+
+/// Checks now unless the status says the resource was Ready for this generation with exactly
+/// these inputs. Deferred rechecks fall on a slot of the wall clock fixed by the uid (a phase
+/// within the resync interval), so they are spread evenly over the interval, and an operator
+/// that restarts often still checks each resource once per interval instead of pushing the
+/// check back on every start.
+pub fn first_pass(start: Start<'_>) -> FirstPass {
+    let Some(status) = start.status else {
+        return FirstPass::CheckNow;
+    };
+    let ready_now = status.observed_generation.is_some()
+        && status.observed_generation == start.generation
+        && status
+            .condition(READY)
+            .is_some_and(|c| c.status == "True" && c.observed_generation == start.generation);
+    let same_inputs = status.inputs_digest.as_deref() == Some(start.digest);
+    if !ready_now || !same_inputs || start.create_pending {
+        return FirstPass::CheckNow;
+    }
+    let period = u64::try_from(start.resync.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let phase = phase_of(start.uid) % period;
+    let now = u64::try_from(start.now.as_millis()).unwrap_or(u64::MAX) % period;
+    let wait = (phase + period - now) % period;
+    if wait == 0 {
+        FirstPass::CheckNow
+    } else {
+        FirstPass::RecheckIn(Duration::from_millis(wait))
+    }
+}
+
+/// A number fixed by the uid and evenly spread over `u64`.
+fn phase_of(uid: &str) -> u64 {
+    let digest = Sha256::digest(format!("infisical-oidc-operator/phase/{uid}").as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().expect("eight bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+    const RESYNC: Duration = Duration::from_secs(600);
+
+    fn status(ready: &str, generation: i64, digest: &str) -> OidcSsoConfigStatus {
+        OidcSsoConfigStatus {
+            id: Some("cfg".into()),
+            observed_generation: Some(generation),
+            inputs_digest: Some(digest.into()),
+            conditions: vec![Condition {
+                type_: READY.into(),
+                status: ready.into(),
+                reason: "Synced".into(),
+                message: String::new(),
+                observed_generation: Some(generation),
+                last_transition_time: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+            }],
+            ..OidcSsoConfigStatus::default()
+        }
+    }
+
+    fn start<'a>(status: Option<&'a OidcSsoConfigStatus>, digest: &'a str) -> Start<'a> {
+        Start {
+            status,
+            generation: Some(3),
+            create_pending: false,
+            digest,
+            uid: "0b4f6c1e-uid",
+            resync: RESYNC,
+            now: Duration::from_secs(1_800_000_123),
+        }
+    }
+
+    fn deferred(decision: FirstPass) -> bool {
+        matches!(decision, FirstPass::RecheckIn(wait) if wait > Duration::ZERO && wait < RESYNC)
+    }
+
+    #[test]
+    fn an_in_sync_resource_with_the_same_inputs_is_rechecked_later() {
+        let s = status("True", 3, "d1");
+        assert!(deferred(first_pass(start(Some(&s), "d1"))));
+    }
+
+    #[test]
+    fn a_changed_spec_secret_or_sync_request_is_checked_at_once() {
+        // The digest covers the Secrets' values and the sync-now annotation.
+        let s = status("True", 3, "d1");
+        assert_eq!(first_pass(start(Some(&s), "d2")), FirstPass::CheckNow);
+        // A spec edit the status has not caught up with.
+        let old = status("True", 2, "d1");
+        assert_eq!(first_pass(start(Some(&old), "d1")), FirstPass::CheckNow);
+        // A Ready condition from an older generation, even with a current observedGeneration.
+        let mut stale_condition = status("True", 3, "d1");
+        stale_condition.conditions[0].observed_generation = Some(2);
+        assert_eq!(
+            first_pass(start(Some(&stale_condition), "d1")),
+            FirstPass::CheckNow
+        );
+    }
+
+    #[test]
+    fn a_resource_that_is_not_ready_or_has_no_record_is_checked_at_once() {
+        for ready in ["False", "Unknown"] {
+            let s = status(ready, 3, "d1");
+            assert_eq!(first_pass(start(Some(&s), "d1")), FirstPass::CheckNow);
+        }
+        assert_eq!(first_pass(start(None, "d1")), FirstPass::CheckNow);
+        let mut no_digest = status("True", 3, "d1");
+        no_digest.inputs_digest = None;
+        assert_eq!(
+            first_pass(start(Some(&no_digest), "d1")),
+            FirstPass::CheckNow
+        );
+        let mut no_conditions = status("True", 3, "d1");
+        no_conditions.conditions.clear();
+        assert_eq!(
+            first_pass(start(Some(&no_conditions), "d1")),
+            FirstPass::CheckNow
+        );
+    }
+
+    #[test]
+    fn an_interrupted_create_is_completed_at_once() {
+        let s = status("True", 3, "d1");
+        let mut facts = start(Some(&s), "d1");
+        facts.create_pending = true;
+        assert_eq!(first_pass(facts), FirstPass::CheckNow);
+    }
+
+    #[test]
+    fn rechecks_are_spread_over_the_interval_and_keep_their_slot_across_restarts() {
+        let s = status("True", 3, "d1");
+        let uids: Vec<String> = (0..1000).map(|i| format!("uid-{i}")).collect();
+        let waits: Vec<Duration> = uids
+            .iter()
+            .map(|uid| {
+                let mut facts = start(Some(&s), "d1");
+                facts.uid = uid;
+                match first_pass(facts) {
+                    FirstPass::RecheckIn(wait) => wait,
+                    FirstPass::CheckNow => Duration::ZERO,
+                }
+            })
+            .collect();
+        // Ten buckets of a minute each: every one holds roughly a tenth of the resources.
+        let mut buckets = [0usize; 10];
+        for wait in &waits {
+            assert!(*wait < RESYNC, "{wait:?}");
+            buckets[(wait.as_secs() / 60) as usize] += 1;
+        }
+        for (i, count) in buckets.iter().enumerate() {
+            assert!((60..=140).contains(count), "minute {i}: {count} of 1000");
+        }
+        // A restart 100 s later keeps each resource's slot: its wait is 100 s shorter (or, for a
+        // slot that just passed, one interval later).
+        for (uid, before) in uids.iter().zip(&waits) {
+            let mut facts = start(Some(&s), "d1");
+            facts.uid = uid;
+            facts.now += Duration::from_secs(100);
+            let after = match first_pass(facts) {
+                FirstPass::RecheckIn(wait) => wait,
+                FirstPass::CheckNow => Duration::ZERO,
+            };
+            let expected = (before.as_millis() as i128 - 100_000).rem_euclid(600_000);
+            assert_eq!(after.as_millis() as i128, expected, "{uid}");
+        }
+    }
+
+    #[test]
+    fn the_status_digest_is_keyed_by_the_uid_and_hides_the_inputs() {
+        let inputs = [7u8; 32];
+        let a = status_digest("uid-a", &inputs);
+        assert_eq!(a, status_digest("uid-a", &inputs));
+        assert_ne!(a, status_digest("uid-b", &inputs));
+        assert_ne!(a, status_digest("uid-a", &[8u8; 32]));
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        let raw: String = inputs.iter().map(|b| format!("{b:02x}")).collect();
+        assert_ne!(a, raw);
+    }
+}
