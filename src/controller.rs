@@ -333,11 +333,9 @@ fn controller_for(
             referencing(&index, &secret)
         })
         .reconcile_on(wakeups)
-        .with_config(
-            ControllerConfig::default()
-                .concurrency(concurrency)
-                .debounce(Duration::from_millis(50)),
-        )
+        // No debounce: the operator's own writes wake nothing (`what_asks_for_a_pass`), so a
+        // new resource's first pass starts as soon as its event arrives.
+        .with_config(ControllerConfig::default().concurrency(concurrency))
         .graceful_shutdown_on(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         })

@@ -931,6 +931,11 @@ async fn a_status_write_from_a_stale_copy_is_refused_by_the_api_server() {
         .control()
         .put_config_out_of_band(&env.org_id, json!({"isActive": false}));
     stale.spec.is_active = false;
+    // Without the record of what it last synced from, a first pass checks Infisical at once
+    // (instead of holding until its recheck slot, see `resume`).
+    if let Some(status) = stale.status.as_mut() {
+        status.inputs_digest = None;
+    }
     let ctx = controller::context(
         env.client.clone(),
         &OperatorConfig {

@@ -351,8 +351,15 @@ async fn operator_runs_with_exactly_the_charts_rbac() {
     let ns = world.namespace.clone();
     let as_sa = charts_namespaced_rbac(&world);
 
-    // The operator, authorised exactly as the chart's ServiceAccount.
-    let operator = OperatorProcess::start(&as_sa, &ns, world.dir.path(), "rbac", &[]);
+    // The operator, authorised exactly as the chart's ServiceAccount, electing itself leader
+    // through the chart's Lease Role like each of the chart's two replicas.
+    let operator = OperatorProcess::start(
+        &as_sa,
+        &ns,
+        world.dir.path(),
+        "rbac",
+        &["--leader-elect", "--leader-elect-lease-namespace", &ns],
+    );
     world.apply("discovery-url.yaml", &world.example("discovery-url.yaml"));
     world.wait_ready("acme-sso", &operator);
     assert_eq!(
@@ -430,8 +437,9 @@ fn charts_namespaced_rbac(world: &World) -> std::path::PathBuf {
             && support::tools::of_kind(&rbac, "ClusterRoleBinding").is_empty(),
         "a namespaced install grants nothing cluster-wide"
     );
-    support::tools::one(&rbac, "Role");
-    support::tools::one(&rbac, "RoleBinding");
+    // The operator's, and leader election's for Leases (two replicas by default).
+    assert_eq!(support::tools::of_kind(&rbac, "Role").len(), 2);
+    assert_eq!(support::tools::of_kind(&rbac, "RoleBinding").len(), 2);
     support::tools::apply_docs(&world.kubeconfig, &rbac, &[]);
     let sa = support::tools::service_account_name(&docs);
     support::tools::impersonating_kubeconfig(

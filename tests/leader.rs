@@ -265,17 +265,25 @@ async fn of_two_replicas_only_the_leader_writes_anywhere() {
         "every request to Infisical came from the leader"
     );
 
-    let writes = audited_writes(&world.kubeconfig, &world.namespace);
-    let resource_writes = |id: &str| {
-        writes_by(&writes, id)
+    // Ready is in the status write; the unmark and the Events follow it, and the audit log
+    // records each request once it completed: wait for all of them to be there.
+    let resource_writes = |writes: &[AuditedWrite]| {
+        writes_by(writes, &leader_id)
             .into_iter()
             .filter(|w| w.resource != "leases")
             .count()
     };
-    assert!(
-        resource_writes(&leader_id) >= 3 * names.len(),
-        "the API server recorded the leader's writes (mark, status, unmark): {}",
-        resource_writes(&leader_id)
+    let writes = poll(
+        "the audit log to record the leader's writes (mark, status, unmark, Created Event)",
+        TIMEOUT,
+        || {
+            let writes = audited_writes(&world.kubeconfig, &world.namespace);
+            (resource_writes(&writes) >= 4 * names.len()).then_some(writes)
+        },
+        || {
+            let writes = audited_writes(&world.kubeconfig, &world.namespace);
+            format!("{} writes by the leader", resource_writes(&writes))
+        },
     );
     // Nothing from the standby but, possibly, its refused attempt to create the Lease (when
     // both started at once).
