@@ -114,7 +114,9 @@ impl Fence {
         Some(confirmed.map(|at| at + state.renew_deadline))
     }
 
-    fn confirm(&self, started: Instant) {
+    /// Opens the fence until `renew_deadline` after `started`: called with the start of each
+    /// renewal the API server accepted.
+    pub fn confirm(&self, started: Instant) {
         if let Some(state) = &self.0 {
             *state.confirmed.lock().unwrap_or_else(|p| p.into_inner()) = Some(started);
         }
@@ -424,21 +426,29 @@ impl Elector {
     }
 }
 
-/// A Kubernetes client whose writes (anything but GET, LIST and WATCH) pass the fence first.
-/// Events, status, finalizers, TokenRequests: all of them leave through this one place.
+/// A Kubernetes client whose writes pass the fence first (see [`fence_layer`]).
 pub fn fenced_client(config: kube::Config, fence: Fence) -> Result<kube::Client, kube::Error> {
-    let filter = tower::filter::FilterLayer::new(
-        move |request: http::Request<kube::client::Body>| -> Result<_, NotLeader> {
-            let reads = [http::Method::GET, http::Method::HEAD, http::Method::OPTIONS];
-            if !reads.contains(request.method()) {
-                fence.check()?;
-            }
-            Ok(request)
-        },
-    );
     Ok(kube::client::ClientBuilder::try_from(config)?
-        .with_layer(&filter)
+        .with_layer(&fence_layer(fence))
         .build())
+}
+
+/// Refuses every Kubernetes request but GET (reads, lists, watches) while the fence is closed,
+/// before it is sent. Events, status, finalizers, TokenRequests: every write of the operator
+/// leaves through this one place.
+pub fn fence_layer(
+    fence: Fence,
+) -> tower::filter::FilterLayer<
+    impl Fn(http::Request<kube::client::Body>) -> Result<http::Request<kube::client::Body>, NotLeader>
+    + Clone,
+> {
+    tower::filter::FilterLayer::new(move |request: http::Request<kube::client::Body>| {
+        let reads = [http::Method::GET, http::Method::HEAD, http::Method::OPTIONS];
+        if !reads.contains(request.method()) {
+            fence.check()?;
+        }
+        Ok(request)
+    })
 }
 
 #[cfg(test)]

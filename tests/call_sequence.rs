@@ -450,3 +450,58 @@ async fn a_malformed_object_is_reported_by_the_same_server_side_apply_as_any_sta
     );
     pass.await.unwrap().unwrap();
 }
+
+/// The write fence of leader election sits under the operator's Kubernetes client: while it is
+/// closed, writes fail before anything is sent, and reads still go out.
+#[tokio::test]
+async fn a_closed_fence_stops_kubernetes_writes_before_they_are_sent() {
+    use infisical_oidc_operator::leader::{Fence, fence_layer};
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, Patch, PatchParams};
+
+    let fence = Fence::closed(Duration::from_secs(60));
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::client::ClientBuilder::new(service, "ns")
+        .with_layer(&fence_layer(fence.clone()))
+        .build();
+    let api: Api<ConfigMap> = Api::namespaced(client, "ns");
+    let patch = Patch::Merge(json!({"data": {"a": "b"}}));
+    let params = PatchParams::default();
+
+    let refused = api
+        .patch("c", &params, &patch)
+        .await
+        .expect_err("a write with the fence closed is refused");
+    let reason = infisical_oidc_operator::error::Error::Kube(refused).reason();
+    assert_eq!(reason, "NotLeader");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), handle.next_request())
+            .await
+            .is_err(),
+        "nothing reached the API server"
+    );
+
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"}});
+    let (read, _) = tokio::join!(
+        api.get("c"),
+        expect(
+            &mut handle,
+            Method::GET,
+            "/api/v1/namespaces/ns/configmaps/c",
+            &cm
+        )
+    );
+    read.expect("reads pass a closed fence");
+
+    fence.confirm(std::time::Instant::now());
+    let (written, _) = tokio::join!(
+        api.patch("c", &params, &patch),
+        expect(
+            &mut handle,
+            Method::PATCH,
+            "/api/v1/namespaces/ns/configmaps/c",
+            &cm
+        )
+    );
+    written.expect("an open fence lets writes through");
+}

@@ -292,6 +292,34 @@ async fn twenty_passes_at_once_for_one_identity_share_one_login() {
 }
 
 #[tokio::test]
+async fn a_closed_leader_fence_sends_nothing_to_infisical() {
+    let fence = infisical_oidc_operator::leader::Fence::closed(Duration::from_secs(60));
+    let w = world_with(HttpSettings {
+        fence: fence.clone(),
+        ..fast_settings()
+    })
+    .await;
+    let refused = w.client.get_config(&w.conn, &w.org).await.unwrap_err();
+    assert_eq!(refused.reason(), "NotLeader");
+    assert_eq!(refused.class(), ErrorClass::Transient);
+    let created = w
+        .client
+        .create_config(&w.conn, &discovery_config(&w.org))
+        .await;
+    assert_eq!(created.unwrap_err().reason(), "NotLeader");
+    assert!(
+        w.control.requests().is_empty(),
+        "{:?}",
+        w.control.requests()
+    );
+
+    fence.confirm(Instant::now());
+    assert_eq!(w.client.get_config(&w.conn, &w.org).await.unwrap(), None);
+    assert_eq!(logins(&w.control), 1);
+    assert_eq!(requests_to(&w.control, "GET", CONFIG).len(), 1);
+}
+
+#[tokio::test]
 async fn creates_a_custom_config_with_all_five_endpoints() {
     let w = world().await;
     let body = custom_config(&w.org);
