@@ -1266,6 +1266,7 @@ pub(crate) async fn login(State(sh): State<Arc<Shared>>, body: Bytes) -> Respons
                 org_id: Some(identity.org_id.clone()),
                 status: review.status.unwrap_or(0),
                 body: Some(crate::server::redact(&review.body)),
+                at_unix_micros: 0,
             });
         }
         answer.map_err(|f| f.response())

@@ -178,6 +178,7 @@ async fn handle(
         };
         return Ok(resp);
     }
+    let arrived = crate::state::unix_micros();
     let method = req.method().clone();
     let path_q = req
         .uri()
@@ -202,6 +203,7 @@ async fn handle(
             org_id: meta.and_then(|m| m.org_id.clone()),
             status,
             body: logged_body.clone(),
+            at_unix_micros: arrived,
         });
     };
 

@@ -546,6 +546,10 @@ pub struct LoggedRequest {
     pub status: u16,
     /// JSON body with secrets replaced by `"[REDACTED]"`.
     pub body: Option<serde_json::Value>,
+    /// When the request arrived, in microseconds since the Unix epoch (for rate windows in
+    /// benchmarks and soak tests); 0 from a writer that does not know is filled in when logged.
+    #[serde(default)]
+    pub at_unix_micros: u64,
 }
 
 /// PEM-encoded certificate chain and private key for HTTPS.
