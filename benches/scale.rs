@@ -1,14 +1,25 @@
 //! Scale benchmark: the release operator binary against a real kube-apiserver and the in-process
 //! emulator. Every figure is printed next to a floor measured in the same run (a bare status patch
-//! round trip, the wall time of bare status patches at the same concurrency, the idle RSS), so the
-//! ratios stay meaningful on any machine.
+//! round trip, the create path done by the bench itself, the wall time of bare status patches at
+//! the same concurrency, the idle RSS, the time the shipped request budget allows), so the ratios
+//! stay meaningful on any machine. Every row names the operator settings it was measured with.
+//!
+//! Phases: floors; raw budget (latency, 1,000 creates, idle resync, RSS); a restart with the
+//! shipped budget over those resources (edit one at once, time until its PATCH); a batch of
+//! creates with the shipped budget (time against the budget's floor, busiest 60 s); the large
+//! phase (raw budget, up to 10,000). Duplicate creates are counted in every phase from the
+//! emulator's request log; a duplicate or a busiest minute over the budget fails the run (after
+//! every phase has reported).
 //!
 //!   bash hack/bench.sh                              # starts its own kube-apiserver
 //!   KUBECONFIG=... cargo bench --bench scale        # any cluster; BENCH_LARGE=1 adds 10,000 objects
 //!
 //! Knobs: BENCH_N (default 1000), BENCH_LATENCY_SAMPLES (50), BENCH_LARGE (0; 1 adds objects up to
 //! BENCH_LARGE_TOTAL, default 10,000), BENCH_APISERVER_PID / BENCH_ETCD_PID (RSS as context),
-//! BENCH_SKIP_CLEANUP=1 (leave the namespaces behind, e.g. on a throwaway cluster).
+//! BENCH_SKIP_CLEANUP=1 (leave the namespaces behind, e.g. on a throwaway cluster), BENCH_BUDGET_N
+//! (120 creates with the shipped budget; 0 skips), BENCH_RESTART_TIMEOUT_S (120: how long the
+//! restart phase waits for the edited resource's PATCH), BENCH_OPERATOR_BIN (another operator
+//! binary, e.g. one built with another allocator; default: this build's).
 //!
 //! Not a libtest harness: under `cargo test`/`cargo nextest` (no `--bench` argument) it does nothing.
 
@@ -90,6 +101,8 @@ struct Table {
     rows: Vec<[String; 5]>,
     settings: Settings,
     legend: Vec<String>,
+    /// Gates that failed: the run goes on (every phase reports), then fails with these.
+    failures: Vec<String>,
 }
 
 impl Table {
@@ -354,9 +367,37 @@ struct Shipped {
     concurrency: u32,
 }
 
+/// The operator binary: this build's, or `BENCH_OPERATOR_BIN` (e.g. a build with another
+/// allocator), copied once into `.work/` so that every phase runs the same binary even if a
+/// shared target directory is rebuilt meanwhile.
+fn operator_binary() -> String {
+    static COPY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let source = std::env::var("BENCH_OPERATOR_BIN")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_infisical-oidc-operator").to_string());
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".work");
+        let copy = dir.join("bench-infisical-oidc-operator");
+        match std::fs::create_dir_all(&dir).and_then(|()| std::fs::copy(&source, &copy)) {
+            Ok(_) => copy.display().to_string(),
+            Err(error) => {
+                log(format!(
+                    "cannot copy {source} ({error}); running it in place"
+                ));
+                source
+            }
+        }
+    })
+    .clone()
+}
+
 fn shipped_defaults() -> Res<Shipped> {
-    let binary = env!("CARGO_BIN_EXE_infisical-oidc-operator");
-    let out = std::process::Command::new(binary).arg("--help").output()?;
+    let binary = operator_binary();
+    let out = std::process::Command::new(&binary)
+        .arg("--help")
+        .output()
+        .map_err(|e| format!("running {binary} --help: {e}"))?;
     let help = String::from_utf8_lossy(&out.stdout);
     // clap prints `--flag <VALUE>  text [env: NAME=] [default: 150]`, possibly over several lines.
     let default_of = |flag: &str| -> Res<u32> {
@@ -410,7 +451,7 @@ impl OperatorProcess {
         std::fs::create_dir_all(&dir)?;
         let log_path = dir.join(format!("bench-operator-{label}.log"));
         let log_file = std::fs::File::create(&log_path)?;
-        let binary = env!("CARGO_BIN_EXE_infisical-oidc-operator");
+        let binary = operator_binary();
         let http_address = format!("127.0.0.1:{port}");
         let mut args: Vec<String> = [
             "--watch-namespaces",
@@ -429,7 +470,7 @@ impl OperatorProcess {
         .map(String::from)
         .to_vec();
         args.extend(budget.args());
-        let child = tokio::process::Command::new(binary)
+        let child = tokio::process::Command::new(&binary)
             .args(&args)
             // The shipped defaults must be the binary's, not the environment's.
             .env_remove("MAX_READS_PER_MINUTE")
@@ -1105,7 +1146,8 @@ fn posts_by_org(control: &infisical_emulator::Control, since: u64) -> HashMap<St
 }
 
 /// Checks the creates of a phase against the resources it created (`expected` organisations):
-/// one row, and an error on any duplicate or any create for an organisation not in `expected`.
+/// one row, and a failure of the run on any duplicate or any create for an organisation not in
+/// `expected`.
 fn check_creates(
     table: &mut Table,
     label: &str,
@@ -1136,7 +1178,7 @@ fn check_creates(
         ),
     );
     if duplicates > 0 || stray > 0 {
-        return fail(format!(
+        table.failures.push(format!(
             "{label}: {duplicates} organisations were created more than once, {stray} created without a resource of this phase"
         ));
     }
@@ -1172,7 +1214,7 @@ fn max_in_window(times: &mut [u64]) -> usize {
     best
 }
 
-/// Reports the busiest minute against the budget; an error when it is exceeded.
+/// Reports the busiest minute against the budget; a failure of the run when it is exceeded.
 fn check_budget(
     table: &mut Table,
     label: &str,
@@ -1194,8 +1236,8 @@ fn check_budget(
         ratio(writes as f64, f64::from(shipped.writes_per_minute)),
     );
     if reads > shipped.reads_per_minute as usize || writes > shipped.writes_per_minute as usize {
-        return fail(format!(
-            "{label}: the operator exceeded its budget: {reads} reads and {writes} writes in one 60-second window (budget {} / {})",
+        table.failures.push(format!(
+            "{label}: the operator exceeded its budget: at most {reads} reads and {writes} writes in one 60-second window (budget {} / {})",
             shipped.reads_per_minute, shipped.writes_per_minute
         ));
     }
@@ -1257,6 +1299,11 @@ async fn run(table: &mut Table) -> Res<()> {
         ),
         format!("every operator: {COMMON_FLAGS}"),
         format!(
+            "operator binary: {}",
+            std::env::var("BENCH_OPERATOR_BIN")
+                .unwrap_or_else(|_| { env!("CARGO_BIN_EXE_infisical-oidc-operator").to_string() })
+        ),
+        format!(
             "workload: one organisation and identity per resource; the bench creates {CREATE_CONCURRENCY} at a time ({LARGE_CONCURRENCY} in the large phase)"
         ),
     ];
@@ -1313,6 +1360,9 @@ async fn run(table: &mut Table) -> Res<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (rss0, _) = operator.rss()?;
     table.plain("operator RSS, 0 resources (floor)", mib(rss0));
+    if let Some(detail) = memory_detail(operator.pid) {
+        log(format!("operator memory at 0: {detail}"));
+    }
 
     let api = workload.env.api.clone();
     let ready = track_ready(api.clone());
@@ -1610,7 +1660,7 @@ async fn run(table: &mut Table) -> Res<()> {
     .await?;
 
     // 7. A batch of creates with the shipped budget, against the budget's own floor.
-    budget_phase(table, &client, budget_n, shipped).await?;
+    budget_phase(table, budget_n, shipped).await?;
 
     // 5c. Large.
     if large && large_total > total {
@@ -1741,6 +1791,9 @@ async fn run(table: &mut Table) -> Res<()> {
         log("cleaning up");
         release_all(&workload.env.api).await?;
         workload.env.cleanup().await;
+    }
+    if !table.failures.is_empty() {
+        return fail(table.failures.join("; "));
     }
     Ok(())
 }
@@ -1875,12 +1928,7 @@ async fn restart_phase(
 }
 
 /// `budget_n` creates with the shipped budget, in a namespace and emulator of their own.
-async fn budget_phase(
-    table: &mut Table,
-    client: &Client,
-    budget_n: usize,
-    shipped: Shipped,
-) -> Res<()> {
+async fn budget_phase(table: &mut Table, budget_n: usize, shipped: Shipped) -> Res<()> {
     if budget_n == 0 {
         return Ok(());
     }
@@ -1991,8 +2039,11 @@ async fn budget_phase(
         let env = workload.env;
         env.cleanup().await;
     }
-    let _ = client;
-    result?;
+    if let Err(error) = result {
+        table.failures.push(format!(
+            "{budget_n} creates with the shipped budget: {error}"
+        ));
+    }
     budget?;
     creates?;
     Ok(())
@@ -2005,7 +2056,9 @@ fn support_unix_micros() -> u64 {
         .unwrap_or(0)
 }
 
-/// RssAnon / RssFile and thread count from /proc, for the log.
+/// Where the resident memory is, from /proc (for the log): RssAnon / RssFile, threads, the main
+/// heap (`[heap]`, glibc's main arena) and the other anonymous mappings (thread arenas of 64 MiB
+/// reserved each, large allocations, stacks).
 fn memory_detail(pid: u32) -> Option<String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let pick = |name: &str| {
@@ -2014,11 +2067,46 @@ fn memory_detail(pid: u32) -> Option<String> {
             .find(|l| l.starts_with(name))
             .map(|l| l[name.len()..].trim().to_string())
     };
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let (mut heap, mut anon, mut anon_maps, mut big_maps) = (0u64, 0u64, 0u64, 0u64);
+    let mut current: Option<(bool, u64)> = None; // (is [heap], size in KiB)
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let name = fields.get(5).copied().unwrap_or("");
+            current = match name {
+                "[heap]" => Some((true, 0)),
+                "" => Some((false, 0)),
+                _ => None,
+            };
+        } else if let Some((is_heap, size)) = current.as_mut() {
+            let value = || {
+                line.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            match first {
+                "Size:" => *size = value(),
+                "Rss:" if *is_heap => heap += value(),
+                "Rss:" => {
+                    anon += value();
+                    anon_maps += 1;
+                    big_maps += u64::from(*size >= 32 * 1024);
+                }
+                _ => {}
+            }
+        }
+    }
     Some(format!(
-        "RssAnon {} RssFile {} Threads {}",
+        "RssAnon {} RssFile {} Threads {}; [heap] {} KiB resident, other anonymous {} KiB in {anon_maps} mappings ({big_maps} of 32 MiB or more: arenas)",
         pick("RssAnon:")?,
         pick("RssFile:")?,
-        pick("Threads:")?
+        pick("Threads:")?,
+        heap,
+        anon
     ))
 }
 
