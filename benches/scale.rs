@@ -225,6 +225,27 @@ fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// RssAnon (the process's own heap and stacks) and RssFile (resident pages of the binary and the
+/// shared libraries, reclaimable page cache) in KiB, as a row.
+fn rss_split(table: &mut Table, pid: u32, objects: &str) {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    if let (Some(anon), Some(file)) = (field("RssAnon:"), field("RssFile:")) {
+        table.plain(
+            &format!("operator RSS split, {objects}: anonymous / file-backed (the binary)"),
+            format!("{} / {}", mib(anon), mib(file)),
+        );
+    }
+}
+
 /// Prometheus/OpenMetrics text parsed into `series -> value` (series = name plus labels).
 fn parse_metrics(text: &str) -> Vec<(String, BTreeMap<String, String>, f64)> {
     let mut out = Vec::new();
@@ -1360,6 +1381,7 @@ async fn run(table: &mut Table) -> Res<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (rss0, _) = operator.rss()?;
     table.plain("operator RSS, 0 resources (floor)", mib(rss0));
+    rss_split(table, operator.pid, "0 resources");
     if let Some(detail) = memory_detail(operator.pid) {
         log(format!("operator memory at 0: {detail}"));
     }
@@ -1564,6 +1586,7 @@ async fn run(table: &mut Table) -> Res<()> {
         mib(((rss1.saturating_sub(rss0)) as f64 * 1000.0 / total as f64) as u64),
     );
     table.plain("operator peak RSS (VmHWM) so far", mib(hwm1));
+    rss_split(table, operator.pid, &format!("{total} Ready"));
     if let Some(detail) = memory_detail(operator.pid) {
         log(format!("operator memory at {total}: {detail}"));
     }
@@ -1772,6 +1795,7 @@ async fn run(table: &mut Table) -> Res<()> {
             mib(((rss2.saturating_sub(rss0)) as f64 * 1000.0 / large_total as f64) as u64),
         );
         table.plain("operator peak RSS (VmHWM)", mib(hwm2));
+        rss_split(table, operator.pid, &format!("{large_total} Ready"));
         if let Some(detail) = memory_detail(operator.pid) {
             log(format!("operator memory at {large_total}: {detail}"));
         }
