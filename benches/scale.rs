@@ -1,14 +1,25 @@
 //! Scale benchmark: the release operator binary against a real kube-apiserver and the in-process
 //! emulator. Every figure is printed next to a floor measured in the same run (a bare status patch
-//! round trip, the wall time of bare status patches at the same concurrency, the idle RSS), so the
-//! ratios stay meaningful on any machine.
+//! round trip, the create path done by the bench itself, the wall time of bare status patches at
+//! the same concurrency, the idle RSS, the time the shipped request budget allows), so the ratios
+//! stay meaningful on any machine. Every row names the operator settings it was measured with.
+//!
+//! Phases: floors; raw budget (latency, 1,000 creates, idle resync, RSS); a restart with the
+//! shipped budget over those resources (edit one at once, time until its PATCH); a batch of
+//! creates with the shipped budget (time against the budget's floor, busiest 60 s); the large
+//! phase (raw budget, up to 10,000). Duplicate creates are counted in every phase from the
+//! emulator's request log; a duplicate or a busiest minute over the budget fails the run (after
+//! every phase has reported).
 //!
 //!   bash hack/bench.sh                              # starts its own kube-apiserver
 //!   KUBECONFIG=... cargo bench --bench scale        # any cluster; BENCH_LARGE=1 adds 10,000 objects
 //!
 //! Knobs: BENCH_N (default 1000), BENCH_LATENCY_SAMPLES (50), BENCH_LARGE (0; 1 adds objects up to
 //! BENCH_LARGE_TOTAL, default 10,000), BENCH_APISERVER_PID / BENCH_ETCD_PID (RSS as context),
-//! BENCH_SKIP_CLEANUP=1 (leave the namespaces behind, e.g. on a throwaway cluster).
+//! BENCH_SKIP_CLEANUP=1 (leave the namespaces behind, e.g. on a throwaway cluster), BENCH_BUDGET_N
+//! (120 creates with the shipped budget; 0 skips), BENCH_RESTART_TIMEOUT_S (120: how long the
+//! restart phase waits for the edited resource's PATCH), BENCH_OPERATOR_BIN (another operator
+//! binary, e.g. one built with another allocator; default: this build's).
 //!
 //! Not a libtest harness: under `cargo test`/`cargo nextest` (no `--bench` argument) it does nothing.
 
@@ -22,7 +33,9 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use infisical_emulator::{IdentitySeed, OrgSeed};
-use infisical_oidc_operator::api::{OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION};
+use infisical_oidc_operator::api::{
+    CREATE_PENDING_ANNOTATION, FINALIZER, OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION,
+};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -34,6 +47,8 @@ const CREATE_CONCURRENCY: usize = 32;
 const LARGE_CONCURRENCY: usize = 64;
 const FLOOR_SAMPLES: usize = 100;
 const OPERATOR_CONCURRENCY: u16 = 16;
+/// Enough for every request of a full run (about 3 per create, 2 per resync).
+const REQUEST_LOG_CAPACITY: usize = 200_000;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
@@ -59,15 +74,48 @@ fn env_flag(name: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Output
 
+/// The settings a row was measured with: the column `settings` of the table, explained under it.
+#[derive(Clone, Copy, Default, PartialEq)]
+enum Settings {
+    /// The bench alone, no operator involved (the floors).
+    #[default]
+    Bench,
+    /// The operator with the raw budget (see [`Budget::Raw`]).
+    Raw,
+    /// The operator with the shipped defaults (see [`Budget::Shipped`]).
+    Shipped,
+}
+
+impl Settings {
+    fn tag(self) -> &'static str {
+        match self {
+            Settings::Bench => "bench",
+            Settings::Raw => "raw",
+            Settings::Shipped => "default",
+        }
+    }
+}
+
 #[derive(Default)]
 struct Table {
-    rows: Vec<[String; 4]>,
+    rows: Vec<[String; 5]>,
+    settings: Settings,
+    legend: Vec<String>,
+    /// Gates that failed: the run goes on (every phase reports), then fails with these.
+    failures: Vec<String>,
 }
 
 impl Table {
+    /// Rows from now on were measured with `settings`.
+    fn settings(&mut self, settings: Settings) {
+        self.settings = settings;
+    }
+
     fn row(&mut self, metric: &str, value: String, floor: String, ratio: String) {
-        println!("  {metric}: {value} (floor {floor}, ratio {ratio})");
-        self.rows.push([metric.to_string(), value, floor, ratio]);
+        let tag = self.settings.tag();
+        println!("  [{tag}] {metric}: {value} (floor {floor}, ratio {ratio})");
+        self.rows
+            .push([metric.to_string(), tag.to_string(), value, floor, ratio]);
     }
 
     fn plain(&mut self, metric: &str, value: String) {
@@ -75,24 +123,26 @@ impl Table {
     }
 
     fn print(&self) {
-        let header = ["metric", "value", "floor", "ratio"];
+        let header = ["metric", "settings", "value", "floor", "ratio"];
         let mut widths = header.map(str::len);
         for row in &self.rows {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let line = |cells: [&str; 4]| {
+        let line = |cells: [&str; 5]| {
             println!(
-                "{:<w0$} | {:>w1$} | {:>w2$} | {:>w3$}",
+                "{:<w0$} | {:<w1$} | {:>w2$} | {:>w3$} | {:>w4$}",
                 cells[0],
                 cells[1],
                 cells[2],
                 cells[3],
+                cells[4],
                 w0 = widths[0],
                 w1 = widths[1],
                 w2 = widths[2],
-                w3 = widths[3]
+                w3 = widths[3],
+                w4 = widths[4]
             );
         };
         line(header);
@@ -105,7 +155,12 @@ impl Table {
                 .join("-|-")
         );
         for row in &self.rows {
-            line([&row[0], &row[1], &row[2], &row[3]]);
+            line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+        }
+        println!();
+        println!("settings:");
+        for line in &self.legend {
+            println!("  {line}");
         }
     }
 }
@@ -168,6 +223,27 @@ fn rss_kib(pid: u32) -> Option<(u64, u64)> {
             .and_then(|v| v.parse::<u64>().ok())
     };
     Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// RssAnon (the process's own heap and stacks) and RssFile (resident pages of the binary and the
+/// shared libraries, reclaimable page cache) in KiB, as a row.
+fn rss_split(table: &mut Table, pid: u32, objects: &str) {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    if let (Some(anon), Some(file)) = (field("RssAnon:"), field("RssFile:")) {
+        table.plain(
+            &format!("operator RSS split, {objects}: anonymous / file-backed (the binary)"),
+            format!("{} / {}", mib(anon), mib(file)),
+        );
+    }
 }
 
 /// Prometheus/OpenMetrics text parsed into `series -> value` (series = name plus labels).
@@ -274,45 +350,153 @@ impl OperatorCounters {
     }
 }
 
+/// The operator's Infisical budget and concurrency.
+#[derive(Clone, Copy, PartialEq)]
+enum Budget {
+    /// `--max-reads-per-minute 1000000 --max-writes-per-minute 1000000 --concurrency 16`: measures
+    /// the operator, not Infisical's limits.
+    Raw,
+    /// No budget or concurrency flags: what the operator ships with.
+    Shipped,
+}
+
+/// Flags every operator process gets, whatever its budget.
+const COMMON_FLAGS: &str = "--default-preflight Skip --idp-host-aliases hack/demo-idp-hosts --log-level warn \
+(the examples' IdP is fictional; the preflight has tests of its own)";
+
+impl Budget {
+    fn args(self) -> Vec<String> {
+        match self {
+            Budget::Raw => vec![
+                "--max-reads-per-minute".into(),
+                "1000000".into(),
+                "--max-writes-per-minute".into(),
+                "1000000".into(),
+                "--concurrency".into(),
+                OPERATOR_CONCURRENCY.to_string(),
+            ],
+            Budget::Shipped => Vec::new(),
+        }
+    }
+}
+
+/// The operator's shipped defaults, read from its own `--help` so the floors follow the binary.
+#[derive(Clone, Copy, Debug)]
+struct Shipped {
+    reads_per_minute: u32,
+    writes_per_minute: u32,
+    concurrency: u32,
+}
+
+/// The operator binary: this build's, or `BENCH_OPERATOR_BIN` (e.g. a build with another
+/// allocator), copied once into `.work/` so that every phase runs the same binary even if a
+/// shared target directory is rebuilt meanwhile.
+fn operator_binary() -> String {
+    static COPY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let source = std::env::var("BENCH_OPERATOR_BIN")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_infisical-oidc-operator").to_string());
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".work");
+        let copy = dir.join("bench-infisical-oidc-operator");
+        match std::fs::create_dir_all(&dir).and_then(|()| std::fs::copy(&source, &copy)) {
+            Ok(_) => copy.display().to_string(),
+            Err(error) => {
+                log(format!(
+                    "cannot copy {source} ({error}); running it in place"
+                ));
+                source
+            }
+        }
+    })
+    .clone()
+}
+
+fn shipped_defaults() -> Res<Shipped> {
+    let binary = operator_binary();
+    let out = std::process::Command::new(&binary)
+        .arg("--help")
+        .output()
+        .map_err(|e| format!("running {binary} --help: {e}"))?;
+    let help = String::from_utf8_lossy(&out.stdout);
+    // clap prints `--flag <VALUE>  text [env: NAME=] [default: 150]`, possibly over several lines.
+    let default_of = |flag: &str| -> Res<u32> {
+        let start = help
+            .find(&format!("{flag} "))
+            .ok_or_else(|| format!("{flag} is not in the operator's --help"))?;
+        let rest = &help[start + flag.len()..];
+        // Up to the next option line.
+        let end = rest
+            .match_indices('\n')
+            .map(|(i, _)| i)
+            .find(|&i| rest[i + 1..].trim_start().starts_with('-'))
+            .unwrap_or(rest.len());
+        let text = &rest[..end];
+        let value = text
+            .split("[default: ")
+            .nth(1)
+            .and_then(|v| v.split(']').next())
+            .ok_or_else(|| format!("no default for {flag} in the operator's --help"))?;
+        Ok(value.trim().parse()?)
+    };
+    Ok(Shipped {
+        reads_per_minute: default_of("--max-reads-per-minute")?,
+        writes_per_minute: default_of("--max-writes-per-minute")?,
+        concurrency: default_of("--concurrency")?,
+    })
+}
+
 struct OperatorProcess {
     child: tokio::process::Child,
     pid: u32,
     metrics_url: String,
+    readyz_url: String,
     http: reqwest::Client,
     log_path: std::path::PathBuf,
 }
 
 impl OperatorProcess {
-    async fn start(namespace: &str) -> Res<Self> {
+    async fn start(namespace: &str, budget: Budget, label: &str) -> Res<Self> {
+        let mut me = Self::spawn(namespace, budget, label)?;
+        me.wait_ready().await?;
+        Ok(me)
+    }
+
+    /// Starts the process without waiting for it to be ready.
+    fn spawn(namespace: &str, budget: Budget, label: &str) -> Res<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".work");
         std::fs::create_dir_all(&dir)?;
-        let log_path = dir.join("bench-operator.log");
+        let log_path = dir.join(format!("bench-operator-{label}.log"));
         let log_file = std::fs::File::create(&log_path)?;
-        let binary = env!("CARGO_BIN_EXE_infisical-oidc-operator");
-        let child = tokio::process::Command::new(binary)
-            .args([
-                "--watch-namespaces",
-                namespace,
-                "--allowed-hosts",
-                "127.0.0.1",
-                "--http-address",
-                &format!("127.0.0.1:{port}"),
-                "--max-reads-per-minute",
-                "1000000",
-                "--max-writes-per-minute",
-                "1000000",
-                "--concurrency",
-                &OPERATOR_CONCURRENCY.to_string(),
-                "--log-level",
-                "warn",
-                "--idp-host-aliases",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/hack/demo-idp-hosts"),
-                "--default-preflight",
-                "Skip",
-            ])
+        let binary = operator_binary();
+        let http_address = format!("127.0.0.1:{port}");
+        let mut args: Vec<String> = [
+            "--watch-namespaces",
+            namespace,
+            "--allowed-hosts",
+            "127.0.0.1",
+            "--http-address",
+            &http_address,
+            "--log-level",
+            "warn",
+            "--idp-host-aliases",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/hack/demo-idp-hosts"),
+            "--default-preflight",
+            "Skip",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(budget.args());
+        let child = tokio::process::Command::new(&binary)
+            .args(&args)
+            // The shipped defaults must be the binary's, not the environment's.
+            .env_remove("MAX_READS_PER_MINUTE")
+            .env_remove("MAX_WRITES_PER_MINUTE")
+            .env_remove("CONCURRENCY")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)
@@ -320,38 +504,40 @@ impl OperatorProcess {
             .spawn()
             .map_err(|e| format!("starting {binary}: {e}"))?;
         let pid = child.id().ok_or("operator exited at once")?;
-        let mut me = Self {
+        Ok(Self {
             child,
             pid,
             metrics_url: format!("http://127.0.0.1:{port}/metrics"),
+            readyz_url: format!("http://127.0.0.1:{port}/readyz"),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
             log_path,
-        };
-        let readyz = format!("http://127.0.0.1:{port}/readyz");
+        })
+    }
+
+    async fn wait_ready(&mut self) -> Res<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(status) = me.child.try_wait()? {
+            if let Some(status) = self.child.try_wait()? {
                 return fail(format!(
                     "the operator exited ({status}) before becoming ready; see {}",
-                    me.log_path.display()
+                    self.log_path.display()
                 ));
             }
-            if let Ok(r) = me.http.get(&readyz).send().await
+            if let Ok(r) = self.http.get(&self.readyz_url).send().await
                 && r.status().is_success()
             {
-                break;
+                return Ok(());
             }
             if Instant::now() > deadline {
                 return fail(format!(
                     "the operator was not ready within 60 s; see {}",
-                    me.log_path.display()
+                    self.log_path.display()
                 ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Ok(me)
     }
 
     fn rss(&self) -> Res<(u64, u64)> {
@@ -778,6 +964,311 @@ async fn measure_floor(client: &Client, workload: &Workload, n: usize) -> Res<Fl
 
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// Floor: the create path done by the bench itself (no operator, no watch)
+
+/// The minimal sequence a create must cost, one resource at a time, against the same API server
+/// and emulator: merge-patch the create-pending mark with the finalizer, Universal Auth login,
+/// GET the organisation's config (absent), POST it, server-side apply the status, merge-patch
+/// the mark away. Each sample uses a fresh organisation and identity, as each resource does.
+async fn measure_create_floor(client: &Client, workload: &Workload, samples: usize) -> Res<Floor> {
+    let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let namespace = format!("bench-cfloor-{suffix}");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
+        )
+        .await?;
+    let api: Api<OidcSsoConfig> = Api::namespaced(client.clone(), &namespace);
+    let control = workload.env.emulator.control();
+    let base = workload.env.emulator.base_url();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    // Warm the connection, as the operator's shared client is.
+    http.get(format!("{base}/api/status")).send().await?;
+    let warmup = 3;
+    let mut durations = Vec::with_capacity(samples);
+    for i in 0..samples + warmup {
+        let org_id = control.seed_org(OrgSeed {
+            name: format!("Floor org {i}"),
+            slug: format!("floor-org-{i}-{suffix}"),
+            ..OrgSeed::default()
+        });
+        let identity = control.seed_identity(IdentitySeed {
+            org_id: org_id.clone(),
+            ..IdentitySeed::default()
+        });
+        let name = format!("cfloor-{i}");
+        api.create(&PostParams::default(), &workload.resource(&name, 0)?)
+            .await?;
+        let t = Instant::now();
+        let mark = json!({"metadata": {
+            "finalizers": [FINALIZER],
+            "annotations": {CREATE_PENDING_ANNOTATION: jiff_now()},
+        }});
+        let marked = api
+            .patch_metadata(&name, &PatchParams::default(), &Patch::Merge(&mark))
+            .await?;
+        let login: serde_json::Value = http
+            .post(format!("{base}/api/v1/auth/universal-auth/login"))
+            .json(&json!({"clientId": identity.client_id, "clientSecret": identity.client_secret}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = login["accessToken"]
+            .as_str()
+            .ok_or("the emulator's login answer has no accessToken")?
+            .to_string();
+        let absent = http
+            .get(format!(
+                "{base}/api/v1/sso/oidc/config?organizationId={org_id}"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        if absent.status() != reqwest::StatusCode::NOT_FOUND {
+            return fail(format!(
+                "create floor: GET of a fresh org's config answered {}",
+                absent.status()
+            ));
+        }
+        let _ = absent.bytes().await?;
+        let created: serde_json::Value = http
+            .post(format!("{base}/api/v1/sso/oidc/config"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "allowedEmailDomains": "example.com, example.org",
+                "configurationType": "discoveryURL",
+                "issuer": "",
+                "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
+                "authorizationEndpoint": "",
+                "jwksUri": "",
+                "tokenEndpoint": "",
+                "userinfoEndpoint": "",
+                "clientId": "infisical",
+                "clientSecret": "floor-client-secret",
+                "isActive": true,
+                "organizationId": org_id,
+                "manageGroupMemberships": false,
+                "jwtSignatureAlgorithm": "RS256",
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let mut status = serde_json::Map::new();
+        for key in [
+            "id",
+            "orgId",
+            "isActive",
+            "configurationType",
+            "issuer",
+            "discoveryURL",
+            "authorizationEndpoint",
+            "jwksUri",
+            "tokenEndpoint",
+            "userinfoEndpoint",
+            "allowedEmailDomains",
+            "manageGroupMemberships",
+            "jwtSignatureAlgorithm",
+        ] {
+            if let Some(v) = created.get(key).filter(|v| !v.is_null()) {
+                status.insert(key.into(), v.clone());
+            }
+        }
+        let generation = marked.metadata.generation.unwrap_or(1);
+        let condition = |type_: &str, value: &str, reason: &str| {
+            json!({"type": type_, "status": value, "reason": reason, "message": "",
+                   "lastTransitionTime": jiff_now(), "observedGeneration": generation})
+        };
+        status.insert("orgId".into(), json!(org_id));
+        status.insert("observedGeneration".into(), json!(generation));
+        status.insert(
+            "conditions".into(),
+            json!([
+                condition("Ready", "True", "Synced"),
+                condition("Reconciling", "False", "Synced"),
+                condition("Stalled", "False", "Synced"),
+            ]),
+        );
+        let apply = json!({
+            "apiVersion": "oidc.infisical-operator.io/v1alpha1",
+            "kind": "OidcSsoConfig",
+            "status": status,
+        });
+        api.patch_status(
+            &name,
+            &PatchParams::apply("bench-floor").force(),
+            &Patch::Apply(&apply),
+        )
+        .await?;
+        let unmark = json!({"metadata": {"annotations": {CREATE_PENDING_ANNOTATION: null}}});
+        api.patch_metadata(&name, &PatchParams::default(), &Patch::Merge(&unmark))
+            .await?;
+        if i >= warmup {
+            durations.push(t.elapsed());
+        }
+    }
+    // The finalizers hold the objects: drop them with the namespace.
+    let list = api.list_metadata(&ListParams::default()).await?;
+    for r in list.items {
+        let name = r.metadata.name.unwrap_or_default();
+        let _ = api
+            .patch_metadata(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+            )
+            .await;
+    }
+    let _ = namespaces
+        .delete(&namespace, &DeleteParams::default())
+        .await;
+    Ok(Floor {
+        p50: percentile(&durations, 50.0),
+        p99: percentile(&durations, 99.0),
+        create_wall: Duration::ZERO,
+        patch_wall: durations.iter().sum(),
+    })
+}
+
+fn jiff_now() -> String {
+    k8s_openapi::jiff::Timestamp::now().to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The emulator's request log: duplicate creates and the busiest 60-second windows
+
+/// Successful config POSTs per organisation among the log entries with `seq >= since`.
+fn posts_by_org(control: &infisical_emulator::Control, since: u64) -> HashMap<String, u64> {
+    let mut out = HashMap::new();
+    control.with_requests(|entries| {
+        for e in entries.filter(|e| e.seq >= since) {
+            if e.method == "POST"
+                && e.path.starts_with("/api/v1/sso/oidc/config")
+                && (200..300).contains(&e.status)
+            {
+                let org = e.org_id.clone().or_else(|| {
+                    e.body
+                        .as_ref()
+                        .and_then(|b| b["organizationId"].as_str().map(String::from))
+                });
+                *out.entry(org.unwrap_or_default()).or_default() += 1;
+            }
+        }
+    });
+    out
+}
+
+/// Checks the creates of a phase against the resources it created (`expected` organisations):
+/// one row, and a failure of the run on any duplicate or any create for an organisation not in
+/// `expected`.
+fn check_creates(
+    table: &mut Table,
+    label: &str,
+    control: &infisical_emulator::Control,
+    since: u64,
+    expected: &[String],
+) -> Res<()> {
+    let stats = control.request_log_stats();
+    if stats.dropped > 0 && control.with_requests(|mut e| e.next().is_some_and(|e| e.seq > since)) {
+        return fail(format!(
+            "{label}: the emulator's request log dropped entries of this phase; raise its capacity"
+        ));
+    }
+    let posts = posts_by_org(control, since);
+    let wanted: std::collections::HashSet<&str> = expected.iter().map(String::as_str).collect();
+    let duplicates = posts.values().filter(|&&c| c > 1).count();
+    let stray = posts
+        .keys()
+        .filter(|o| !wanted.contains(o.as_str()))
+        .count();
+    let missing = wanted.iter().filter(|o| !posts.contains_key(**o)).count();
+    let total: u64 = posts.values().sum();
+    table.plain(
+        &format!("{label}: duplicate creates (orgs with > 1 POST, emulator log)"),
+        format!(
+            "{duplicates} ({total} POSTs for {} resources, {missing} without one)",
+            expected.len()
+        ),
+    );
+    if duplicates > 0 || stray > 0 {
+        table.failures.push(format!(
+            "{label}: {duplicates} organisations were created more than once, {stray} created without a resource of this phase"
+        ));
+    }
+    Ok(())
+}
+
+/// The largest number of Infisical reads (GET) and writes (everything else: logins, POST,
+/// PATCH, renew) whose arrival falls in any 60-second window, over entries with `seq >= since`.
+fn busiest_minute(control: &infisical_emulator::Control, since: u64) -> (usize, usize) {
+    let (mut reads, mut writes) = (Vec::new(), Vec::new());
+    control.with_requests(|entries| {
+        for e in entries.filter(|e| e.seq >= since && e.path.starts_with("/api/")) {
+            if e.method == "GET" {
+                reads.push(e.at_unix_micros);
+            } else {
+                writes.push(e.at_unix_micros);
+            }
+        }
+    });
+    (max_in_window(&mut reads), max_in_window(&mut writes))
+}
+
+fn max_in_window(times: &mut [u64]) -> usize {
+    const WINDOW_US: u64 = 60_000_000;
+    times.sort_unstable();
+    let (mut start, mut best) = (0, 0);
+    for end in 0..times.len() {
+        while times[end] - times[start] >= WINDOW_US {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
+}
+
+/// Reports the busiest minute against the budget; a failure of the run when it is exceeded.
+fn check_budget(
+    table: &mut Table,
+    label: &str,
+    control: &infisical_emulator::Control,
+    since: u64,
+    shipped: Shipped,
+) -> Res<()> {
+    let (reads, writes) = busiest_minute(control, since);
+    table.row(
+        &format!("{label}: most Infisical reads in any 60 s"),
+        reads.to_string(),
+        format!("budget {}", shipped.reads_per_minute),
+        ratio(reads as f64, f64::from(shipped.reads_per_minute)),
+    );
+    table.row(
+        &format!("{label}: most Infisical writes in any 60 s (logins included)"),
+        writes.to_string(),
+        format!("budget {}", shipped.writes_per_minute),
+        ratio(writes as f64, f64::from(shipped.writes_per_minute)),
+    );
+    if reads > shipped.reads_per_minute as usize || writes > shipped.writes_per_minute as usize {
+        table.failures.push(format!(
+            "{label}: the operator exceeded its budget: at most {reads} reads and {writes} writes in one 60-second window (budget {} / {})",
+            shipped.reads_per_minute, shipped.writes_per_minute
+        ));
+    }
+    Ok(())
+}
+
+fn next_seq(control: &infisical_emulator::Control) -> u64 {
+    control.request_log_stats().next_seq
+}
+
 fn other_rss(table: &mut Table, label: &str, var: &str) {
     if let Some(pid) = std::env::var(var)
         .ok()
@@ -815,6 +1306,28 @@ async fn run(table: &mut Table) -> Res<()> {
     let samples = env_usize("BENCH_LATENCY_SAMPLES", 50);
     let large = env_flag("BENCH_LARGE");
     let large_total = env_usize("BENCH_LARGE_TOTAL", 10_000);
+    let budget_n = env_usize("BENCH_BUDGET_N", 120);
+    let restart_timeout = Duration::from_secs(env_usize("BENCH_RESTART_TIMEOUT_S", 120) as u64);
+    let shipped = shipped_defaults()?;
+    table.legend = vec![
+        "bench: the bench alone, no operator (the floors)".into(),
+        format!(
+            "raw: operator --max-reads-per-minute 1000000 --max-writes-per-minute 1000000 --concurrency {OPERATOR_CONCURRENCY} (measures the operator, not Infisical's limits)"
+        ),
+        format!(
+            "default: operator with the shipped budget and concurrency (no such flags): {} reads/min, {} writes/min (logins count as writes), concurrency {}",
+            shipped.reads_per_minute, shipped.writes_per_minute, shipped.concurrency
+        ),
+        format!("every operator: {COMMON_FLAGS}"),
+        format!(
+            "operator binary: {}",
+            std::env::var("BENCH_OPERATOR_BIN")
+                .unwrap_or_else(|_| { env!("CARGO_BIN_EXE_infisical-oidc-operator").to_string() })
+        ),
+        format!(
+            "workload: one organisation and identity per resource; the bench creates {CREATE_CONCURRENCY} at a time ({LARGE_CONCURRENCY} in the large phase)"
+        ),
+    ];
 
     log("connecting to the cluster and installing the CRD");
     let client = support::kube_client().await;
@@ -824,6 +1337,9 @@ async fn run(table: &mut Table) -> Res<()> {
         env.namespace,
         env.emulator.base_url()
     ));
+    let control = env.emulator.control();
+    // Every phase's creates are checked in the log: keep all of it.
+    control.set_request_log_capacity(REQUEST_LOG_CAPACITY);
     let mut workload = Workload {
         secrets: Api::namespaced(env.client.clone(), &env.namespace),
         env,
@@ -831,7 +1347,8 @@ async fn run(table: &mut Table) -> Res<()> {
     };
     workload.seed(1, 1).await?; // index 0 backs the floor objects' spec (never reconciled)
 
-    // 1. Floor.
+    // 1. Floors.
+    table.settings(Settings::Bench);
     log(format!(
         "floor: {FLOOR_SAMPLES} sequential bare status patches, then {n} at {CREATE_CONCURRENCY} in flight"
     ));
@@ -846,13 +1363,28 @@ async fn run(table: &mut Table) -> Res<()> {
         &format!("floor: {n} bare status patches, {CREATE_CONCURRENCY} in flight"),
         secs(floor.patch_wall),
     );
+    log(format!(
+        "create-path floor: {samples} creates done by the bench, one at a time"
+    ));
+    let create_floor = measure_create_floor(&client, &workload, samples).await?;
+    table.plain(
+        "floor: create path p50 (mark+finalizer, login, GET, POST, status apply, unmark)",
+        ms(create_floor.p50),
+    );
+    table.plain("floor: create path p99", ms(create_floor.p99));
 
     // 5a. Idle RSS with nothing to manage.
-    let operator = OperatorProcess::start(&workload.env.namespace).await?;
-    log(format!("operator pid {} ready", operator.pid));
+    table.settings(Settings::Raw);
+    let namespace = workload.env.namespace.clone();
+    let operator = OperatorProcess::start(&namespace, Budget::Raw, "raw").await?;
+    log(format!("operator pid {} ready (raw budget)", operator.pid));
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (rss0, _) = operator.rss()?;
     table.plain("operator RSS, 0 resources (floor)", mib(rss0));
+    rss_split(table, operator.pid, "0 resources");
+    if let Some(detail) = memory_detail(operator.pid) {
+        log(format!("operator memory at 0: {detail}"));
+    }
 
     let api = workload.env.api.clone();
     let ready = track_ready(api.clone());
@@ -876,6 +1408,7 @@ async fn run(table: &mut Table) -> Res<()> {
     );
 
     // 2. Apply→Ready latency, one at a time.
+    let raw_since = next_seq(&control);
     log(format!("latency: {samples} resources, one at a time"));
     let mut latencies = Vec::with_capacity(samples);
     for s in 0..samples {
@@ -898,16 +1431,22 @@ async fn run(table: &mut Table) -> Res<()> {
     }
     let (p50, p99) = (percentile(&latencies, 50.0), percentile(&latencies, 99.0));
     table.row(
-        "apply->Ready p50 (operator idle)",
+        "apply->Ready p50 (operator idle) vs create-path floor p50 (target <= 1.5x)",
+        ms(p50),
+        ms(create_floor.p50),
+        ratio(p50.as_secs_f64(), create_floor.p50.as_secs_f64()),
+    );
+    table.row(
+        "apply->Ready p99 (operator idle) vs create-path floor p99",
+        ms(p99),
+        ms(create_floor.p99),
+        ratio(p99.as_secs_f64(), create_floor.p99.as_secs_f64()),
+    );
+    table.row(
+        "apply->Ready p50 vs bare status patch p50",
         ms(p50),
         ms(floor.p50),
         ratio(p50.as_secs_f64(), floor.p50.as_secs_f64()),
-    );
-    table.row(
-        "apply->Ready p99 (operator idle)",
-        ms(p99),
-        ms(floor.p50),
-        ratio(p99.as_secs_f64(), floor.p50.as_secs_f64()),
     );
     table.plain(
         "apply->Ready min / max",
@@ -925,7 +1464,6 @@ async fn run(table: &mut Table) -> Res<()> {
     let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
     let before = operator.counters().await?;
     let api_before = apiserver_requests(&client).await;
-    workload.env.emulator.control().clear_requests();
     log(format!(
         "throughput: {n} resources, {CREATE_CONCURRENCY} in flight"
     ));
@@ -974,7 +1512,7 @@ async fn run(table: &mut Table) -> Res<()> {
     let api_after = apiserver_requests(&client).await;
     let d = after.delta(&before);
     let range = first + samples..first + samples + n;
-    let (posts, patches, gets, duplicates) = workload.org_counters(range.clone());
+    let (posts, patches, gets, _) = workload.org_counters(range.clone());
     let per = |v: f64| format!("{:.2}", v / n as f64);
     log(format!(
         "create pass: reconciles {} errors {} requests [{}]",
@@ -1011,10 +1549,14 @@ async fn run(table: &mut Table) -> Res<()> {
         "Infisical logins per create",
         per(d.request("universal-auth-login")),
     );
-    table.plain(
-        "orgs with more than one POST (duplicates)",
-        duplicates.to_string(),
-    );
+    let total = samples + n;
+    check_creates(
+        table,
+        &format!("raw creates, all {total} (latency sample included)"),
+        &control,
+        raw_since,
+        &workload.orgs[first..first + total],
+    )?;
     table.plain("Kubernetes status writes per create", per(d.status_writes));
     log(format!(
         "create pass, apiserver writes on oidcssoconfigs (incl. the bench's {n} POSTs): {}",
@@ -1032,10 +1574,9 @@ async fn run(table: &mut Table) -> Res<()> {
     }
 
     // 5b. RSS at N.
-    let total = samples + n;
     let (rss1, hwm1) = operator.rss()?;
     table.row(
-        &format!("operator RSS, {total} Ready"),
+        &format!("operator RSS, {total} Ready (target <= 24 MiB)"),
         mib(rss1),
         mib(rss0),
         ratio(rss1 as f64, rss0 as f64),
@@ -1045,6 +1586,10 @@ async fn run(table: &mut Table) -> Res<()> {
         mib(((rss1.saturating_sub(rss0)) as f64 * 1000.0 / total as f64) as u64),
     );
     table.plain("operator peak RSS (VmHWM) so far", mib(hwm1));
+    rss_split(table, operator.pid, &format!("{total} Ready"));
+    if let Some(detail) = memory_detail(operator.pid) {
+        log(format!("operator memory at {total}: {detail}"));
+    }
 
     // 4b. Idle resync of everything.
     let all: Vec<String> = (0..samples)
@@ -1115,11 +1660,47 @@ async fn run(table: &mut Table) -> Res<()> {
             d.describe_requests()
         ),
     );
+    let lines = operator.log_lines();
+    table.plain("operator log lines at warn level", lines.to_string());
+    let stopping = operator.stop().await;
+    table.plain(
+        &format!("operator SIGTERM -> exit, {total} Ready"),
+        stopping.map_or_else(|| "> 30 s (killed)".into(), ms),
+    );
+
+    // 6. Restart with the shipped budget: how soon does an edit made right away reach Infisical?
+    table.settings(Settings::Shipped);
+    restart_phase(
+        table,
+        &workload,
+        &api,
+        &names,
+        first + samples,
+        total,
+        shipped,
+        restart_timeout,
+    )
+    .await?;
+
+    // 7. A batch of creates with the shipped budget, against the budget's own floor.
+    budget_phase(table, budget_n, shipped).await?;
 
     // 5c. Large.
     if large && large_total > total {
+        table.settings(Settings::Raw);
+        let operator = OperatorProcess::start(&namespace, Budget::Raw, "raw-large").await?;
+        log(format!(
+            "large: operator pid {} ready (raw budget); letting it go over the {total} it finds",
+            operator.pid
+        ));
+        operator
+            .quiesce(
+                total as f64,
+                Duration::from_secs(3),
+                Duration::from_secs(300),
+            )
+            .await?;
         let extra = large_total - total;
-        workload.env.emulator.control().clear_requests();
         log(format!(
             "large: seeding {extra} more orgs, identities and Secrets"
         ));
@@ -1129,6 +1710,7 @@ async fn run(table: &mut Table) -> Res<()> {
             (0..extra).map(|i| (format!("big-{i}"), base + i)).collect();
         let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
         let before = operator.counters().await?;
+        let large_since = next_seq(&control);
         log(format!(
             "large: creating {extra} resources, {LARGE_CONCURRENCY} in flight"
         ));
@@ -1181,22 +1763,29 @@ async fn run(table: &mut Table) -> Res<()> {
             )
             .await?;
         let d = operator.counters().await?.delta(&before);
-        let (posts, patches, _, duplicates) = workload.org_counters(base..base + extra);
+        let (posts, patches, _, _) = workload.org_counters(base..base + extra);
         table.plain(
-            &format!("{extra} more: Infisical POST / PATCH per create, duplicates"),
+            &format!("{extra} more: Infisical POST / PATCH per create"),
             format!(
-                "{:.2} / {:.2}, {duplicates}",
+                "{:.2} / {:.2}",
                 posts as f64 / extra as f64,
                 patches as f64 / extra as f64
             ),
         );
+        check_creates(
+            table,
+            &format!("large creates, {extra}"),
+            &control,
+            large_since,
+            &workload.orgs[base..base + extra],
+        )?;
         table.plain(
             &format!("{extra} more: reconcile passes per create, errors"),
             format!("{:.2}, {}", d.reconciles / extra as f64, d.errors),
         );
         let (rss2, hwm2) = operator.rss()?;
         table.row(
-            &format!("operator RSS, {large_total} Ready"),
+            &format!("operator RSS, {large_total} Ready (target <= 64 MiB)"),
             mib(rss2),
             mib(rss0),
             ratio(rss2 as f64, rss0 as f64),
@@ -1206,44 +1795,343 @@ async fn run(table: &mut Table) -> Res<()> {
             mib(((rss2.saturating_sub(rss0)) as f64 * 1000.0 / large_total as f64) as u64),
         );
         table.plain("operator peak RSS (VmHWM)", mib(hwm2));
+        rss_split(table, operator.pid, &format!("{large_total} Ready"));
+        if let Some(detail) = memory_detail(operator.pid) {
+            log(format!("operator memory at {large_total}: {detail}"));
+        }
+        let stopping = operator.stop().await;
+        table.plain(
+            &format!("operator SIGTERM -> exit, {large_total} Ready"),
+            stopping.map_or_else(|| "> 30 s (killed)".into(), ms),
+        );
     }
+    table.settings(Settings::Bench);
     other_rss(table, "kube-apiserver", "BENCH_APISERVER_PID");
     other_rss(table, "etcd", "BENCH_ETCD_PID");
 
-    let lines = operator.log_lines();
-    table.plain("operator log lines at warn level", lines.to_string());
-    let stopping = operator.stop().await;
-    table.plain(
-        "operator SIGTERM -> exit",
-        stopping.map_or_else(|| "> 30 s (killed)".into(), ms),
-    );
-
     if env_flag("BENCH_SKIP_CLEANUP") {
-        log("leaving the namespace behind (BENCH_SKIP_CLEANUP=1)");
+        log("leaving the namespaces behind (BENCH_SKIP_CLEANUP=1)");
     } else {
         log("cleaning up");
-        let api = workload.env.api.clone();
-        let list = api.list_metadata(&ListParams::default()).await?;
-        futures::stream::iter(list.items)
-            .map(|r| {
-                let api = api.clone();
-                async move {
-                    let name = r.metadata.name.unwrap_or_default();
-                    let _ = api
-                        .patch_metadata(
-                            &name,
-                            &PatchParams::default(),
-                            &Patch::Merge(json!({"metadata": {"finalizers": null}})),
-                        )
-                        .await;
-                }
-            })
-            .buffer_unordered(LARGE_CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await;
+        release_all(&workload.env.api).await?;
         workload.env.cleanup().await;
     }
+    if !table.failures.is_empty() {
+        return fail(table.failures.join("; "));
+    }
     Ok(())
+}
+
+/// Removes every finalizer in `api`'s namespace (no operator runs any more).
+async fn release_all(api: &Api<OidcSsoConfig>) -> Res<()> {
+    let list = api.list_metadata(&ListParams::default()).await?;
+    futures::stream::iter(list.items)
+        .map(|r| {
+            let api = api.clone();
+            async move {
+                let name = r.metadata.name.unwrap_or_default();
+                let _ = api
+                    .patch_metadata(
+                        &name,
+                        &PatchParams::default(),
+                        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+                    )
+                    .await;
+            }
+        })
+        .buffer_unordered(LARGE_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    Ok(())
+}
+
+/// The operator restarts (SIGTERM, start) with the shipped budget over `total` Ready resources;
+/// right after the start, the bench edits the spec of the resource the initial list returns last
+/// and measures until the emulator sees that resource's PATCH.
+#[allow(clippy::too_many_arguments)]
+async fn restart_phase(
+    table: &mut Table,
+    workload: &Workload,
+    api: &Api<OidcSsoConfig>,
+    names: &[String],
+    names_first: usize,
+    total: usize,
+    shipped: Shipped,
+    timeout: Duration,
+) -> Res<()> {
+    let control = workload.env.emulator.control();
+    // The API server lists in key order: the last name in byte order is listed last.
+    let (index, name) = names
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.cmp(b.1))
+        .ok_or("no resources to edit")?;
+    let org = workload.orgs[names_first + index].clone();
+    let since = next_seq(&control);
+    log(format!(
+        "restart: starting the operator with the shipped budget over {total} Ready resources, then editing {name}"
+    ));
+    let t_start = Instant::now();
+    let mut operator = OperatorProcess::spawn(&workload.env.namespace, Budget::Shipped, "restart")?;
+    let patch = json!({"spec": {"clientId": format!("infisical-edited-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| format!("editing {name}: {e}"))?;
+    let edited = support_unix_micros();
+    let edited_after = t_start.elapsed();
+    operator.wait_ready().await?;
+    let ready_after = t_start.elapsed();
+    let deadline = Instant::now() + timeout;
+    let seen = loop {
+        let found = control.with_requests(|entries| {
+            entries
+                .filter(|e| e.seq >= since)
+                .find(|e| {
+                    e.method == "PATCH"
+                        && e.path.starts_with("/api/v1/sso/oidc/config")
+                        && e.org_id.as_deref() == Some(org.as_str())
+                })
+                .map(|e| e.at_unix_micros)
+        });
+        if let Some(at) = found {
+            break Some(Duration::from_micros(at.saturating_sub(edited)));
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // What the operator did meanwhile: config reads and logins before the PATCH (or the timeout).
+    let (gets, logins) = control.with_requests(|entries| {
+        let mut counts = (0, 0);
+        for e in entries.filter(|e| e.seq >= since) {
+            if e.method == "PATCH" && e.org_id.as_deref() == Some(org.as_str()) {
+                break;
+            }
+            if e.method == "GET" && e.path.starts_with("/api/v1/sso/oidc/config") {
+                counts.0 += 1;
+            } else if e.path.starts_with("/api/v1/auth/universal-auth/login") {
+                counts.1 += 1;
+            }
+        }
+        counts
+    });
+    table.plain(
+        &format!("restart over {total} Ready: operator start -> spec edit done / -> ready"),
+        format!("{} / {}", secs(edited_after), secs(ready_after)),
+    );
+    table.row(
+        &format!(
+            "restart over {total} Ready: edit of {name} (listed last) -> its PATCH (target <= 10 s)"
+        ),
+        seen.map_or_else(|| format!("not within {} s", timeout.as_secs()), secs),
+        "-".into(),
+        "-".into(),
+    );
+    table.plain(
+        &format!("restart over {total} Ready: config GETs / logins before that PATCH"),
+        format!(
+            "{gets} / {logins}{}",
+            if seen.is_none() {
+                " (by the timeout)"
+            } else {
+                ""
+            }
+        ),
+    );
+    let budget = check_budget(table, "restart", &control, since, shipped);
+    let creates = check_creates(table, "restart", &control, since, &[]);
+    let stopping = operator.stop().await;
+    table.plain(
+        "restart: operator SIGTERM -> exit, mid-way",
+        stopping.map_or_else(|| "> 30 s (killed)".into(), ms),
+    );
+    budget?;
+    creates?;
+    Ok(())
+}
+
+/// `budget_n` creates with the shipped budget, in a namespace and emulator of their own.
+async fn budget_phase(table: &mut Table, budget_n: usize, shipped: Shipped) -> Res<()> {
+    if budget_n == 0 {
+        return Ok(());
+    }
+    let env = TestEnv::new("bench-budget").await;
+    let control = env.emulator.control();
+    control.set_request_log_capacity(REQUEST_LOG_CAPACITY);
+    let mut workload = Workload {
+        secrets: Api::namespaced(env.client.clone(), &env.namespace),
+        env,
+        orgs: Vec::new(),
+    };
+    log(format!(
+        "budget: seeding {budget_n} orgs, identities and Secrets in {}",
+        workload.env.namespace
+    ));
+    workload.seed(budget_n, LARGE_CONCURRENCY).await?;
+    let api = workload.env.api.clone();
+    let ready = track_ready(api.clone());
+    let operator =
+        OperatorProcess::start(&workload.env.namespace, Budget::Shipped, "budget").await?;
+    let since = next_seq(&control);
+    let items: Vec<(String, usize)> = (0..budget_n).map(|i| (format!("bud-{i}"), i)).collect();
+    let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
+    // What a create needs at least: a login per identity and a POST (writes), a GET (read).
+    let writes_needed = 2 * budget_n;
+    let reads_needed = budget_n;
+    let floor = Duration::from_secs_f64(
+        (writes_needed as f64 / f64::from(shipped.writes_per_minute))
+            .max(reads_needed as f64 / f64::from(shipped.reads_per_minute))
+            * 60.0,
+    );
+    log(format!(
+        "budget: creating {budget_n} resources; floor {} ({writes_needed} writes / {} a minute, {reads_needed} reads / {} a minute)",
+        secs(floor),
+        shipped.writes_per_minute,
+        shipped.reads_per_minute
+    ));
+    let t0 = Instant::now();
+    workload.create_all(&items, CREATE_CONCURRENCY).await?;
+    let result = wait_all_ready(&ready, &api, &names, floor * 2 + Duration::from_secs(120)).await;
+    let took = result
+        .as_ref()
+        .map(|done| done.saturating_duration_since(t0));
+    let counters = operator.counters().await.ok();
+    let (rss, _) = operator.rss()?;
+    let stopping = operator.stop().await;
+    let _ = stopping;
+    match &took {
+        Ok(took) => table.row(
+            &format!("{budget_n} creates: first create -> all Ready (target <= 1.2x)"),
+            secs(*took),
+            format!(
+                "{} = max({writes_needed} writes / {}, {reads_needed} reads / {}) min",
+                secs(floor),
+                shipped.writes_per_minute,
+                shipped.reads_per_minute
+            ),
+            ratio(took.as_secs_f64(), floor.as_secs_f64()),
+        ),
+        Err(error) => table.plain(
+            &format!("{budget_n} creates: first create -> all Ready"),
+            format!("FAILED: {error}"),
+        ),
+    }
+    let (mut reads, mut writes) = (0, 0);
+    control.with_requests(|entries| {
+        for e in entries.filter(|e| e.seq >= since && e.path.starts_with("/api/")) {
+            if e.method == "GET" {
+                reads += 1;
+            } else {
+                writes += 1;
+            }
+        }
+    });
+    table.plain(
+        &format!("{budget_n} creates: Infisical reads / writes per create (emulator)"),
+        format!(
+            "{:.2} / {:.2}",
+            reads as f64 / budget_n as f64,
+            writes as f64 / budget_n as f64
+        ),
+    );
+    if let Some(c) = counters {
+        log(format!(
+            "budget pass: reconciles {} errors {} requests [{}]",
+            c.reconciles,
+            c.errors,
+            c.describe_requests()
+        ));
+    }
+    table.plain(&format!("operator RSS, {budget_n} Ready"), mib(rss));
+    let budget = check_budget(
+        table,
+        &format!("{budget_n} creates"),
+        &control,
+        since,
+        shipped,
+    );
+    let creates = check_creates(
+        table,
+        &format!("{budget_n} creates"),
+        &control,
+        since,
+        &workload.orgs,
+    );
+    if !env_flag("BENCH_SKIP_CLEANUP") {
+        release_all(&api).await?;
+        let env = workload.env;
+        env.cleanup().await;
+    }
+    if let Err(error) = result {
+        table.failures.push(format!(
+            "{budget_n} creates with the shipped budget: {error}"
+        ));
+    }
+    budget?;
+    creates?;
+    Ok(())
+}
+
+fn support_unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// Where the resident memory is, from /proc (for the log): RssAnon / RssFile, threads, the main
+/// heap (`[heap]`, glibc's main arena) and the other anonymous mappings (thread arenas of 64 MiB
+/// reserved each, large allocations, stacks).
+fn memory_detail(pid: u32) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let pick = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l[name.len()..].trim().to_string())
+    };
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let (mut heap, mut anon, mut anon_maps, mut big_maps) = (0u64, 0u64, 0u64, 0u64);
+    let mut current: Option<(bool, u64)> = None; // (is [heap], size in KiB)
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let name = fields.get(5).copied().unwrap_or("");
+            current = match name {
+                "[heap]" => Some((true, 0)),
+                "" => Some((false, 0)),
+                _ => None,
+            };
+        } else if let Some((is_heap, size)) = current.as_mut() {
+            let value = || {
+                line.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            match first {
+                "Size:" => *size = value(),
+                "Rss:" if *is_heap => heap += value(),
+                "Rss:" => {
+                    anon += value();
+                    anon_maps += 1;
+                    big_maps += u64::from(*size >= 32 * 1024);
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(format!(
+        "RssAnon {} RssFile {} Threads {}; [heap] {} KiB resident, other anonymous {} KiB in {anon_maps} mappings ({big_maps} of 32 MiB or more: arenas)",
+        pick("RssAnon:")?,
+        pick("RssFile:")?,
+        pick("Threads:")?,
+        heap,
+        anon
+    ))
 }
 
 #[tokio::main]

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # bench.sh: the scale benchmark (benches/scale.rs) against a real kube-apiserver, with the release
 # operator binary as a separate process and the Infisical emulator in-process. Prints a table of
-# figures, each against a floor measured in the same run; the output is kept in .work/bench.txt.
+# figures, each against a floor measured in the same run and each naming the operator settings it
+# was measured with (raw budget, or the shipped defaults); the output is kept in .work/bench.txt.
+# Fails (non-zero) on a duplicate create in any phase, or when the operator sent more Infisical
+# reads or writes in some 60-second window than its shipped budget allows.
 #
 #   bash hack/bench.sh                          # own kube-apiserver + etcd on 127.0.0.1:56443
 #   USE_EXISTING_CLUSTER=1 bash hack/bench.sh   # $KUBECONFIG instead (kind, k3d, ...)
 #   BENCH_LARGE=0 bash hack/bench.sh            # skip the 10,000-object phase
 #
 # Knobs (see benches/scale.rs): BENCH_N (1000), BENCH_LATENCY_SAMPLES (50), BENCH_LARGE (1 here),
-# BENCH_LARGE_TOTAL (10000). Needs only what hack/test.sh needs (cargo; the cluster from cluster.sh).
+# BENCH_LARGE_TOTAL (10000), BENCH_BUDGET_N (120 creates with the shipped budget, about 4 minutes;
+# 0 skips), BENCH_RESTART_TIMEOUT_S (120), BENCH_OPERATOR_BIN (another operator build, e.g. with
+# another allocator). The operator inherits the environment (e.g. MALLOC_ARENA_MAX). Needs only
+# what hack/test.sh needs (cargo; the cluster from cluster.sh). Set CARGO_TARGET_DIR to share a
+# target directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[bench.sh] %s\n' "$*" >&2; }

@@ -1267,6 +1267,7 @@ pub(crate) async fn login(State(sh): State<Arc<Shared>>, body: Bytes) -> Respons
                 status: review.status.unwrap_or(0),
                 body: Some(crate::server::redact(&review.body)),
                 user_agent: None,
+                at_unix_micros: 0,
             });
         }
         answer.map_err(|f| f.response())

@@ -31,6 +31,9 @@ impl RequestLog {
 
     pub fn push(&mut self, mut entry: LoggedRequest) {
         entry.seq = self.next_seq;
+        if entry.at_unix_micros == 0 {
+            entry.at_unix_micros = crate::state::unix_micros();
+        }
         self.next_seq += 1;
         if self.capacity == 0 {
             self.dropped += 1;
@@ -98,6 +101,7 @@ mod tests {
             status: 200,
             body: None,
             user_agent: None,
+            at_unix_micros: 0,
         }
     }
 
@@ -109,6 +113,10 @@ mod tests {
         }
         let paths: Vec<&str> = log.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, ["/2", "/3", "/4"]);
+        assert!(
+            log.iter().all(|e| e.at_unix_micros > 0),
+            "stamped when logged"
+        );
         assert_eq!(
             log.stats(),
             RequestLogStats {

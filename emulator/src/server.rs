@@ -178,6 +178,7 @@ async fn handle(
         };
         return Ok(resp);
     }
+    let arrived = crate::state::unix_micros();
     let method = req.method().clone();
     let path_q = req
         .uri()
@@ -208,6 +209,7 @@ async fn handle(
             status,
             body: logged_body.clone(),
             user_agent: user_agent.clone(),
+            at_unix_micros: arrived,
         });
     };
 

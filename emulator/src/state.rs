@@ -20,6 +20,13 @@ pub(crate) fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+pub(crate) fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
 pub(crate) fn random_alnum(n: usize) -> String {
     rand::rng()
         .sample_iter(&Alphanumeric)

@@ -549,6 +549,10 @@ pub struct LoggedRequest {
     /// The client's `User-Agent` header, if any.
     #[serde(default)]
     pub user_agent: Option<String>,
+    /// When the request arrived, in microseconds since the Unix epoch (for rate windows in
+    /// benchmarks and soak tests); 0 from a writer that does not know is filled in when logged.
+    #[serde(default)]
+    pub at_unix_micros: u64,
 }
 
 /// PEM-encoded certificate chain and private key for HTTPS.
