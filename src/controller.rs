@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::events::{Recorder, Reporter};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
@@ -312,6 +312,13 @@ fn controller_for(
         })
         .applied_objects()
         .predicate_filter(what_asks_for_a_pass, Default::default());
+    // Resources are listed once the Secrets have been (see `secret_triggers`).
+    let (secrets_listed, mut listed) = watch::channel(false);
+    let mut pending = Some(trigger);
+    let trigger = futures::stream::once(async move {
+        let _ = listed.wait_for(|listed| *listed).await;
+    })
+    .flat_map(move |()| futures::stream::iter(pending.take()).flatten());
     let wakeups = futures::stream::unfold(ctx.wakeups.subscribe(), |mut receiver| async move {
         loop {
             match receiver.recv().await {
@@ -329,9 +336,10 @@ fn controller_for(
         }
     });
     Controller::for_stream(trigger, store)
-        .watches_stream(secret_events(secrets), move |secret| {
-            referencing(&index, &secret)
-        })
+        .watches_stream(
+            secret_triggers(secret_watch(secrets), secrets_listed),
+            move |secret| referencing(&index, &secret),
+        )
         .reconcile_on(wakeups)
         // No debounce: the operator's own writes wake nothing (`what_asks_for_a_pass`), so a
         // new resource's first pass starts as soon as its event arrives.
@@ -426,17 +434,50 @@ fn referencing(index: &Index, secret: &PartialObjectMeta<Secret>) -> Vec<ObjectR
     index.referencing(&secret.namespace().unwrap_or_default(), &secret.name_any())
 }
 
-/// The Secret watch that triggers passes: metadata only (an `Api` of `PartialObjectMeta` asks
-/// the API server for metadata, so no Secret's data crosses the wire), and without the metadata
-/// the operator never reads, dropped as each object arrives: managedFields, and kubectl's
-/// last-applied annotation, which for a `kubectl apply`'d Secret holds the Secret's data.
-pub fn secret_events(
+type SecretEvent = Result<watcher::Event<PartialObjectMeta<Secret>>, watcher::Error>;
+
+/// The Secret watch: metadata only (an `Api` of `PartialObjectMeta` asks the API server for
+/// metadata, so no Secret's data crosses the wire), and without the metadata the operator never
+/// reads, dropped as each object arrives: managedFields, and kubectl's last-applied annotation,
+/// which for a `kubectl apply`'d Secret holds the Secret's data.
+pub fn secret_watch(
     secrets: Api<PartialObjectMeta<Secret>>,
-) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send {
+) -> impl futures::Stream<Item = SecretEvent> + Send {
     watcher(secrets, watcher::Config::default().any_semantic())
         .default_backoff()
         .modify(strip_unread_secret_metadata)
-        .touched_objects()
+}
+
+/// The Secrets whose change asks for a pass. Those of the first listing ask for none: the
+/// resources are listed after it (`listed` opens then), and each resource's first pass reads
+/// its Secrets anyway; so a start costs one pass per resource, not one more per Secret, and a
+/// Secret changed after its listing still arrives as a change. Should the first listing fail,
+/// `listed` opens anyway (rotations are then found at resync) and later listings count.
+pub fn secret_triggers(
+    events: impl futures::Stream<Item = SecretEvent> + Send,
+    listed: watch::Sender<bool>,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send {
+    events.filter_map(move |event| {
+        let first_listing = !*listed.borrow();
+        let trigger = match event {
+            Ok(watcher::Event::Init) => None,
+            Ok(watcher::Event::InitDone) => {
+                listed.send_replace(true);
+                None
+            }
+            Ok(watcher::Event::InitApply(_)) if first_listing => None,
+            Ok(
+                watcher::Event::InitApply(secret)
+                | watcher::Event::Apply(secret)
+                | watcher::Event::Delete(secret),
+            ) => Some(Ok(secret)),
+            Err(error) => {
+                listed.send_replace(true);
+                Some(Err(error))
+            }
+        };
+        futures::future::ready(trigger)
+    })
 }
 
 fn strip_unread_secret_metadata(secret: &mut PartialObjectMeta<Secret>) {
@@ -489,4 +530,56 @@ fn error_policy(guard: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action
         }
     }
     Action::requeue(wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    fn secret(name: &str) -> PartialObjectMeta<Secret> {
+        let mut secret = PartialObjectMeta::<Secret>::default();
+        secret.metadata.name = Some(name.into());
+        secret
+    }
+
+    fn names(items: Vec<Result<PartialObjectMeta<Secret>, watcher::Error>>) -> Vec<String> {
+        items
+            .into_iter()
+            .map(|i| i.map_or("error".into(), |s| s.name_any()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_first_listing_of_secrets_triggers_nothing_and_opens_the_resource_watch() {
+        use watcher::Event::*;
+        let (listed, seen) = watch::channel(false);
+        let events = futures::stream::iter([
+            Ok(Init),
+            Ok(InitApply(secret("listed"))),
+            Ok(InitDone),
+            Ok(Apply(secret("changed"))),
+            Ok(Delete(secret("deleted"))),
+            // A later relist (the watch was away): a Secret may have changed meanwhile.
+            Ok(Init),
+            Ok(InitApply(secret("relisted"))),
+            Ok(InitDone),
+        ]);
+        let triggers: Vec<_> = secret_triggers(events, listed).collect().await;
+        assert_eq!(names(triggers), ["changed", "deleted", "relisted"]);
+        assert!(*seen.borrow());
+    }
+
+    #[tokio::test]
+    async fn a_failed_first_listing_still_opens_the_resource_watch() {
+        let (listed, seen) = watch::channel(false);
+        let events = futures::stream::iter([
+            Err(watcher::Error::NoResourceVersion),
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitApply(secret("listed"))),
+        ]);
+        let triggers: Vec<_> = secret_triggers(events, listed).collect().await;
+        assert!(*seen.borrow());
+        assert_eq!(names(triggers), ["error", "listed"]);
+    }
 }

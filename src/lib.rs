@@ -4,6 +4,7 @@
 pub mod api;
 pub mod controller;
 pub mod error;
+pub mod events;
 pub mod infisical;
 pub mod leader;
 pub mod metrics;

@@ -11,13 +11,13 @@ use base64::Engine;
 use http::{Method, Request, Response};
 use infisical_emulator::{Emulator, EmulatorConfig, IdentitySeed, OrgSeed};
 use infisical_oidc_operator::api::OidcSsoConfig;
+use infisical_oidc_operator::events::{Recorder, Reporter};
 use infisical_oidc_operator::infisical::{AllowedHosts, HttpSettings, Infisical};
 use infisical_oidc_operator::metrics::Metrics;
 use infisical_oidc_operator::reconcile::context::{Context, Settings};
 use infisical_oidc_operator::reconcile::sync;
 use kube::Client;
 use kube::client::Body;
-use kube::runtime::events::{Recorder, Reporter};
 use serde_json::{Value, json};
 use tower_test::mock::Handle;
 

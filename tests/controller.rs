@@ -1873,15 +1873,18 @@ async fn the_secret_watch_never_holds_a_secrets_data_or_last_applied_copy() {
     assert!(stored.metadata.managed_fields.is_some());
 
     let events =
-        controller::secret_events(kube::Api::namespaced(env.client.clone(), &env.namespace));
+        controller::secret_watch(kube::Api::namespaced(env.client.clone(), &env.namespace));
     futures::pin_mut!(events);
     let seen = tokio::time::timeout(Duration::from_secs(15), async {
         loop {
-            let secret = futures::StreamExt::next(&mut events)
+            let event = futures::StreamExt::next(&mut events)
                 .await
                 .expect("the watch goes on")
                 .expect("the watch works");
-            if secret.metadata.name.as_deref() == Some("applied") {
+            use kube::runtime::watcher::Event;
+            if let Event::InitApply(secret) | Event::Apply(secret) = event
+                && secret.metadata.name.as_deref() == Some("applied")
+            {
                 return secret;
             }
         }
