@@ -69,9 +69,8 @@ pub struct OidcSsoConfigStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// A fingerprint of what the sync that last changed this status worked from: the
-    /// generation, the `oidc.infisical-operator.io/reconcile-requested-at` annotation and the
-    /// values read from the referenced Secrets, hashed (SHA-256, hex) together with this
-    /// object's uid. It shows whether those inputs changed, never what they are. After the
+    /// generation and the values read from the referenced Secrets, hashed (SHA-256, hex)
+    /// together with this object's uid. It shows whether those inputs changed, never what they are. After the
     /// operator restarts, a Ready resource whose inputs still match this is checked against
     /// Infisical later, at a point spread over its resync interval, so that resources that did
     /// change are handled first.

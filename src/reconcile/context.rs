@@ -74,6 +74,8 @@ pub struct Memory {
     pub reported_malformed: Option<(i64, String)>,
     /// Digest of everything the last pass acted on (generation, sync-now annotation, Secret values).
     pub last_inputs: Option<[u8; 32]>,
+    /// The part of `last_inputs` a configuration is synced from (no sync-now annotation).
+    pub last_synced_from: Option<[u8; 32]>,
     /// After a failure, passes with unchanged inputs wait until this instant instead of calling
     /// Infisical again: our own metadata writes trigger passes, and must not cause retries.
     pub hold: Option<Hold>,

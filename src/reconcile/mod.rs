@@ -131,15 +131,22 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
     let namespace = resource.namespace().unwrap_or_default();
     let key = context::memory_key(&resource.metadata);
 
-    ctx.update_memory(&key, |m| m.last_inputs = None);
+    ctx.update_memory(&key, |m| {
+        m.last_inputs = None;
+        m.last_synced_from = None;
+    });
     // Cheap checks first: no Secret is read for a spec that cannot work.
     let base = validate::base_url(spec, &ctx.settings.allowed_hosts)?;
     validate::resync_interval(spec, ctx.settings.default_resync)?;
 
     let inputs = dereference::dereference(&ctx.client, &namespace, spec).await?;
-    let fingerprint = inputs_digest(resource, &inputs);
+    let synced_from = synced_from(resource, &inputs);
+    let fingerprint = with_sync_request(resource, &synced_from);
     let memory = ctx.memory(&key);
-    ctx.update_memory(&key, |m| m.last_inputs = Some(fingerprint));
+    ctx.update_memory(&key, |m| {
+        m.last_inputs = Some(fingerprint);
+        m.last_synced_from = Some(synced_from);
+    });
     if let Some(hold) = memory.hold.filter(|h| h.inputs == fingerprint) {
         let now = std::time::Instant::now();
         if now < hold.until {
@@ -181,7 +188,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
     let digest: [u8; 32] = Sha256::digest(desired.client_secret.expose().as_bytes()).into();
     if !memory.started {
         ctx.update_memory(&key, |m| m.started = true);
-        if let Some(wait) = resume_later(resource, &owner, fingerprint, resync_of(ctx, resource)) {
+        if let Some(wait) = resume_later(resource, &owner, synced_from, resync_of(ctx, resource)) {
             // The status says Ready with exactly these inputs: it stays as it is until the
             // recheck, and the budget goes to resources that changed while we were away.
             tracing::debug!(
@@ -504,8 +511,9 @@ fn resume_later(
     }
 }
 
-/// What a pass acts on: a failed pass is retried early only when one of these changed.
-fn inputs_digest(resource: &OidcSsoConfig, inputs: &dereference::Inputs) -> [u8; 32] {
+/// What a configuration is synced from: the spec (its generation) and the values of the
+/// Secrets it reads. Recorded in status (keyed, see `resume`) for the first pass after a start.
+fn synced_from(resource: &OidcSsoConfig, inputs: &dereference::Inputs) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(
         resource
@@ -514,16 +522,23 @@ fn inputs_digest(resource: &OidcSsoConfig, inputs: &dereference::Inputs) -> [u8;
             .unwrap_or_default()
             .to_le_bytes(),
     );
-    let requested = resource
-        .annotations()
-        .get(crate::api::RECONCILE_REQUESTED_AT_ANNOTATION);
-    hasher.update(requested.map(String::as_str).unwrap_or("").as_bytes());
-    hasher.update([0]);
     hasher.update(inputs.client_secret.expose().as_bytes());
     hasher.update([0]);
     hasher.update(inputs.credentials.identity_key().as_bytes());
     hasher.update([0]);
     hasher.update(inputs.ca_pem.as_deref().unwrap_or_default());
+    hasher.finalize().into()
+}
+
+/// What a pass acts on: [`synced_from`] and the sync-now annotation. A failed pass is retried
+/// early only when one of these changed.
+fn with_sync_request(resource: &OidcSsoConfig, synced_from: &[u8; 32]) -> [u8; 32] {
+    let requested = resource
+        .annotations()
+        .get(crate::api::RECONCILE_REQUESTED_AT_ANNOTATION);
+    let mut hasher = Sha256::new();
+    hasher.update(synced_from);
+    hasher.update(requested.map(String::as_str).unwrap_or("").as_bytes());
     hasher.finalize().into()
 }
 

@@ -189,14 +189,14 @@ pub async fn report(
     ctx.set_ready(&key, health.is_ready());
     status.conditions = conditions;
     status.observed_generation = Some(generation);
-    // The digest is refreshed only with a status that changes anyway (or lacks one): a sync-now
-    // request or a new identity secret that changes nothing else must not cost a write. A stale
-    // digest only makes the first pass after a restart check at once.
+    // The digest is refreshed only with a status that changes anyway (or lacks one): a new
+    // identity secret that changes nothing else must not cost a write. A stale digest only makes
+    // the first pass after a restart check at once. (A sync-now request is not part of it.)
     if matches!(outcome, Outcome::Synced { .. } | Outcome::Observed { .. })
         && (status != old || old.inputs_digest.is_none())
         && let (Some(uid), Some(inputs)) = (
             resource.metadata.uid.as_deref(),
-            ctx.memory(&key).last_inputs,
+            ctx.memory(&key).last_synced_from,
         )
     {
         status.inputs_digest = Some(super::resume::status_digest(uid, &inputs));
