@@ -182,7 +182,6 @@ pub async fn run_leading(
     let mut helpers = tokio::task::JoinSet::new();
     helpers.spawn(recovery_probe(ctx.clone()));
     helpers.spawn(forget_unused_instances(ctx.clone()));
-    helpers.spawn(crate::memory::trim_periodically());
     helpers.spawn({
         let ready = ready.clone();
         let stores = ctx.stores();
@@ -202,8 +201,6 @@ pub async fn run_leading(
             }
             ready.store(true, Ordering::SeqCst);
             tracing::info!("caches synced; ready");
-            // Listing decodes whole pages of objects at once: give that memory back now.
-            crate::memory::release_free_memory();
         }
     });
 

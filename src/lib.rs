@@ -7,7 +7,6 @@ pub mod error;
 pub mod events;
 pub mod infisical;
 pub mod leader;
-pub mod memory;
 pub mod metrics;
 pub mod reconcile;
 pub mod server;
