@@ -879,6 +879,20 @@ impl Workload {
 // ---------------------------------------------------------------------------------------------
 // Floor: bare status patches, no operator involved
 
+/// A new namespace named `<prefix>-<8 random hex digits>`.
+async fn fresh_namespace(client: &Client, prefix: &str) -> Res<String> {
+    let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let namespace = format!("{prefix}-{suffix}");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
+        )
+        .await?;
+    Ok(namespace)
+}
+
 struct Floor {
     p50: Duration,
     p99: Duration,
@@ -887,15 +901,7 @@ struct Floor {
 }
 
 async fn measure_floor(client: &Client, workload: &Workload, n: usize) -> Res<Floor> {
-    let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    let namespace = format!("bench-floor-{suffix}");
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
-        )
-        .await?;
+    let namespace = fresh_namespace(client, "bench-floor").await?;
     let api: Api<OidcSsoConfig> = Api::namespaced(client.clone(), &namespace);
     let object = workload.resource("floor-single", 0)?;
     api.create(&PostParams::default(), &object).await?;
@@ -950,7 +956,7 @@ async fn measure_floor(client: &Client, workload: &Workload, n: usize) -> Res<Fl
     let _ = api
         .delete_collection(&DeleteParams::default(), &ListParams::default())
         .await;
-    let _ = namespaces
+    let _ = Api::<Namespace>::all(client.clone())
         .delete(&namespace, &DeleteParams::default())
         .await;
 
@@ -972,15 +978,7 @@ async fn measure_floor(client: &Client, workload: &Workload, n: usize) -> Res<Fl
 /// GET the organisation's config (absent), POST it, server-side apply the status, merge-patch
 /// the mark away. Each sample uses a fresh organisation and identity, as each resource does.
 async fn measure_create_floor(client: &Client, workload: &Workload, samples: usize) -> Res<Floor> {
-    let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    let namespace = format!("bench-cfloor-{suffix}");
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
-        )
-        .await?;
+    let namespace = fresh_namespace(client, "bench-cfloor").await?;
     let api: Api<OidcSsoConfig> = Api::namespaced(client.clone(), &namespace);
     let control = workload.env.emulator.control();
     let base = workload.env.emulator.base_url();
@@ -994,7 +992,7 @@ async fn measure_create_floor(client: &Client, workload: &Workload, samples: usi
     for i in 0..samples + warmup {
         let org_id = control.seed_org(OrgSeed {
             name: format!("Floor org {i}"),
-            slug: format!("floor-org-{i}-{suffix}"),
+            slug: format!("floor-org-{i}-{namespace}"),
             ..OrgSeed::default()
         });
         let identity = control.seed_identity(IdentitySeed {
@@ -1127,7 +1125,7 @@ async fn measure_create_floor(client: &Client, workload: &Workload, samples: usi
             )
             .await;
     }
-    let _ = namespaces
+    let _ = Api::<Namespace>::all(client.clone())
         .delete(&namespace, &DeleteParams::default())
         .await;
     Ok(Floor {
