@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use infisical_emulator::{IdentitySeed, OrgSeed};
+use infisical_emulator::OrgSeed;
 use infisical_oidc_operator::api::{
     CREATE_PENDING_ANNOTATION, FINALIZER, OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION,
 };
@@ -787,15 +787,14 @@ impl Workload {
         let control = self.env.emulator.control();
         let mut secrets = Vec::new();
         for i in self.orgs.len()..upto {
-            let org_id = control.seed_org(OrgSeed {
-                name: format!("Org {i}"),
-                slug: format!("org-{i}"),
-                ..OrgSeed::default()
-            });
-            let identity = control.seed_identity(IdentitySeed {
-                org_id: org_id.clone(),
-                ..IdentitySeed::default()
-            });
+            let (org_id, identity) = support::seed_org_and_identity(
+                &control,
+                OrgSeed {
+                    name: format!("Org {i}"),
+                    slug: format!("org-{i}"),
+                    ..OrgSeed::default()
+                },
+            );
             self.orgs.push(org_id);
             secrets.push((i, identity));
         }
@@ -990,15 +989,14 @@ async fn measure_create_floor(client: &Client, workload: &Workload, samples: usi
     let warmup = 3;
     let mut durations = Vec::with_capacity(samples);
     for i in 0..samples + warmup {
-        let org_id = control.seed_org(OrgSeed {
-            name: format!("Floor org {i}"),
-            slug: format!("floor-org-{i}-{namespace}"),
-            ..OrgSeed::default()
-        });
-        let identity = control.seed_identity(IdentitySeed {
-            org_id: org_id.clone(),
-            ..IdentitySeed::default()
-        });
+        let (org_id, identity) = support::seed_org_and_identity(
+            &control,
+            OrgSeed {
+                name: format!("Floor org {i}"),
+                slug: format!("floor-org-{i}-{namespace}"),
+                ..OrgSeed::default()
+            },
+        );
         let name = format!("cfloor-{i}");
         api.create(&PostParams::default(), &workload.resource(&name, 0)?)
             .await?;

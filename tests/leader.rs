@@ -13,7 +13,7 @@ mod support;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
-use infisical_emulator::{Fault, FaultKind, IdentitySeed, LoggedRequest, OrgSeed};
+use infisical_emulator::{Fault, FaultKind, LoggedRequest, OrgSeed};
 use infisical_oidc_operator::api::OidcSsoConfig;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
@@ -131,11 +131,7 @@ async fn create_resources(world: &World, names: &[String]) -> Vec<(String, Strin
     let seeded: Vec<(String, String, _)> = names
         .iter()
         .map(|name| {
-            let org_id = control.seed_org(OrgSeed::default());
-            let identity = control.seed_identity(IdentitySeed {
-                org_id: org_id.clone(),
-                ..Default::default()
-            });
+            let (org_id, identity) = support::seed_org_and_identity(&control, OrgSeed::default());
             (name.clone(), org_id, identity)
         })
         .collect();

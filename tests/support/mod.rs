@@ -65,6 +65,19 @@ pub fn kubectl(kubeconfig: &Path) -> Command {
     c
 }
 
+/// An organisation in the emulator and a Universal Auth identity of its own: (org id, identity).
+pub fn seed_org_and_identity(
+    control: &infisical_emulator::Control,
+    org: OrgSeed,
+) -> (String, IdentityCredentials) {
+    let org_id = control.seed_org(org);
+    let identity = control.seed_identity(IdentitySeed {
+        org_id: org_id.clone(),
+        ..IdentitySeed::default()
+    });
+    (org_id, identity)
+}
+
 /// A real OpenID provider (hack/oidc-provider, zitadel/oidc's `op`) on loopback; killed on drop.
 pub struct OidcProvider {
     child: std::process::Child,
@@ -447,11 +460,7 @@ impl TestEnv {
         .await
         .unwrap();
         let control = emulator.control();
-        let org_id = control.seed_org(OrgSeed::default());
-        let identity = control.seed_identity(IdentitySeed {
-            org_id: org_id.clone(),
-            ..IdentitySeed::default()
-        });
+        let (org_id, identity) = seed_org_and_identity(&control, OrgSeed::default());
         let env = Self {
             api: Api::namespaced(client.clone(), &namespace),
             client,
@@ -510,11 +519,7 @@ impl TestEnv {
     /// Secret `secret`; returns the organisation's id.
     pub async fn another_org(&self, secret: &str) -> String {
         let control = self.emulator.control();
-        let org_id = control.seed_org(OrgSeed::default());
-        let identity = control.seed_identity(IdentitySeed {
-            org_id: org_id.clone(),
-            ..IdentitySeed::default()
-        });
+        let (org_id, identity) = seed_org_and_identity(&control, OrgSeed::default());
         self.put_secret(
             secret,
             &[
