@@ -371,8 +371,7 @@ impl Elector {
                 }
                 Err(error) => tracing::warn!(%error, "cannot read or take the Lease; retrying"),
             }
-            // With the holder's last record seen, the earliest it can expire is one Lease
-            // duration after it was first seen; wake then, on a retry period, or on a change.
+            // Look again after a retry period, or at once when the Lease changes (a release).
             let wait = self.settings.retry_period;
             let _ = tokio::time::timeout(wait, async {
                 while let Some(event) = changes.next().await {
