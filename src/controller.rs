@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::events::{Recorder, Reporter};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
+use kube::Resource;
 use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef};
@@ -19,7 +20,8 @@ use crate::api::OidcSsoConfig;
 use crate::error::{Error, ErrorClass};
 use crate::infisical::{HttpSettings, Infisical};
 use crate::metrics::Metrics;
-use crate::reconcile::context::{Context, Settings, guard_meta, memory_key, resource_key};
+use crate::reconcile::cached::{self, Cached};
+use crate::reconcile::context::{Context, Settings, memory_key, resource_key};
 use crate::reconcile::index::Index;
 use crate::reconcile::{reconcile, retry};
 
@@ -293,25 +295,25 @@ fn controller_for(
     let indexed = index.clone();
     let trigger = watcher(resources, watcher::Config::default().any_semantic())
         .default_backoff()
-        .modify(strip_unread_fields)
+        // The index reads the whole object, event by event (relists included); the cache keeps
+        // only what routes events (see `cached`).
+        .map_ok(move |event| {
+            indexed.apply(&event);
+            cached::event_of(event)
+        })
         .reflect(writer)
-        .inspect(move |event| {
-            // The index follows the cache, event by event (relists included).
-            if let Ok(event) = event {
-                indexed.apply(event);
-            }
-            match event {
-                // Memory follows the cache: a deleted resource is forgotten, and after a relist
-                // so is anything deleted while the watch was away.
-                Ok(watcher::Event::Delete(guard)) => {
-                    on_event.forget(&memory_key(guard_meta(guard)))
-                }
-                Ok(watcher::Event::InitDone) => on_event.prune_memory(),
-                _ => {}
-            }
+        .inspect(move |event| match event {
+            // Memory follows the cache: a deleted resource is forgotten, and after a relist so
+            // is anything deleted while the watch was away.
+            Ok(watcher::Event::Delete(cached)) => on_event.forget(&memory_key(cached.meta())),
+            Ok(watcher::Event::InitDone) => on_event.prune_memory(),
+            _ => {}
         })
         .applied_objects()
-        .predicate_filter(what_asks_for_a_pass, Default::default());
+        .predicate_filter(
+            |cached: &Cached| Some(cached.wants_pass()),
+            Default::default(),
+        );
     // Resources are listed once the Secrets have been (see `secret_triggers`).
     let (secrets_listed, mut listed) = watch::channel(false);
     let mut pending = Some(trigger);
@@ -330,7 +332,7 @@ fn controller_for(
     })
     .filter({
         let namespace = namespace.clone();
-        move |object: &ObjectRef<Guarded>| {
+        move |object: &ObjectRef<Cached>| {
             let in_scope = namespace.is_none() || object.namespace == namespace;
             futures::future::ready(in_scope)
         }
@@ -341,7 +343,7 @@ fn controller_for(
             move |secret| referencing(&index, &secret),
         )
         .reconcile_on(wakeups)
-        // No debounce: the operator's own writes wake nothing (`what_asks_for_a_pass`), so a
+        // No debounce: the operator's own writes wake nothing (`Cached::wants_pass`), so a
         // new resource's first pass starts as soon as its event arrives.
         .with_config(ControllerConfig::default().concurrency(concurrency))
         .graceful_shutdown_on(async move {
@@ -358,36 +360,6 @@ fn controller_for(
                 Err(error) => tracing::warn!(%error, "watch failed; retrying"),
             }
         })
-}
-
-/// The parts of a resource whose change asks for a pass: its spec (generation), the sync-now
-/// annotation, and deletion. The operator's own writes (status, the create-pending mark, the
-/// finalizer) change none of them, so they wake nothing: a create costs one pass. Secrets,
-/// resyncs and recoveries trigger passes on their own.
-fn what_asks_for_a_pass(guard: &Guarded) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let meta = guard_meta(guard);
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    meta.generation.hash(&mut hasher);
-    meta.deletion_timestamp.is_some().hash(&mut hasher);
-    meta.annotations
-        .as_ref()
-        .and_then(|a| a.get(crate::api::RECONCILE_REQUESTED_AT_ANNOTATION))
-        .hash(&mut hasher);
-    // A stored object that became readable (or unreadable) is news too.
-    guard.0.is_ok().hash(&mut hasher);
-    Some(hasher.finish())
-}
-
-/// Fields the operator never reads, dropped before caching: managedFields are most of an
-/// object's size, and kubectl's last-applied annotation repeats the whole spec.
-fn strip_unread_fields(guard: &mut Guarded) {
-    if let Ok(resource) = &mut guard.0 {
-        resource.metadata.managed_fields = None;
-        if let Some(annotations) = resource.metadata.annotations.as_mut() {
-            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
-    }
 }
 
 /// While resources wait on an Infisical instance that failed, checks it every
@@ -430,7 +402,7 @@ async fn forget_unused_instances(ctx: Arc<Context>) {
 }
 
 /// Resources in the Secret's namespace that reference it by name.
-fn referencing(index: &Index, secret: &PartialObjectMeta<Secret>) -> Vec<ObjectRef<Guarded>> {
+fn referencing(index: &Index, secret: &PartialObjectMeta<Secret>) -> Vec<ObjectRef<Cached>> {
     index.referencing(&secret.namespace().unwrap_or_default(), &secret.name_any())
 }
 
@@ -509,15 +481,13 @@ pub fn secret_names(resource: &OidcSsoConfig) -> impl Iterator<Item = &str> {
 
 /// Failures that escape the pipeline (status writes, finalizer patches, the deletion policy):
 /// the same retry policy as failures reported on the object (`reconcile::retry`).
-fn error_policy(guard: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action {
-    let meta = guard_meta(&guard);
-    let resync = match &guard.0 {
-        Ok(resource) => {
-            crate::reconcile::validate::resync_interval(&resource.spec, ctx.settings.default_resync)
-                .unwrap_or(ctx.settings.default_resync)
-        }
-        Err(_) => ctx.settings.default_resync,
-    };
+fn error_policy(cached: Arc<Cached>, error: &Error, ctx: Arc<Context>) -> Action {
+    let meta = cached.meta();
+    let resync = crate::reconcile::validate::parse_resync_interval(
+        cached.resync_interval(),
+        ctx.settings.default_resync,
+    )
+    .unwrap_or(ctx.settings.default_resync);
     ctx.metrics.reconcile_error(error.reason());
     let wait = retry::after_failure(&ctx, &memory_key(meta), error, resync);
     let resource = resource_key(meta);

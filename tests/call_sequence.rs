@@ -14,6 +14,7 @@ use infisical_oidc_operator::api::OidcSsoConfig;
 use infisical_oidc_operator::events::{Recorder, Reporter};
 use infisical_oidc_operator::infisical::{AllowedHosts, HttpSettings, Infisical};
 use infisical_oidc_operator::metrics::Metrics;
+use infisical_oidc_operator::reconcile::cached::Cached;
 use infisical_oidc_operator::reconcile::context::{Context, Settings};
 use infisical_oidc_operator::reconcile::sync;
 use kube::Client;
@@ -409,10 +410,13 @@ async fn a_malformed_object_is_reported_by_the_same_server_side_apply_as_any_sta
     let guard: kube::core::DeserializeGuard<OidcSsoConfig> =
         serde_json::from_value(stored.clone()).unwrap();
     assert!(guard.0.is_err());
+    // The cache names the object; the pass reads it whole from the API server first.
+    let cached = Cached::of(&guard);
     let ctx = f.ctx.clone();
     let pass = tokio::spawn(async move {
-        infisical_oidc_operator::reconcile::reconcile(Arc::new(guard), ctx).await
+        infisical_oidc_operator::reconcile::reconcile(Arc::new(cached), ctx).await
     });
+    expect(&mut f.handle, Method::GET, BASE, &stored).await;
     let (request, respond) = tokio::time::timeout(Duration::from_secs(10), f.handle.next_request())
         .await
         .expect("a status write")
@@ -504,4 +508,44 @@ async fn a_closed_fence_stops_kubernetes_writes_before_they_are_sent() {
         )
     );
     written.expect("an open fence lets writes through");
+}
+
+/// A resource deleted between its event and its pass: the pass reads it, finds it gone, and
+/// calls nothing else (no Secret, no Infisical, no status).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_gone_before_its_pass_makes_no_other_call() {
+    let mut f = fixture().await;
+    let stored = resource(&f.org, &f.emulator.base_url(), None, json!({}));
+    let guard: kube::core::DeserializeGuard<OidcSsoConfig> =
+        serde_json::from_value(stored).unwrap();
+    let cached = Cached::of(&guard);
+    let ctx = f.ctx.clone();
+    let pass = tokio::spawn(async move {
+        infisical_oidc_operator::reconcile::reconcile(Arc::new(cached), ctx).await
+    });
+    let not_found = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "reason": "NotFound", "code": 404, "message": "not found"});
+    let (request, respond) = tokio::time::timeout(Duration::from_secs(10), f.handle.next_request())
+        .await
+        .expect("a read of the object")
+        .expect("the client is alive");
+    assert_eq!(
+        (request.method(), request.uri().path()),
+        (&Method::GET, BASE)
+    );
+    respond.send_response(
+        Response::builder()
+            .status(404)
+            .body(Body::from(serde_json::to_vec(&not_found).unwrap()))
+            .unwrap(),
+    );
+    let action = pass.await.unwrap().unwrap();
+    assert_eq!(action, kube::runtime::controller::Action::await_change());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), f.handle.next_request())
+            .await
+            .is_err(),
+        "nothing after the read"
+    );
+    assert_eq!(f.emulator.control().request_count(), 0);
 }

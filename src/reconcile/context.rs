@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::events::Recorder;
-use kube::Client;
 use kube::core::DeserializeGuard;
 use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, Resource};
 
+use super::cached::Cached;
 use crate::api::OidcSsoConfig;
 use crate::infisical::{AllowedHosts, BaseUrl, Infisical};
 use crate::metrics::Metrics;
@@ -121,7 +122,7 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
     pub settings: Settings,
-    stores: RwLock<Vec<Store<DeserializeGuard<OidcSsoConfig>>>>,
+    stores: RwLock<Vec<Store<Cached>>>,
     /// One per watch, beside its cache: who reads which Secret, who claims which organisation.
     indexes: RwLock<Vec<Arc<super::index::Index>>>,
     memory: Mutex<HashMap<String, Memory>>,
@@ -130,7 +131,7 @@ pub struct Context {
     /// Resources waiting out a transient failure, by the Infisical instance that failed.
     waiting: Mutex<HashMap<Waiting, HashSet<Waiter>>>,
     /// Resources to retry now, because the instance they waited on answers again.
-    pub wakeups: tokio::sync::broadcast::Sender<ObjectRef<DeserializeGuard<OidcSsoConfig>>>,
+    pub wakeups: tokio::sync::broadcast::Sender<ObjectRef<Cached>>,
 }
 
 /// An Infisical instance, as reached (base URL and the CAs trusted for it).
@@ -143,7 +144,7 @@ pub struct Waiting {
 /// A resource waiting on an instance: how to trigger it and where its memory is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Waiter {
-    pub object: ObjectRef<DeserializeGuard<OidcSsoConfig>>,
+    pub object: ObjectRef<Cached>,
     pub memory_key: String,
 }
 
@@ -234,7 +235,7 @@ impl Context {
             .stores()
             .iter()
             .flat_map(|store| store.state())
-            .map(|guard| memory_key(guard_meta(&guard)))
+            .map(|cached| memory_key(cached.meta()))
             .collect();
         let gone: Vec<String> = self
             .memory
@@ -249,12 +250,12 @@ impl Context {
         }
     }
 
-    /// Registers a controller's cache, used to find other resources targeting the same organisation.
-    pub fn add_store(&self, store: Store<DeserializeGuard<OidcSsoConfig>>) {
+    /// Registers a controller's cache.
+    pub fn add_store(&self, store: Store<Cached>) {
         self.stores.write().expect("stores lock").push(store);
     }
 
-    pub fn stores(&self) -> Vec<Store<DeserializeGuard<OidcSsoConfig>>> {
+    pub fn stores(&self) -> Vec<Store<Cached>> {
         self.stores.read().expect("stores lock").clone()
     }
 

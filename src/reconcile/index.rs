@@ -6,34 +6,47 @@
 //! entry; a relist (`Init`, `InitApply`…, `InitDone`) is collected aside and replaces everything
 //! at `InitDone`, so a resource deleted while the watch was away leaves the index too.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::RwLock;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 
-use super::ownership::Claimant;
+use super::cached::Cached;
+use super::ownership::{Claim, Claimant};
 use crate::api::OidcSsoConfig;
 
 type Guarded = kube::core::DeserializeGuard<OidcSsoConfig>;
 
-/// `(namespace, name)` of a resource.
-type Key = (String, String);
+/// `namespace/name` of a resource (a name cannot contain `/`), shared by all its postings.
+type Key = Arc<str>;
 
-/// What one resource contributes to the index.
+/// What one resource contributes to the index. Kept small: there is one per resource, for as
+/// long as it exists (a posting list holds one pointer per resource).
 #[derive(Clone, Debug, PartialEq)]
 struct Entry {
     /// Names of the Secrets it reads, in its own namespace.
-    secrets: BTreeSet<String>,
-    /// Its claim on an organisation (normalised id): none while it is being deleted.
-    claim: Option<(String, Claimant)>,
+    secrets: Box<[Box<str>]>,
+    /// Its claim on an organisation: none while it is being deleted.
+    claim: Option<Claimed>,
+}
+
+/// A [`Claimant`] without its key (the entry's) and with its organisation shared with `by_org`.
+#[derive(Clone, Debug, PartialEq)]
+struct Claimed {
+    /// The normalised organisation id.
+    org: Arc<str>,
+    instance: Box<str>,
+    claim: Claim,
+    created: Option<i64>,
 }
 
 #[derive(Default)]
 struct Inner {
     entries: HashMap<Key, Entry>,
-    by_secret: HashMap<Key, BTreeSet<Key>>,
-    by_org: HashMap<String, BTreeSet<Key>>,
+    /// `namespace/secret` to the resources that read it.
+    by_secret: HashMap<Box<str>, Vec<Key>>,
+    by_org: HashMap<Arc<str>, Vec<Key>>,
     /// Entries listed since the relist began; they replace `entries` at `InitDone`.
     relisting: Option<HashMap<Key, Entry>>,
 }
@@ -45,7 +58,7 @@ pub struct Index {
 }
 
 impl Index {
-    /// Applies one event of the resource watch, after the cache has applied it.
+    /// Applies one event of the resource watch (the whole objects, before the cache reduces them).
     pub fn apply(&self, event: &watcher::Event<Guarded>) {
         let mut inner = self.inner.write().expect("index lock");
         match event {
@@ -66,19 +79,25 @@ impl Index {
                 for (key, entry) in listed {
                     inner.insert(key, entry);
                 }
+                inner.entries.shrink_to_fit();
+                inner.by_secret.shrink_to_fit();
+                inner.by_org.shrink_to_fit();
             }
         }
     }
 
     /// Resources in `namespace` that read the Secret `name`.
-    pub fn referencing(&self, namespace: &str, name: &str) -> Vec<ObjectRef<Guarded>> {
+    pub fn referencing(&self, namespace: &str, name: &str) -> Vec<ObjectRef<Cached>> {
         let inner = self.inner.read().expect("index lock");
         inner
             .by_secret
-            .get(&(namespace.to_string(), name.to_string()))
+            .get(posting(namespace, name).as_str())
             .into_iter()
             .flatten()
-            .map(|(ns, name)| ObjectRef::new(name).within(ns))
+            .filter_map(|key| {
+                let (namespace, name) = key.split_once('/')?;
+                Some(ObjectRef::new(name).within(namespace))
+            })
             .collect()
     }
 
@@ -88,11 +107,18 @@ impl Index {
         let inner = self.inner.read().expect("index lock");
         inner
             .by_org
-            .get(&normalise(organization_id))
+            .get(normalise(organization_id).as_str())
             .into_iter()
             .flatten()
-            .filter_map(|key| inner.entries.get(key)?.claim.as_ref())
-            .map(|(_, claimant)| claimant.clone())
+            .filter_map(|key| {
+                let claimed = inner.entries.get(key)?.claim.as_ref()?;
+                Some(Claimant {
+                    key: key.to_string(),
+                    target: (claimed.org.to_string(), claimed.instance.to_string()),
+                    claim: claimed.claim,
+                    created: claimed.created,
+                })
+            })
             .collect()
     }
 
@@ -109,43 +135,57 @@ impl Index {
 impl Inner {
     fn insert(&mut self, key: Key, entry: Entry) {
         self.remove(&key);
+        let namespace = key.split_once('/').map_or("", |(ns, _)| ns);
         for secret in &entry.secrets {
-            self.by_secret
-                .entry((key.0.clone(), secret.clone()))
-                .or_default()
-                .insert(key.clone());
+            add(
+                self.by_secret
+                    .entry(posting(namespace, secret).into_boxed_str())
+                    .or_default(),
+                &key,
+            );
         }
-        if let Some((org, _)) = &entry.claim {
-            self.by_org
-                .entry(org.clone())
-                .or_default()
-                .insert(key.clone());
+        if let Some(claimed) = &entry.claim {
+            add(self.by_org.entry(claimed.org.clone()).or_default(), &key);
         }
         self.entries.insert(key, entry);
     }
 
-    fn remove(&mut self, key: &Key) {
-        let Some(old) = self.entries.remove(key) else {
+    fn remove(&mut self, key: &str) {
+        let Some((key, old)) = self.entries.remove_entry(key) else {
             return;
         };
-        for secret in old.secrets {
-            let posting = (key.0.clone(), secret);
-            if let Some(keys) = self.by_secret.get_mut(&posting) {
-                keys.remove(key);
+        let namespace = key.split_once('/').map_or("", |(ns, _)| ns);
+        for secret in &old.secrets {
+            let posting = posting(namespace, secret);
+            if let Some(keys) = self.by_secret.get_mut(posting.as_str()) {
+                keys.retain(|k| *k != key);
                 if keys.is_empty() {
-                    self.by_secret.remove(&posting);
+                    self.by_secret.remove(posting.as_str());
                 }
             }
         }
-        if let Some((org, _)) = old.claim
-            && let Some(keys) = self.by_org.get_mut(&org)
+        if let Some(claimed) = old.claim
+            && let Some(keys) = self.by_org.get_mut(&claimed.org)
         {
-            keys.remove(key);
+            keys.retain(|k| *k != key);
             if keys.is_empty() {
-                self.by_org.remove(&org);
+                self.by_org.remove(&claimed.org);
             }
         }
     }
+}
+
+/// Adds `key` to a posting list, which holds each resource once and no spare room (most lists
+/// hold one resource).
+fn add(keys: &mut Vec<Key>, key: &Key) {
+    if !keys.contains(key) {
+        keys.reserve_exact(1);
+        keys.push(key.clone());
+    }
+}
+
+fn posting(namespace: &str, secret: &str) -> String {
+    format!("{namespace}/{secret}")
 }
 
 fn normalise(organization_id: &str) -> String {
@@ -153,11 +193,9 @@ fn normalise(organization_id: &str) -> String {
 }
 
 fn key_of(guard: &Guarded) -> Key {
-    let meta = super::context::guard_meta(guard);
-    (
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default(),
-    )
+    Arc::from(super::context::resource_key(super::context::guard_meta(
+        guard,
+    )))
 }
 
 /// The entry of a readable resource; `None` for one that does not match the schema (it reads
@@ -165,15 +203,22 @@ fn key_of(guard: &Guarded) -> Key {
 fn entry_of(guard: &Guarded) -> Option<(Key, Entry)> {
     let resource = guard.0.as_ref().ok()?;
     let claim = resource.metadata.deletion_timestamp.is_none().then(|| {
-        (
-            normalise(&resource.spec.organization_id),
-            Claimant::of(resource),
-        )
+        let claimant = Claimant::of(resource);
+        let (org, instance) = claimant.target;
+        Claimed {
+            org: Arc::from(org),
+            instance: instance.into_boxed_str(),
+            claim: claimant.claim,
+            created: claimant.created,
+        }
     });
+    let mut secrets: Vec<Box<str>> = crate::controller::secret_names(resource)
+        .map(Box::from)
+        .collect();
+    secrets.sort();
+    secrets.dedup();
     let entry = Entry {
-        secrets: crate::controller::secret_names(resource)
-            .map(str::to_string)
-            .collect(),
+        secrets: secrets.into_boxed_slice(),
         claim,
     };
     Some((key_of(guard), entry))
@@ -214,7 +259,7 @@ mod tests {
         guard
     }
 
-    fn names(refs: Vec<ObjectRef<Guarded>>) -> Vec<String> {
+    fn names(refs: Vec<ObjectRef<Cached>>) -> Vec<String> {
         let mut names: Vec<String> = refs
             .into_iter()
             .map(|r| format!("{}/{}", r.namespace.unwrap_or_default(), r.name))

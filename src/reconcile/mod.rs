@@ -4,6 +4,7 @@
 //! metrics timer, malformed objects and the finalizer; [`sync`] is the pipeline itself.
 
 pub mod apply;
+pub mod cached;
 pub mod context;
 pub mod decide;
 pub mod dereference;
@@ -40,31 +41,43 @@ use context::Context;
 use decide::{Hints, Ownership, Plan};
 use report::Outcome;
 
-/// Entry point for the controller.
-pub async fn reconcile(
-    guard: Arc<DeserializeGuard<OidcSsoConfig>>,
-    ctx: Arc<Context>,
-) -> Result<Action> {
+/// Entry point for the controller: reads the resource the cache names (the cache keeps only
+/// what routes events, see `cached`), then runs a pass over it.
+pub async fn reconcile(cached: Arc<cached::Cached>, ctx: Arc<Context>) -> Result<Action> {
     let started = Instant::now();
     ctx.metrics.reconciles.inc();
     // One pass at a time per permit, across every watched namespace.
     let _permit = ctx.permits.acquire().await;
-    let result = match &guard.0 {
-        Ok(resource) => {
-            // A panic in one resource's pass must not end the controller (kube-runtime does not
-            // catch it): it is reported on that resource and retried like a transient failure.
-            let pass = std::panic::AssertUnwindSafe(reconcile_valid(resource.clone(), &ctx));
-            match futures::FutureExt::catch_unwind(pass).await {
-                Ok(result) => result,
-                Err(panic) => report_panic(&ctx, resource, panic).await,
-            }
-        }
-        Err(invalid) => report_malformed(&ctx, invalid).await,
+    let api: Api<DeserializeGuard<OidcSsoConfig>> = Api::namespaced(
+        ctx.client.clone(),
+        cached.meta().namespace.as_deref().unwrap_or_default(),
+    );
+    let result = match api.get_opt(&cached.name_any()).await {
+        Ok(Some(guard)) => pass(guard, &ctx).await,
+        // Deleted since the event: its Delete event tidies up.
+        Ok(None) => Ok(Action::await_change()),
+        Err(error) => Err(error.into()),
     };
     ctx.metrics
         .reconcile_duration
         .observe(started.elapsed().as_secs_f64());
     result
+}
+
+/// One pass over a resource as read from the API server, readable or not.
+pub async fn pass(guard: DeserializeGuard<OidcSsoConfig>, ctx: &Arc<Context>) -> Result<Action> {
+    match guard.0 {
+        Ok(resource) => {
+            // A panic in one resource's pass must not end the controller (kube-runtime does not
+            // catch it): it is reported on that resource and retried like a transient failure.
+            let pass = std::panic::AssertUnwindSafe(reconcile_valid(resource.clone(), ctx));
+            match futures::FutureExt::catch_unwind(pass).await {
+                Ok(result) => result,
+                Err(panic) => report_panic(ctx, &resource, panic).await,
+            }
+        }
+        Err(invalid) => report_malformed(ctx, &invalid).await,
+    }
 }
 
 async fn report_panic(

@@ -310,7 +310,12 @@ pub fn base_url(spec: &OidcSsoConfigSpec, allowed: &AllowedHosts) -> Result<Base
 
 /// `resyncInterval`, or the operator default; between 30 seconds and 24 hours.
 pub fn resync_interval(spec: &OidcSsoConfigSpec, default: Duration) -> Result<Duration> {
-    let Some(text) = spec.resync_interval.as_deref() else {
+    parse_resync_interval(spec.resync_interval.as_deref(), default)
+}
+
+/// [`resync_interval`] from the field's text alone.
+pub fn parse_resync_interval(text: Option<&str>, default: Duration) -> Result<Duration> {
+    let Some(text) = text else {
         return Ok(default);
     };
     let invalid = || {

@@ -1,0 +1,210 @@
+//! What the controller's cache keeps of each resource: enough to route events (which passes to
+//! start, when to retry, what to forget), never the resource itself. A pass reads the whole
+//! object from the API server when it starts (`reconcile::reconcile`), so the spec and status of
+//! 10,000 resources are not held between passes, and every pass works from the latest version.
+//!
+//! The watch delivers whole objects; `Cached::of` keeps this much of each one and the rest is
+//! dropped as the event passes (the index takes what it needs first, see `index`).
+
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+use kube::core::{DeserializeGuard, NamespaceResourceScope};
+use kube::runtime::watcher;
+use serde::Deserialize;
+
+use crate::api::{OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION};
+
+type Guarded = DeserializeGuard<OidcSsoConfig>;
+
+/// One cached resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cached {
+    /// Name, namespace, uid, resourceVersion, generation and deletionTimestamp only.
+    metadata: ObjectMeta,
+    /// A digest of what asks for a pass (see `wants_pass`).
+    wants_pass: u64,
+    /// `spec.resyncInterval` as written, for the retry policy of failures that escape a pass.
+    resync_interval: Option<Box<str>>,
+}
+
+impl Cached {
+    /// The part of `guard` the cache keeps.
+    pub fn of(guard: &Guarded) -> Self {
+        let meta = super::context::guard_meta(guard);
+        Self {
+            metadata: ObjectMeta {
+                name: meta.name.clone(),
+                namespace: meta.namespace.clone(),
+                uid: meta.uid.clone(),
+                resource_version: meta.resource_version.clone(),
+                generation: meta.generation,
+                deletion_timestamp: meta.deletion_timestamp.clone(),
+                ..ObjectMeta::default()
+            },
+            wants_pass: wants_pass(guard),
+            resync_interval: guard
+                .0
+                .as_ref()
+                .ok()
+                .and_then(|r| r.spec.resync_interval.as_deref())
+                .map(Box::from),
+        }
+    }
+
+    /// Changes when, and only when, something that asks for a pass changed: the spec
+    /// (generation), the sync-now annotation, deletion, or whether the object can be read.
+    pub fn wants_pass(&self) -> u64 {
+        self.wants_pass
+    }
+
+    pub fn resync_interval(&self) -> Option<&str> {
+        self.resync_interval.as_deref()
+    }
+}
+
+/// The parts of a resource whose change asks for a pass. The operator's own writes (status, the
+/// create-pending mark, the finalizer) change none of them, so they wake nothing: a create costs
+/// one pass. Secrets, resyncs and recoveries trigger passes on their own.
+fn wants_pass(guard: &Guarded) -> u64 {
+    let meta = super::context::guard_meta(guard);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(RECONCILE_REQUESTED_AT_ANNOTATION))
+        .hash(&mut hasher);
+    // A stored object that became readable (or unreadable) is news too.
+    guard.0.is_ok().hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The same event, carrying what the cache keeps of its object.
+pub fn event_of(event: watcher::Event<Guarded>) -> watcher::Event<Cached> {
+    use watcher::Event::*;
+    match event {
+        Apply(guard) => Apply(Cached::of(&guard)),
+        Delete(guard) => Delete(Cached::of(&guard)),
+        Init => Init,
+        InitApply(guard) => InitApply(Cached::of(&guard)),
+        InitDone => InitDone,
+    }
+}
+
+/// Read as the whole resource, then reduced (the controller's bounds ask for it; the watch
+/// itself reads whole objects, see `event_of`).
+impl<'de> Deserialize<'de> for Cached {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Guarded::deserialize(deserializer).map(|guard| Self::of(&guard))
+    }
+}
+
+impl Resource for Cached {
+    type DynamicType = ();
+    type Scope = NamespaceResourceScope;
+
+    fn kind(dt: &()) -> Cow<'_, str> {
+        OidcSsoConfig::kind(dt)
+    }
+
+    fn group(dt: &()) -> Cow<'_, str> {
+        OidcSsoConfig::group(dt)
+    }
+
+    fn version(dt: &()) -> Cow<'_, str> {
+        OidcSsoConfig::version(dt)
+    }
+
+    fn plural(dt: &()) -> Cow<'_, str> {
+        OidcSsoConfig::plural(dt)
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{CREATE_PENDING_ANNOTATION, FINALIZER};
+    use serde_json::json;
+
+    fn guard(value: serde_json::Value) -> Guarded {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn ready(generation: i64, annotations: serde_json::Value) -> serde_json::Value {
+        json!({
+            "apiVersion": "oidc.infisical-operator.io/v1alpha1",
+            "kind": "OidcSsoConfig",
+            "metadata": {"name": "sso", "namespace": "team", "uid": "u-1", "resourceVersion": "7",
+                "generation": generation, "annotations": annotations,
+                "finalizers": [FINALIZER],
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+            "spec": {
+                "organizationId": "7c1e0000-0000-4000-8000-000000000001",
+                "authentication": {"universalAuth": {"credentialsRef": {"name": "identity"}}},
+                "configurationType": "discoveryURL",
+                "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
+                "clientId": "x",
+                "clientSecretRef": {"name": "idp", "key": "clientSecret"},
+                "resyncInterval": "10m",
+            },
+            "status": {"id": "cfg-1", "observedGeneration": generation,
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Synced",
+                    "message": "in sync", "lastTransitionTime": "2026-01-01T00:00:00Z"}]},
+        })
+    }
+
+    #[test]
+    fn keeps_what_routes_events_and_drops_spec_status_and_the_rest_of_the_metadata() {
+        let cached = Cached::of(&guard(ready(3, json!({"team": "a"}))));
+        let meta = cached.meta();
+        assert_eq!(meta.name.as_deref(), Some("sso"));
+        assert_eq!(meta.namespace.as_deref(), Some("team"));
+        assert_eq!(meta.uid.as_deref(), Some("u-1"));
+        assert_eq!(meta.resource_version.as_deref(), Some("7"));
+        assert_eq!(meta.generation, Some(3));
+        assert!(meta.annotations.is_none());
+        assert!(meta.finalizers.is_none());
+        assert!(meta.managed_fields.is_none());
+        assert_eq!(cached.resync_interval(), Some("10m"));
+    }
+
+    #[test]
+    fn what_wants_a_pass_changes_with_the_spec_sync_now_deletion_and_readability_only() {
+        let base = Cached::of(&guard(ready(1, json!({})))).wants_pass();
+        // The operator's own writes: status, the create-pending mark, the finalizer.
+        let mut own = ready(1, json!({CREATE_PENDING_ANNOTATION: "x"}));
+        own["status"]["conditions"][0]["status"] = json!("False");
+        own["metadata"]["finalizers"] = json!([]);
+        assert_eq!(Cached::of(&guard(own)).wants_pass(), base);
+
+        assert_ne!(Cached::of(&guard(ready(2, json!({})))).wants_pass(), base);
+        let poked = ready(1, json!({RECONCILE_REQUESTED_AT_ANNOTATION: "now"}));
+        assert_ne!(Cached::of(&guard(poked)).wants_pass(), base);
+        let mut deleting = ready(1, json!({}));
+        deleting["metadata"]["deletionTimestamp"] = json!("2026-01-02T00:00:00Z");
+        assert_ne!(Cached::of(&guard(deleting)).wants_pass(), base);
+        let mut unreadable = ready(1, json!({}));
+        unreadable["spec"]["isActive"] = json!("yes");
+        let unreadable = guard(unreadable);
+        assert!(unreadable.0.is_err());
+        assert_ne!(Cached::of(&unreadable).wants_pass(), base);
+    }
+
+    #[test]
+    fn deserializes_as_the_reduced_form_of_the_whole_object() {
+        let value = ready(1, json!({}));
+        let cached: Cached = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(cached, Cached::of(&guard(value)));
+    }
+}
