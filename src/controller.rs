@@ -464,19 +464,7 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Names of every Secret a resource reads.
 pub fn secret_names(resource: &OidcSsoConfig) -> impl Iterator<Item = &str> {
-    let spec = &resource.spec;
-    let auth = &spec.authentication;
-    [
-        Some(spec.client_secret_ref.name.as_str()),
-        auth.universal_auth
-            .as_ref()
-            .map(|u| u.credentials_ref.name.as_str()),
-        auth.token.as_ref().map(|t| t.secret_ref.name.as_str()),
-        spec.ca_bundle_ref.as_ref().map(|c| c.name.as_str()),
-        spec.idp_ca_bundle_ref.as_ref().map(|c| c.name.as_str()),
-    ]
-    .into_iter()
-    .flatten()
+    crate::reconcile::dereference::secret_names(&resource.spec)
 }
 
 /// Failures that escape the pipeline (status writes, finalizer patches, the deletion policy):

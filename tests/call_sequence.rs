@@ -76,6 +76,42 @@ async fn expect(handle: &mut ApiHandle, method: Method, path: &str, answer: &Val
     body
 }
 
+/// The pass's two Secret reads: both are sent before either is answered (a pass waits for one
+/// round trip, not two), in either order.
+async fn expect_secret_reads(handle: &mut ApiHandle, identity: &Value, idp: &Value) {
+    let mut pending = Vec::new();
+    for _ in 0..2 {
+        let (request, respond) =
+            tokio::time::timeout(Duration::from_secs(10), handle.next_request())
+                .await
+                .expect("both Secret reads in flight at once")
+                .expect("the client is alive");
+        assert_eq!(request.method(), Method::GET);
+        pending.push((request.uri().path().to_string(), respond));
+    }
+    let mut paths: Vec<&str> = pending.iter().map(|(path, _)| path.as_str()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/api/v1/namespaces/ns/secrets/idp-client",
+            "/api/v1/namespaces/ns/secrets/infisical-identity"
+        ]
+    );
+    for (path, respond) in pending {
+        let answer = if path.ends_with("/idp-client") {
+            idp
+        } else {
+            identity
+        };
+        respond.send_response(
+            Response::builder()
+                .body(Body::from(serde_json::to_vec(answer).unwrap()))
+                .unwrap(),
+        );
+    }
+}
+
 struct Fixture {
     emulator: Emulator,
     org: String,
@@ -145,21 +181,8 @@ async fn stale_pass_to_a_foreign_looking_config(
         serde_json::from_value(resource(&f.org, &f.emulator.base_url(), None, json!({}))).unwrap();
     let ctx = f.ctx.clone();
     let pass = tokio::spawn(async move { sync(&ctx, &stale).await });
-    expect(
-        &mut f.handle,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/infisical-identity",
-        &f.identity_secret,
-    )
-    .await;
     let idp = secret("idp-client", json!({"clientSecret": b64("s3cret")}));
-    expect(
-        &mut f.handle,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/idp-client",
-        &idp,
-    )
-    .await;
+    expect_secret_reads(&mut f.handle, &f.identity_secret, &idp).await;
     pass
 }
 
@@ -177,17 +200,9 @@ async fn a_create_marks_then_creates_then_records_the_id_then_unmarks() {
 
     let control = f.emulator.control();
     let h = &mut f.handle;
-    expect(
+    expect_secret_reads(
         h,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/infisical-identity",
         &f.identity_secret,
-    )
-    .await;
-    expect(
-        h,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/idp-client",
         &secret("idp-client", json!({"clientSecret": b64("s3cret")})),
     )
     .await;
@@ -275,20 +290,7 @@ async fn an_in_sync_pass_reads_two_secrets_and_writes_nothing() {
     let pass = tokio::spawn(async move { sync(&ctx, &fresh).await });
     let idp = secret("idp-client", json!({"clientSecret": b64("s3cret")}));
     let h = &mut f.handle;
-    expect(
-        h,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/infisical-identity",
-        &f.identity_secret,
-    )
-    .await;
-    expect(
-        h,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/idp-client",
-        &idp,
-    )
-    .await;
+    expect_secret_reads(h, &f.identity_secret, &idp).await;
     let object = resource(&f.org, &host, None, json!({}));
     expect(h, Method::PATCH, BASE, &object).await;
     let status =
@@ -308,20 +310,7 @@ async fn an_in_sync_pass_reads_two_secrets_and_writes_nothing() {
         serde_json::from_value(resource(&f.org, &host, Some(status), json!({}))).unwrap();
     let ctx = f.ctx.clone();
     let pass = tokio::spawn(async move { sync(&ctx, &current).await });
-    expect(
-        h,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/infisical-identity",
-        &f.identity_secret,
-    )
-    .await;
-    expect(
-        h,
-        Method::GET,
-        "/api/v1/namespaces/ns/secrets/idp-client",
-        &idp,
-    )
-    .await;
+    expect_secret_reads(h, &f.identity_secret, &idp).await;
     // Any further Kubernetes call would go unanswered and the pass would not finish.
     tokio::time::timeout(Duration::from_secs(10), pass)
         .await

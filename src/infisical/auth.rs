@@ -159,8 +159,10 @@ type Slot = Arc<Mutex<Option<CachedToken>>>;
 
 #[derive(Default)]
 pub struct TokenCache {
-    /// Per (instance, identity): the token, and when the slot was last asked for.
-    slots: std::sync::Mutex<HashMap<(String, String), (Slot, Instant)>>,
+    /// Per (instance, identity), keyed by a digest of both (one slot per identity is kept for
+    /// as long as it is used, so the key stays small): the token, and when the slot was last
+    /// asked for.
+    slots: std::sync::Mutex<HashMap<[u8; 32], (Slot, Instant)>>,
     /// Logins that failed, answered from here until the instant given instead of sent again.
     refused: std::sync::Mutex<HashMap<(String, String), (Instant, ApiError)>>,
 }
@@ -180,7 +182,12 @@ pub fn is_lockout(error: &ApiError) -> bool {
 
 impl TokenCache {
     fn slot(&self, host: &HostClient, credentials: &Credentials) -> Slot {
-        let key = (host.base().as_str().to_string(), credentials.identity_key());
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(host.base().as_str().as_bytes())
+            .chain_update([0])
+            .chain_update(credentials.identity_key().as_bytes())
+            .finalize()
+            .into();
         let mut slots = self.slots.lock().expect("token cache lock");
         let entry = slots
             .entry(key)

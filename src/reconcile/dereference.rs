@@ -4,6 +4,7 @@
 //! Secrets are fetched on each pass rather than cached: the operator watches Secrets as
 //! metadata only, so secret data lives in memory just for the duration of a pass.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::authentication::v1::TokenRequest;
@@ -30,7 +31,16 @@ pub async fn connection_inputs(
     namespace: &str,
     spec: &OidcSsoConfigSpec,
 ) -> Result<(Credentials, Option<Vec<u8>>)> {
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let mut secrets = Secrets::read(client, namespace, connection_secrets(spec)).await;
+    connection_inputs_from(client, namespace, spec, &mut secrets).await
+}
+
+async fn connection_inputs_from(
+    client: &Client,
+    namespace: &str,
+    spec: &OidcSsoConfigSpec,
+    secrets: &mut Secrets,
+) -> Result<(Credentials, Option<Vec<u8>>)> {
     let auth = &spec.authentication;
     let credentials = match (&auth.universal_auth, &auth.token, &auth.kubernetes_auth) {
         (None, None, Some(k8s)) => {
@@ -55,7 +65,7 @@ pub async fn connection_inputs(
         }
         (Some(ua), None, None) => {
             let name = &ua.credentials_ref.name;
-            let secret = fetch(&secrets, namespace, name).await?;
+            let secret = secrets.get(name)?;
             Credentials::UniversalAuth {
                 client_id: text(&secret, namespace, name, "clientId")?
                     .trim()
@@ -67,7 +77,7 @@ pub async fn connection_inputs(
         }
         (None, Some(token), None) => {
             let r = &token.secret_ref;
-            let secret = fetch(&secrets, namespace, &r.name).await?;
+            let secret = secrets.get(&r.name)?;
             Credentials::StaticToken(SecretString::new(
                 text(&secret, namespace, &r.name, &r.key)?.trim(),
             ))
@@ -79,7 +89,7 @@ pub async fn connection_inputs(
             ));
         }
     };
-    let ca_pem = ca_bundle(&secrets, namespace, spec.ca_bundle_ref.as_ref()).await?;
+    let ca_pem = ca_bundle(secrets, namespace, spec.ca_bundle_ref.as_ref())?;
     Ok((credentials, ca_pem))
 }
 
@@ -88,12 +98,13 @@ pub async fn dereference(
     namespace: &str,
     spec: &OidcSsoConfigSpec,
 ) -> Result<Inputs> {
-    let (credentials, ca_pem) = connection_inputs(client, namespace, spec).await?;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let mut secrets = Secrets::read(client, namespace, secret_names(spec)).await;
+    let (credentials, ca_pem) =
+        connection_inputs_from(client, namespace, spec, &mut secrets).await?;
     let r = &spec.client_secret_ref;
-    let secret = fetch(&secrets, namespace, &r.name).await?;
-    let client_secret = SecretString::new(text(&secret, namespace, &r.name, &r.key)?);
-    let idp_ca_pem = ca_bundle(&secrets, namespace, spec.idp_ca_bundle_ref.as_ref()).await?;
+    let secret = secrets.get(&r.name)?;
+    let client_secret = SecretString::new(text(secret, namespace, &r.name, &r.key)?);
+    let idp_ca_pem = ca_bundle(&mut secrets, namespace, spec.idp_ca_bundle_ref.as_ref())?;
     Ok(Inputs {
         client_secret,
         credentials,
@@ -182,16 +193,15 @@ impl ServiceAccountTokens for ServiceAccountTokenRequest {
 }
 
 /// The PEM bundle a `CaBundleRef` points to, checked; `None` when there is no reference.
-async fn ca_bundle(
-    secrets: &Api<Secret>,
+fn ca_bundle(
+    secrets: &mut Secrets,
     namespace: &str,
     reference: Option<&CaBundleRef>,
 ) -> Result<Option<Vec<u8>>> {
     let Some(r) = reference else {
         return Ok(None);
     };
-    let secret = fetch(secrets, namespace, &r.name).await?;
-    let pem = bytes(&secret, namespace, &r.name, &r.key)?;
+    let pem = bytes(secrets.get(&r.name)?, namespace, &r.name, &r.key)?;
     check_ca_bundle(&pem).map_err(|message| Error::InvalidCaBundle {
         name: format!("{namespace}/{}", r.name),
         key: r.key.clone(),
@@ -209,14 +219,71 @@ fn check_ca_bundle(pem: &[u8]) -> Result<(), String> {
     }
 }
 
-async fn fetch(secrets: &Api<Secret>, namespace: &str, name: &str) -> Result<Secret> {
-    secrets
-        .get_opt(name)
-        .await?
-        .ok_or_else(|| Error::SecretNotFound {
+/// Names of every Secret a pass reads (the same Secret may appear twice).
+pub fn secret_names(spec: &OidcSsoConfigSpec) -> impl Iterator<Item = &str> {
+    connection_secrets(spec).chain(
+        [
+            Some(spec.client_secret_ref.name.as_str()),
+            spec.idp_ca_bundle_ref.as_ref().map(|c| c.name.as_str()),
+        ]
+        .into_iter()
+        .flatten(),
+    )
+}
+
+/// Names of the Secrets that connecting to Infisical reads.
+fn connection_secrets(spec: &OidcSsoConfigSpec) -> impl Iterator<Item = &str> {
+    let auth = &spec.authentication;
+    [
+        auth.universal_auth
+            .as_ref()
+            .map(|u| u.credentials_ref.name.as_str()),
+        auth.token.as_ref().map(|t| t.secret_ref.name.as_str()),
+        spec.ca_bundle_ref.as_ref().map(|c| c.name.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The Secrets a pass reads: each read once, all at the same time, so a pass waits for one
+/// round trip to the API server however many it reads. Failures are reported in the order the
+/// pass asks for them, as if they had been read one after the other.
+struct Secrets {
+    namespace: String,
+    read: HashMap<String, std::result::Result<Option<Secret>, kube::Error>>,
+}
+
+impl Secrets {
+    async fn read<'a>(
+        client: &Client,
+        namespace: &str,
+        names: impl Iterator<Item = &'a str>,
+    ) -> Self {
+        let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+        let mut names: Vec<&str> = names.collect();
+        names.sort_unstable();
+        names.dedup();
+        let answers = futures::future::join_all(names.iter().map(|name| api.get_opt(name))).await;
+        Self {
             namespace: namespace.to_string(),
-            name: name.to_string(),
-        })
+            read: names.into_iter().map(str::to_string).zip(answers).collect(),
+        }
+    }
+
+    fn get(&mut self, name: &str) -> Result<&Secret> {
+        if matches!(self.read.get(name), Some(Err(_))) {
+            if let Some(Err(error)) = self.read.remove(name) {
+                return Err(error.into());
+            }
+        }
+        match self.read.get(name) {
+            Some(Ok(Some(secret))) => Ok(secret),
+            _ => Err(Error::SecretNotFound {
+                namespace: self.namespace.clone(),
+                name: name.to_string(),
+            }),
+        }
+    }
 }
 
 fn bytes(secret: &Secret, namespace: &str, name: &str, key: &str) -> Result<Vec<u8>> {
