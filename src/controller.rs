@@ -297,9 +297,12 @@ fn controller_for(
         .default_backoff()
         // The index reads the whole object, event by event (relists included); the cache keeps
         // only what routes events (see `cached`).
-        .map_ok(move |event| {
-            indexed.apply(&event);
-            cached::event_of(event)
+        .map_ok({
+            let cache = store.clone();
+            move |event| {
+                indexed.apply(&event);
+                cached::event_of(event, |cached| cache.get(&ObjectRef::from_obj(cached)))
+            }
         })
         .reflect(writer)
         .inspect(move |event| match event {
@@ -310,10 +313,7 @@ fn controller_for(
             _ => {}
         })
         .applied_objects()
-        .predicate_filter(
-            |cached: &Cached| Some(cached.wants_pass()),
-            Default::default(),
-        );
+        .try_filter(|cached: &Cached| futures::future::ready(cached.asks_for_pass()));
     // Resources are listed once the Secrets have been (see `secret_triggers`).
     let (secrets_listed, mut listed) = watch::channel(false);
     let mut pending = Some(trigger);
@@ -343,7 +343,7 @@ fn controller_for(
             move |secret| referencing(&index, &secret),
         )
         .reconcile_on(wakeups)
-        // No debounce: the operator's own writes wake nothing (`Cached::wants_pass`), so a
+        // No debounce: the operator's own writes wake nothing (`cached::event_of`), so a
         // new resource's first pass starts as soon as its event arrives.
         .with_config(ControllerConfig::default().concurrency(concurrency))
         .graceful_shutdown_on(async move {

@@ -22,10 +22,15 @@ type Guarded = DeserializeGuard<OidcSsoConfig>;
 /// One cached resource.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cached {
-    /// Name, namespace, uid, resourceVersion, generation and deletionTimestamp only.
+    /// Name, namespace, uid, generation and deletionTimestamp only. The uid tells a resource
+    /// created again under the same name from the one before it. No resourceVersion: a pass
+    /// reads the object anyway, and every queued retry would hold a copy.
     metadata: ObjectMeta,
     /// A digest of what asks for a pass (see `wants_pass`).
     wants_pass: u64,
+    /// This version asks for a pass: the first seen of this resource (by uid), or one whose
+    /// `wants_pass` differs from the version cached before it.
+    asks_for_pass: bool,
     /// `spec.resyncInterval` as written, for the retry policy of failures that escape a pass.
     resync_interval: Option<Box<str>>,
 }
@@ -39,12 +44,12 @@ impl Cached {
                 name: meta.name.clone(),
                 namespace: meta.namespace.clone(),
                 uid: meta.uid.clone(),
-                resource_version: meta.resource_version.clone(),
                 generation: meta.generation,
                 deletion_timestamp: meta.deletion_timestamp.clone(),
                 ..ObjectMeta::default()
             },
             wants_pass: wants_pass(guard),
+            asks_for_pass: true,
             resync_interval: guard
                 .0
                 .as_ref()
@@ -58,6 +63,19 @@ impl Cached {
     /// (generation), the sync-now annotation, deletion, or whether the object can be read.
     pub fn wants_pass(&self) -> u64 {
         self.wants_pass
+    }
+
+    /// Whether this version asks for a pass, given the version cached before it (if any).
+    fn after(mut self, before: Option<&Cached>) -> Self {
+        self.asks_for_pass = before.is_none_or(|before| {
+            before.metadata.uid != self.metadata.uid || before.wants_pass != self.wants_pass
+        });
+        self
+    }
+
+    /// See [`event_of`].
+    pub fn asks_for_pass(&self) -> bool {
+        self.asks_for_pass
     }
 
     pub fn resync_interval(&self) -> Option<&str> {
@@ -82,14 +100,25 @@ fn wants_pass(guard: &Guarded) -> u64 {
     hasher.finish()
 }
 
-/// The same event, carrying what the cache keeps of its object.
-pub fn event_of(event: watcher::Event<Guarded>) -> watcher::Event<Cached> {
+/// The same event, carrying what the cache keeps of its object; `cached_before` answers what the
+/// cache holds for an object now, before this event is applied (during a relist, the state from
+/// before it). An applied object whose `wants_pass` is unchanged from that asks for no pass:
+/// that is how the operator's own writes, and relists of unchanged resources, wake nothing.
+pub fn event_of(
+    event: watcher::Event<Guarded>,
+    cached_before: impl Fn(&Cached) -> Option<std::sync::Arc<Cached>>,
+) -> watcher::Event<Cached> {
     use watcher::Event::*;
+    let applied = |guard: &Guarded| {
+        let cached = Cached::of(guard);
+        let before = cached_before(&cached);
+        cached.after(before.as_deref())
+    };
     match event {
-        Apply(guard) => Apply(Cached::of(&guard)),
+        Apply(guard) => Apply(applied(&guard)),
         Delete(guard) => Delete(Cached::of(&guard)),
         Init => Init,
-        InitApply(guard) => InitApply(Cached::of(&guard)),
+        InitApply(guard) => InitApply(applied(&guard)),
         InitDone => InitDone,
     }
 }
@@ -171,7 +200,7 @@ mod tests {
         assert_eq!(meta.name.as_deref(), Some("sso"));
         assert_eq!(meta.namespace.as_deref(), Some("team"));
         assert_eq!(meta.uid.as_deref(), Some("u-1"));
-        assert_eq!(meta.resource_version.as_deref(), Some("7"));
+        assert!(meta.resource_version.is_none());
         assert_eq!(meta.generation, Some(3));
         assert!(meta.annotations.is_none());
         assert!(meta.finalizers.is_none());
@@ -199,6 +228,36 @@ mod tests {
         let unreadable = guard(unreadable);
         assert!(unreadable.0.is_err());
         assert_ne!(Cached::of(&unreadable).wants_pass(), base);
+    }
+
+    #[test]
+    fn a_version_asks_for_a_pass_when_new_or_when_what_wants_a_pass_changed() {
+        use std::sync::Arc;
+        let first = guard(ready(1, json!({})));
+        let before = Arc::new(Cached::of(&first));
+        let event = |guard: Guarded, before: Option<Arc<Cached>>| match event_of(
+            watcher::Event::Apply(guard),
+            move |_| before.clone(),
+        ) {
+            watcher::Event::Apply(cached) => cached.asks_for_pass(),
+            _ => unreachable!(),
+        };
+        assert!(event(first, None), "first seen");
+        // Our own status write: the same generation, annotations and readability.
+        let mut own = ready(1, json!({}));
+        own["status"]["conditions"][0]["message"] = json!("changed");
+        assert!(!event(guard(own), Some(before.clone())));
+        assert!(event(guard(ready(2, json!({}))), Some(before.clone())));
+        // Deleted and created again under the same name: a new uid.
+        let mut again = ready(1, json!({}));
+        again["metadata"]["uid"] = json!("u-2");
+        assert!(event(guard(again), Some(before.clone())));
+        // A relist compares with what was cached before it too.
+        let relisted = event_of(
+            watcher::Event::InitApply(guard(ready(1, json!({})))),
+            |_| Some(before.clone()),
+        );
+        assert!(matches!(relisted, watcher::Event::InitApply(c) if !c.asks_for_pass()));
     }
 
     #[test]

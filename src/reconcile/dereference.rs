@@ -67,11 +67,11 @@ async fn connection_inputs_from(
             let name = &ua.credentials_ref.name;
             let secret = secrets.get(name)?;
             Credentials::UniversalAuth {
-                client_id: text(&secret, namespace, name, "clientId")?
+                client_id: text(secret, namespace, name, "clientId")?
                     .trim()
                     .to_string(),
                 client_secret: SecretString::new(
-                    text(&secret, namespace, name, "clientSecret")?.trim(),
+                    text(secret, namespace, name, "clientSecret")?.trim(),
                 ),
             }
         }
@@ -79,7 +79,7 @@ async fn connection_inputs_from(
             let r = &token.secret_ref;
             let secret = secrets.get(&r.name)?;
             Credentials::StaticToken(SecretString::new(
-                text(&secret, namespace, &r.name, &r.key)?.trim(),
+                text(secret, namespace, &r.name, &r.key)?.trim(),
             ))
         }
         _ => {
@@ -271,10 +271,10 @@ impl Secrets {
     }
 
     fn get(&mut self, name: &str) -> Result<&Secret> {
-        if matches!(self.read.get(name), Some(Err(_))) {
-            if let Some(Err(error)) = self.read.remove(name) {
-                return Err(error.into());
-            }
+        if matches!(self.read.get(name), Some(Err(_)))
+            && let Some(Err(error)) = self.read.remove(name)
+        {
+            return Err(error.into());
         }
         match self.read.get(name) {
             Some(Ok(Some(secret))) => Ok(secret),
