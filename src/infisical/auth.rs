@@ -91,8 +91,69 @@ impl Credentials {
     }
 }
 
+/// An access token kept between passes. Infisical's are JWTs, three base64url segments of about
+/// a kilobyte in all, one per identity for as long as it lives: kept decoded, a quarter
+/// smaller, and encoded again for each use. Anything that does not encode back to exactly the
+/// same text is kept as it came.
+#[derive(Clone, PartialEq, Eq)]
+enum PackedToken {
+    Jwt {
+        /// The three segments' bytes, one after the other.
+        bytes: Box<[u8]>,
+        /// Where the second and third segments start in `bytes`.
+        splits: [u32; 2],
+    },
+    Text(SecretString),
+}
+
+impl PackedToken {
+    fn pack(token: SecretString) -> Self {
+        use base64::Engine;
+        let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let jwt = || {
+            let mut parts = token.expose().split('.');
+            let segments = [parts.next()?, parts.next()?, parts.next()?];
+            if parts.next().is_some() {
+                return None;
+            }
+            let mut bytes = Vec::with_capacity(token.expose().len() * 3 / 4);
+            let mut splits = [0u32; 2];
+            for (i, segment) in segments.iter().enumerate() {
+                if i > 0 {
+                    splits[i - 1] = u32::try_from(bytes.len()).ok()?;
+                }
+                bytes.extend(engine.decode(segment).ok()?);
+            }
+            let packed = Self::Jwt {
+                bytes: bytes.into_boxed_slice(),
+                splits,
+            };
+            (packed.unpack() == token).then_some(packed)
+        };
+        jwt().unwrap_or(Self::Text(token))
+    }
+
+    fn unpack(&self) -> SecretString {
+        use base64::Engine;
+        let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        match self {
+            Self::Text(token) => token.clone(),
+            Self::Jwt { bytes, splits } => {
+                let [a, b] = splits.map(|s| s as usize);
+                let mut text = String::with_capacity(bytes.len() * 4 / 3 + 4);
+                engine.encode_string(&bytes[..a], &mut text);
+                text.push('.');
+                engine.encode_string(&bytes[a..b], &mut text);
+                text.push('.');
+                engine.encode_string(&bytes[b..], &mut text);
+                SecretString::new(text)
+            }
+        }
+    }
+}
+
 struct CachedToken {
-    token: SecretString,
+    token: PackedToken,
     /// Renew from this point on (70% of the token's lifetime).
     renew_at: Option<Instant>,
     /// Past this point the token is useless.
@@ -114,7 +175,7 @@ impl CachedToken {
                 .then(|| now + Duration::from_secs(answer.access_token_max_ttl))
         });
         Self {
-            token: answer.access_token,
+            token: PackedToken::pack(answer.access_token),
             renew_at,
             expires_at,
             max_until,
@@ -260,7 +321,7 @@ impl TokenCache {
             TokenAction::Renew => {
                 let current = cached.as_ref().expect("renew implies a cached token");
                 let max_until = current.max_until;
-                match renew(host, &current.token).await {
+                match renew(host, &current.token.unpack()).await {
                     Ok(answer) => *cached = Some(CachedToken::from_answer(answer, now, max_until)),
                     Err(error) => {
                         tracing::debug!(
@@ -301,7 +362,7 @@ impl TokenCache {
             .as_ref()
             .expect("token present after login")
             .token
-            .clone())
+            .unpack())
     }
 
     /// Forgets `token` after Infisical refused it, so the next call logs in again.
@@ -316,7 +377,7 @@ impl TokenCache {
         }
         let slot = self.slot(host, credentials);
         let mut cached = slot.lock().await;
-        if cached.as_ref().is_some_and(|c| &c.token == token) {
+        if cached.as_ref().is_some_and(|c| c.token.unpack() == *token) {
             *cached = None;
         }
     }
@@ -384,6 +445,29 @@ async fn renew(host: &HostClient, token: &SecretString) -> Result<AccessToken> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_packed_token_unpacks_to_exactly_the_token() {
+        let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZGVudGl0eUlkIjoiQ0FOQVJZIiwiZXhwIjo0MTAyNDQ0ODAwfQ.c2lnbmF0dXJlLWJ5dGVzLWhlcmU";
+        let packed = PackedToken::pack(SecretString::new(jwt));
+        assert!(
+            matches!(packed, PackedToken::Jwt { ref bytes, .. } if bytes.len() < jwt.len() * 3 / 4 + 3)
+        );
+        assert_eq!(packed.unpack().expose(), jwt);
+        // Not a JWT, or not canonical base64url (padding, a stray character): kept as text.
+        for other in [
+            "opaque-token",
+            "a.b",
+            "eyJh.eyJp.c2ln=",
+            "e+J.e.e",
+            "a.b.c.d",
+            "",
+        ] {
+            let packed = PackedToken::pack(SecretString::new(other));
+            assert!(matches!(packed, PackedToken::Text(_)), "{other}");
+            assert_eq!(packed.unpack().expose(), other);
+        }
+    }
 
     fn token(now: Instant, expires_in: u64, max: u64) -> CachedToken {
         CachedToken::from_answer(

@@ -71,8 +71,9 @@ pub struct Memory {
     pub secret_digest: Option<[u8; 32]>,
     /// The last pass ended Ready.
     pub ready: bool,
-    /// (generation, error) last reported on a malformed object.
-    pub reported_malformed: Option<(i64, String)>,
+    /// (generation, error) last reported on a malformed object (boxed: rare, and every
+    /// resource has a `Memory`).
+    pub reported_malformed: Option<Box<(i64, String)>>,
     /// Digest of everything the last pass acted on (generation, sync-now annotation, Secret values).
     pub last_inputs: Option<[u8; 32]>,
     /// The part of `last_inputs` a configuration is synced from (no sync-now annotation).
@@ -107,6 +108,18 @@ pub fn memory_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectM
     meta.uid.clone().unwrap_or_else(|| resource_key(meta))
 }
 
+/// Where a resource's [`Memory`] is kept: 128 bits of the SHA-256 of its key, so that an entry
+/// costs 16 bytes of key instead of a uid string and its allocation.
+fn memory_id(key: &str) -> u128 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key.as_bytes());
+    u128::from_le_bytes(
+        digest[..16]
+            .try_into()
+            .expect("16 bytes of a 32-byte digest"),
+    )
+}
+
 /// `namespace/name`: how the operator names a resource in logs and ownership.
 pub fn resource_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     format!(
@@ -125,7 +138,8 @@ pub struct Context {
     stores: RwLock<Vec<Store<Cached>>>,
     /// One per watch, beside its cache: who reads which Secret, who claims which organisation.
     indexes: RwLock<Vec<Arc<super::index::Index>>>,
-    memory: Mutex<HashMap<String, Memory>>,
+    /// Keyed by a digest of the memory key (see [`memory_id`]): one entry per resource.
+    memory: Mutex<HashMap<u128, Memory>>,
     /// Passes running at once, across every watched namespace.
     pub permits: tokio::sync::Semaphore,
     /// Resources waiting out a transient failure, by the Infisical instance that failed.
@@ -237,17 +251,23 @@ impl Context {
             .flat_map(|store| store.state())
             .map(|cached| memory_key(cached.meta()))
             .collect();
-        let gone: Vec<String> = self
+        let live_ids: HashSet<u128> = live.iter().map(|key| memory_id(key)).collect();
+        let gone: Vec<u128> = self
             .memory
             .lock()
             .expect("memory lock")
             .keys()
-            .filter(|key| !live.contains(*key))
-            .cloned()
+            .filter(|id| !live_ids.contains(*id))
+            .copied()
             .collect();
-        for key in gone {
-            self.forget(&key);
+        for id in gone {
+            self.forget_id(id);
         }
+        let mut waiting = self.waiting.lock().expect("waiting lock");
+        for waiters in waiting.values_mut() {
+            waiters.retain(|w| live.contains(&w.memory_key));
+        }
+        waiting.retain(|_, waiters| !waiters.is_empty());
     }
 
     /// Registers a controller's cache.
@@ -279,7 +299,7 @@ impl Context {
         self.memory
             .lock()
             .expect("memory lock")
-            .get(key)
+            .get(&memory_id(key))
             .cloned()
             .unwrap_or_default()
     }
@@ -289,18 +309,22 @@ impl Context {
             self.memory
                 .lock()
                 .expect("memory lock")
-                .entry(key.to_string())
+                .entry(memory_id(key))
                 .or_default(),
         );
     }
 
     pub fn forget(&self, key: &str) {
         self.stop_waiting(key);
+        self.forget_id(memory_id(key));
+    }
+
+    fn forget_id(&self, id: u128) {
         if self
             .memory
             .lock()
             .expect("memory lock")
-            .remove(key)
+            .remove(&id)
             .is_some_and(|m| m.ready)
         {
             self.metrics.ready_resources.dec();

@@ -647,7 +647,7 @@ async fn report_malformed(
         invalid.metadata.generation.unwrap_or_default(),
         invalid.error.clone(),
     );
-    if ctx.memory(&key).reported_malformed.as_ref() == Some(&reported) {
+    if ctx.memory(&key).reported_malformed.as_deref() == Some(&reported) {
         // Already on the object: writing again would only trigger another pass.
         return Ok(Action::await_change());
     }
@@ -678,6 +678,6 @@ async fn report_malformed(
     api.patch_status(&name, &apply::status_apply_params(), &Patch::Apply(&patch))
         .await?;
     ctx.metrics.kubernetes_status_writes.inc();
-    ctx.update_memory(&key, |m| m.reported_malformed = Some(reported));
+    ctx.update_memory(&key, |m| m.reported_malformed = Some(Box::new(reported)));
     Ok(Action::await_change())
 }
