@@ -79,6 +79,17 @@ pub fn desired_state(spec: &OidcSsoConfigSpec, client_secret: &SecretString) -> 
     if client_id.is_empty() {
         return Err(Error::invalid_spec("spec.clientId", "must not be empty"));
     }
+    // RFC 6749 (appendix A.1): a client_id is printable ASCII. Anything else (a zero-width
+    // space, a control character) can only be a paste error, and would leave login broken.
+    if let Some(bad) = client_id.chars().find(|c| !(' '..='~').contains(c)) {
+        return Err(Error::invalid_spec(
+            "spec.clientId",
+            format!(
+                "must be printable ASCII (RFC 6749), found U+{:04X}",
+                u32::from(bad)
+            ),
+        ));
+    }
     let client_secret = SecretString::new(client_secret.expose().trim());
     if client_secret.expose().is_empty() {
         return Err(Error::invalid_spec(
@@ -483,6 +494,32 @@ mod tests {
         );
         let err = desired_state(&spec(), &SecretString::new("  ")).unwrap_err();
         assert!(err.to_string().contains("clientSecretRef"));
+    }
+
+    #[test]
+    fn a_client_id_is_printable_ascii() {
+        let mut s = spec();
+        for (bad, shown) in [
+            ("\u{200B}", "U+200B"),
+            ("\u{200B}\u{FEFF}", "U+200B"),
+            ("app\u{0007}", "U+0007"),
+            ("cl\u{00E9}", "U+00E9"),
+        ] {
+            s.client_id = bad.into();
+            let err = desired_state(&s, &SecretString::new("x")).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("spec.clientId") && text.contains(shown),
+                "{text}"
+            );
+        }
+        s.client_id = " 0oa1b2c3.apps-x_y~z ".into();
+        assert_eq!(
+            desired_state(&s, &SecretString::new("x"))
+                .unwrap()
+                .client_id,
+            "0oa1b2c3.apps-x_y~z"
+        );
     }
 
     #[test]
