@@ -1001,8 +1001,9 @@ const CLIENT_ID_TABLE: &[(&str, Expect)] = &[
     ("\u{3000}\u{a0}", Invalid),
     ("клиент-ü", Valid),
     ("0oa1b2c3d4E5F6g7H8i9", Valid),
-    ("\u{200b}", Unknown),
-    ("\u{0}", Unknown),
+    ("\u{200b}", Invalid),
+    ("\u{0}", Invalid),
+    ("app\u{200b}id", Invalid),
 ];
 
 const CLIENT_ID_WEIGHTS: &[u32] = &[100, 20, 1];
@@ -1767,11 +1768,11 @@ fn check_desired(
     if body.as_object().map(Map::len) != Some(14) {
         return Err(format!("create body has other than 14 fields: {body}"));
     }
-    if !d.client_id.is_empty() && d.client_id.chars().all(is_invisible) {
-        stats.finding(
-            "client id of invisible characters only accepted",
-            format!("{:?}", d.client_id),
-        );
+    if d.client_id.chars().any(is_invisible) {
+        return Err(format!(
+            "client id with an invisible character accepted: {:?}",
+            d.client_id
+        ));
     }
     Ok(())
 }

@@ -171,6 +171,8 @@ mod tests {
     }
 
     fn ready(generation: i64, annotations: serde_json::Value) -> serde_json::Value {
+        let mut spec = serde_json::to_value(crate::reconcile::validate::tests::spec()).unwrap();
+        spec["resyncInterval"] = json!("10m");
         json!({
             "apiVersion": "oidc.infisical-operator.io/v1alpha1",
             "kind": "OidcSsoConfig",
@@ -178,15 +180,7 @@ mod tests {
                 "generation": generation, "annotations": annotations,
                 "finalizers": [FINALIZER],
                 "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
-            "spec": {
-                "organizationId": "7c1e0000-0000-4000-8000-000000000001",
-                "authentication": {"universalAuth": {"credentialsRef": {"name": "identity"}}},
-                "configurationType": "discoveryURL",
-                "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
-                "clientId": "x",
-                "clientSecretRef": {"name": "idp", "key": "clientSecret"},
-                "resyncInterval": "10m",
-            },
+            "spec": spec,
             "status": {"id": "cfg-1", "observedGeneration": generation,
                 "conditions": [{"type": "Ready", "status": "True", "reason": "Synced",
                     "message": "in sync", "lastTransitionTime": "2026-01-01T00:00:00Z"}]},
