@@ -141,7 +141,8 @@ pub struct OidcSsoConfigSpec {
     #[x_kube(validation = Rule::new(IDP_URL_RULE).message("userinfoEndpoint must be an https URL (http is accepted only for a loopback address)"))]
     pub userinfo_endpoint: Option<String>,
 
-    /// The OAuth client ID that Infisical was registered with at the identity provider.
+    /// The OAuth client ID that Infisical was registered with at the identity provider. Control
+    /// characters and invisible ones (such as a zero-width space) are refused.
     #[schemars(length(min = 1, max = 1024))]
     pub client_id: String,
 
