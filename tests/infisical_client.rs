@@ -16,7 +16,7 @@ use infisical_emulator::{
 use infisical_oidc_operator::error::{ApiError, Error, ErrorClass};
 use infisical_oidc_operator::infisical::wire::{CreateOidcConfig, UpdateOidcConfig};
 use infisical_oidc_operator::infisical::{
-    AllowedHosts, BaseUrl, Connection, Credentials, HttpSettings, Infisical, SecretString,
+    AllowedHosts, BaseUrl, Connection, Credentials, HttpSettings, Infisical, Priority, SecretString,
 };
 use infisical_oidc_operator::metrics::Metrics;
 use serde_json::{Value, json};
@@ -106,6 +106,7 @@ fn connection(base: &str, ca_pem: Option<Vec<u8>>, identity: &IdentityCredential
             client_id: identity.client_id.clone(),
             client_secret: SecretString::new(identity.client_secret.clone()),
         },
+        priority: Priority::Foreground,
     }
 }
 

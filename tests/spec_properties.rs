@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use infisical_oidc_operator::api::{MAX_EMAIL_DOMAINS, MAX_URL_LENGTH, OidcSsoConfigSpec};
 use infisical_oidc_operator::error::{Error, ErrorClass};
 use infisical_oidc_operator::infisical::{
-    AllowedHosts, BaseUrl, Connection, Credentials, HttpSettings, Infisical, SecretString,
+    AllowedHosts, BaseUrl, Connection, Credentials, HttpSettings, Infisical, Priority, SecretString,
 };
 use infisical_oidc_operator::metrics::Metrics;
 use infisical_oidc_operator::reconcile::validate::{
@@ -2156,6 +2156,7 @@ fn ca_bundles_are_usable_or_rejected_as_invalid_ca_bundle() {
             base: base.clone(),
             ca_pem: Some(b.bytes.clone()),
             credentials: Credentials::StaticToken(SecretString::new("token")),
+            priority: Priority::Foreground,
         };
         let outcome = guarded("get_config", || {
             rt.block_on(client.get_config(&connection, "7c1e0000-0000-4000-8000-000000000001"))

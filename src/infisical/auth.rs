@@ -11,6 +11,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::http::HostClient;
+use super::limiter::Priority;
 use super::secret::SecretString;
 use super::wire::{AccessToken, KubernetesAuthLogin, TokenRenewal, UniversalAuthLogin};
 use crate::error::{ApiError, Error, Result};
@@ -296,6 +297,7 @@ impl TokenCache {
         &self,
         host: &HostClient,
         credentials: &Credentials,
+        priority: Priority,
     ) -> Result<SecretString> {
         if let Credentials::StaticToken(token) = credentials {
             return Ok(token.clone());
@@ -321,7 +323,7 @@ impl TokenCache {
             TokenAction::Renew => {
                 let current = cached.as_ref().expect("renew implies a cached token");
                 let max_until = current.max_until;
-                match renew(host, &current.token.unpack()).await {
+                match renew(host, &current.token.unpack(), priority).await {
                     Ok(answer) => *cached = Some(CachedToken::from_answer(answer, now, max_until)),
                     Err(error) => {
                         tracing::debug!(
@@ -329,7 +331,7 @@ impl TokenCache {
                             "token renewal failed; logging in again"
                         );
                         *cached = Some(CachedToken::from_answer(
-                            login(host, credentials).await?,
+                            login(host, credentials, priority).await?,
                             now,
                             None,
                         ));
@@ -337,7 +339,7 @@ impl TokenCache {
                 }
             }
             TokenAction::Login => {
-                let answer = match login(host, credentials).await {
+                let answer = match login(host, credentials, priority).await {
                     Ok(answer) => answer,
                     Err(Error::Infisical(api)) if is_lockout(&api) => {
                         self.refuse(lock_key, now + LOCKOUT_HOLD, api.clone());
@@ -383,7 +385,11 @@ impl TokenCache {
     }
 }
 
-async fn login(host: &HostClient, credentials: &Credentials) -> Result<AccessToken> {
+async fn login(
+    host: &HostClient,
+    credentials: &Credentials,
+    priority: Priority,
+) -> Result<AccessToken> {
     let answer = match credentials {
         Credentials::UniversalAuth {
             client_id,
@@ -394,6 +400,7 @@ async fn login(host: &HostClient, credentials: &Credentials) -> Result<AccessTok
                 client_secret,
             };
             host.send(
+                priority,
                 "universal-auth-login",
                 Method::POST,
                 "/api/v1/auth/universal-auth/login",
@@ -413,6 +420,7 @@ async fn login(host: &HostClient, credentials: &Credentials) -> Result<AccessTok
                 jwt: &jwt,
             };
             host.send(
+                priority,
                 "kubernetes-auth-login",
                 Method::POST,
                 "/api/v1/auth/kubernetes-auth/login",
@@ -426,12 +434,13 @@ async fn login(host: &HostClient, credentials: &Credentials) -> Result<AccessTok
     answer.json()
 }
 
-async fn renew(host: &HostClient, token: &SecretString) -> Result<AccessToken> {
+async fn renew(host: &HostClient, token: &SecretString, priority: Priority) -> Result<AccessToken> {
     let body = TokenRenewal {
         access_token: token,
     };
     let answer = host
         .send(
+            priority,
             "token-renew",
             Method::POST,
             "/api/v1/auth/token/renew",

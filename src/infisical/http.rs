@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::endpoint::BaseUrl;
-use super::limiter::{HostBudget, Kind};
+use super::limiter::{HostBudget, Kind, Priority};
 use super::secret::SecretString;
 use super::wire::ErrorBody;
 use crate::error::{ApiError, Error, Result};
@@ -127,6 +127,7 @@ impl HostClient {
     /// and retried once.
     pub async fn send<B: Serialize>(
         &self,
+        priority: Priority,
         endpoint: &'static str,
         method: Method,
         path_and_query: &str,
@@ -142,7 +143,15 @@ impl HostClient {
         loop {
             attempt += 1;
             let result = self
-                .send_once(endpoint, kind, method.clone(), path_and_query, token, body)
+                .send_once(
+                    priority,
+                    endpoint,
+                    kind,
+                    method.clone(),
+                    path_and_query,
+                    token,
+                    body,
+                )
                 .await;
             match result {
                 Err(Error::Infisical(ref api)) if api.status == 429 && attempt == 1 => {
@@ -162,8 +171,10 @@ impl HostClient {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn send_once<B: Serialize>(
         &self,
+        priority: Priority,
         endpoint: &'static str,
         kind: Kind,
         method: Method,
@@ -171,7 +182,7 @@ impl HostClient {
         token: Option<&SecretString>,
         body: Option<&B>,
     ) -> Result<Answer> {
-        let _permit = self.budget.admit(kind).await;
+        let _permit = self.budget.admit(kind, priority).await;
         // After the wait for budget, which can be long: as late before the send as possible.
         self.settings.fence.check().map_err(|_| Error::NotLeader)?;
         let mut request = self.http.request(method, self.base.join(path_and_query));

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 pub use auth::{Credentials, ServiceAccountTokens, is_lockout};
 pub use endpoint::{AllowedHosts, BaseUrl, instance_key, is_loopback};
 pub use http::{HttpSettings, chain as error_chain};
+pub use limiter::Priority;
 pub use secret::SecretString;
 use wire::{CreateOidcConfig, OidcConfig, OidcConfigSummary, UpdateOidcConfig};
 
@@ -29,6 +30,8 @@ pub struct Connection {
     /// PEM bundle; when set, the only CAs trusted for this instance.
     pub ca_pem: Option<Vec<u8>>,
     pub credentials: Credentials,
+    /// Whether this call's requests go ahead of rechecks when the budget is short.
+    pub priority: Priority,
 }
 
 /// An instance and the digest of the CAs trusted for it.
@@ -109,7 +112,10 @@ impl Infisical {
         Fut: Future<Output = Result<T>>,
     {
         let host = self.host(connection)?;
-        let token = self.tokens.token(&host, &connection.credentials).await?;
+        let token = self
+            .tokens
+            .token(&host, &connection.credentials, connection.priority)
+            .await?;
         match call(host.clone(), token.clone()).await {
             Err(error)
                 if error.class() == ErrorClass::Auth
@@ -122,7 +128,10 @@ impl Infisical {
                 self.tokens
                     .invalidate(&host, &connection.credentials, &token)
                     .await;
-                let fresh = self.tokens.token(&host, &connection.credentials).await?;
+                let fresh = self
+                    .tokens
+                    .token(&host, &connection.credentials, connection.priority)
+                    .await?;
                 call(host, fresh).await
             }
             other => other,
@@ -134,9 +143,16 @@ impl Infisical {
         let Ok(host) = self.host_for(base, ca_pem) else {
             return false;
         };
-        host.send::<()>("status", Method::GET, "/api/status", None, None)
-            .await
-            .is_ok()
+        host.send::<()>(
+            Priority::Foreground,
+            "status",
+            Method::GET,
+            "/api/status",
+            None,
+            None,
+        )
+        .await
+        .is_ok()
     }
 
     /// The organisation's configuration, or `None` when it has none.
@@ -149,11 +165,19 @@ impl Infisical {
             "/api/v1/sso/oidc/config?organizationId={}",
             urlencode(organization_id)
         );
+        let priority = connection.priority;
         self.authorised(connection, |host, token| {
             let path = path.clone();
             async move {
                 match host
-                    .send::<()>("oidc-config-get", Method::GET, &path, Some(&token), None)
+                    .send::<()>(
+                        priority,
+                        "oidc-config-get",
+                        Method::GET,
+                        &path,
+                        Some(&token),
+                        None,
+                    )
                     .await
                 {
                     Ok(answer) => answer.json().map(Some),
@@ -175,9 +199,11 @@ impl Infisical {
         connection: &Connection,
         body: &CreateOidcConfig,
     ) -> Result<OidcConfigSummary> {
+        let priority = connection.priority;
         self.authorised(connection, |host, token| async move {
             let answer = host
                 .send(
+                    priority,
                     "oidc-config-create",
                     Method::POST,
                     "/api/v1/sso/oidc/config",
@@ -196,9 +222,11 @@ impl Infisical {
         connection: &Connection,
         body: &UpdateOidcConfig,
     ) -> Result<Option<OidcConfigSummary>> {
+        let priority = connection.priority;
         self.authorised(connection, |host, token| async move {
             let answer = host
                 .send(
+                    priority,
                     "oidc-config-update",
                     Method::PATCH,
                     "/api/v1/sso/oidc/config",

@@ -35,7 +35,7 @@ use crate::api::{
 };
 use crate::error::{Error, Result};
 use crate::infisical::wire::UpdateOidcConfig;
-use crate::infisical::{Connection, Credentials};
+use crate::infisical::{Connection, Credentials, Priority};
 
 use context::Context;
 use decide::{Hints, Ownership, Plan};
@@ -144,6 +144,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
     let namespace = resource.namespace().unwrap_or_default();
     let key = context::memory_key(&resource.metadata);
 
+    let previous = ctx.memory(&key);
     ctx.update_memory(&key, |m| {
         m.last_inputs = None;
         m.last_synced_from = None;
@@ -220,10 +221,14 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
         }
     }
 
+    // The sync-now annotation is all that changed since the last pass: someone asked for it.
+    let sync_requested =
+        previous.last_synced_from == Some(synced_from) && previous.last_inputs != Some(fingerprint);
     let connection = Connection {
         base,
         ca_pem: inputs.ca_pem,
         credentials: inputs.credentials,
+        priority: pass_priority(resource, &owner, synced_from, sync_requested),
     };
     let observed = note_instance(
         ctx,
@@ -511,16 +516,41 @@ fn resume_later(
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     match resume::first_pass(resume::Start {
-        status: resource.status.as_ref(),
-        generation: resource.metadata.generation,
-        create_pending: owner.create_pending,
-        digest: &digest,
+        record: record(resource, owner, &digest),
         uid,
         resync,
         now,
     }) {
         resume::FirstPass::CheckNow => None,
         resume::FirstPass::RecheckIn(wait) => Some(wait),
+    }
+}
+
+/// Whether this pass's Infisical requests yield the budget to changes (see `resume::priority`).
+fn pass_priority(
+    resource: &OidcSsoConfig,
+    owner: &Ownership,
+    fingerprint: [u8; 32],
+    sync_requested: bool,
+) -> Priority {
+    let Some(uid) = resource.metadata.uid.as_deref() else {
+        return Priority::Foreground;
+    };
+    let digest = resume::status_digest(uid, &fingerprint);
+    resume::priority(&record(resource, owner, &digest), sync_requested)
+}
+
+/// What the resource's status records, set against inputs of the given digest.
+fn record<'a>(
+    resource: &'a OidcSsoConfig,
+    owner: &Ownership,
+    digest: &'a str,
+) -> resume::Record<'a> {
+    resume::Record {
+        status: resource.status.as_ref(),
+        generation: resource.metadata.generation,
+        create_pending: owner.create_pending,
+        digest,
     }
 }
 
@@ -593,6 +623,7 @@ async fn deactivate(ctx: &Context, resource: &OidcSsoConfig, id: &str) -> Result
         base,
         ca_pem,
         credentials,
+        priority: Priority::Foreground,
     };
     let organization_id = resource.spec.organization_id.trim().to_string();
     let Some(observed) = ctx

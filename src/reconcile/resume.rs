@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::OidcSsoConfigStatus;
 use crate::api::conditions::READY;
+use crate::infisical::Priority;
 
 /// `status.inputsDigest`: the pass's input fingerprint hashed with the object's uid, in hex, so
 /// the status shows whether inputs changed but cannot be matched across objects or against a
@@ -36,15 +37,38 @@ pub enum FirstPass {
     RecheckIn(Duration),
 }
 
-/// The facts [`first_pass`] decides on.
+/// What the status records, set against this pass's inputs.
 #[derive(Clone, Copy, Debug)]
-pub struct Start<'a> {
+pub struct Record<'a> {
     pub status: Option<&'a OidcSsoConfigStatus>,
     pub generation: Option<i64>,
     /// The create-pending mark is set: a create may need completing.
     pub create_pending: bool,
     /// [`status_digest`] of this pass's inputs.
     pub digest: &'a str,
+}
+
+impl Record<'_> {
+    /// The status says the resource was Ready for this generation with exactly these inputs,
+    /// and no create may need completing.
+    pub fn in_sync(&self) -> bool {
+        let Some(status) = self.status else {
+            return false;
+        };
+        let ready_now = status.observed_generation.is_some()
+            && status.observed_generation == self.generation
+            && status
+                .condition(READY)
+                .is_some_and(|c| c.status == "True" && c.observed_generation == self.generation);
+        let same_inputs = status.inputs_digest.as_deref() == Some(self.digest);
+        ready_now && same_inputs && !self.create_pending
+    }
+}
+
+/// The facts [`first_pass`] decides on.
+#[derive(Clone, Copy, Debug)]
+pub struct Start<'a> {
+    pub record: Record<'a>,
     pub uid: &'a str,
     pub resync: Duration,
     /// Wall-clock time since the Unix epoch.
@@ -57,16 +81,7 @@ pub struct Start<'a> {
 /// that restarts often still checks each resource once per interval instead of pushing the
 /// check back on every start.
 pub fn first_pass(start: Start<'_>) -> FirstPass {
-    let Some(status) = start.status else {
-        return FirstPass::CheckNow;
-    };
-    let ready_now = status.observed_generation.is_some()
-        && status.observed_generation == start.generation
-        && status
-            .condition(READY)
-            .is_some_and(|c| c.status == "True" && c.observed_generation == start.generation);
-    let same_inputs = status.inputs_digest.as_deref() == Some(start.digest);
-    if !ready_now || !same_inputs || start.create_pending {
+    if !start.record.in_sync() {
         return FirstPass::CheckNow;
     }
     let period = u64::try_from(start.resync.as_millis())
@@ -79,6 +94,18 @@ pub fn first_pass(start: Start<'_>) -> FirstPass {
         FirstPass::CheckNow
     } else {
         FirstPass::RecheckIn(Duration::from_millis(wait))
+    }
+}
+
+/// The budget priority of a pass about to call Infisical: a recheck of what the status records
+/// in sync is background, and yields the budget to every change (an edit, a rotated Secret, a
+/// resource not Ready, an interrupted create); so is a recheck someone asked for with the
+/// sync-now annotation, unless it was asked since the last pass (`sync_requested`).
+pub fn priority(record: &Record<'_>, sync_requested: bool) -> Priority {
+    if record.in_sync() && !sync_requested {
+        Priority::Background
+    } else {
+        Priority::Foreground
     }
 }
 
@@ -114,10 +141,12 @@ mod tests {
 
     fn start<'a>(status: Option<&'a OidcSsoConfigStatus>, digest: &'a str) -> Start<'a> {
         Start {
-            status,
-            generation: Some(3),
-            create_pending: false,
-            digest,
+            record: Record {
+                status,
+                generation: Some(3),
+                create_pending: false,
+                digest,
+            },
             uid: "0b4f6c1e-uid",
             resync: RESYNC,
             now: Duration::from_secs(1_800_000_123),
@@ -176,8 +205,44 @@ mod tests {
     fn an_interrupted_create_is_completed_at_once() {
         let s = status("True", 3, "d1");
         let mut facts = start(Some(&s), "d1");
-        facts.create_pending = true;
+        facts.record.create_pending = true;
         assert_eq!(first_pass(facts), FirstPass::CheckNow);
+    }
+
+    #[test]
+    fn only_a_recheck_of_what_is_in_sync_yields_the_budget() {
+        let s = status("True", 3, "d1");
+        assert_eq!(
+            priority(&start(Some(&s), "d1").record, false),
+            Priority::Background
+        );
+        // Someone asked for this check since the last pass.
+        assert_eq!(
+            priority(&start(Some(&s), "d1").record, true),
+            Priority::Foreground
+        );
+        // A rotated Secret, an edit, a resource not Ready, no record, an interrupted create.
+        assert_eq!(
+            priority(&start(Some(&s), "d2").record, false),
+            Priority::Foreground
+        );
+        let old = status("True", 2, "d1");
+        assert_eq!(
+            priority(&start(Some(&old), "d1").record, false),
+            Priority::Foreground
+        );
+        let failing = status("False", 3, "d1");
+        assert_eq!(
+            priority(&start(Some(&failing), "d1").record, false),
+            Priority::Foreground
+        );
+        assert_eq!(
+            priority(&start(None, "d1").record, false),
+            Priority::Foreground
+        );
+        let mut pending = start(Some(&s), "d1");
+        pending.record.create_pending = true;
+        assert_eq!(priority(&pending.record, false), Priority::Foreground);
     }
 
     #[test]
