@@ -134,11 +134,6 @@ impl HostClient {
         token: Option<&SecretString>,
         body: Option<&B>,
     ) -> Result<Answer> {
-        let kind = if method == Method::GET {
-            Kind::Read
-        } else {
-            Kind::Write
-        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -146,7 +141,6 @@ impl HostClient {
                 .send_once(
                     priority,
                     endpoint,
-                    kind,
                     method.clone(),
                     path_and_query,
                     token,
@@ -171,17 +165,20 @@ impl HostClient {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn send_once<B: Serialize>(
         &self,
         priority: Priority,
         endpoint: &'static str,
-        kind: Kind,
         method: Method,
         path_and_query: &str,
         token: Option<&SecretString>,
         body: Option<&B>,
     ) -> Result<Answer> {
+        let kind = if method == Method::GET {
+            Kind::Read
+        } else {
+            Kind::Write
+        };
         let _permit = self.budget.admit(kind, priority).await;
         // After the wait for budget, which can be long: as late before the send as possible.
         self.settings.fence.check().map_err(|_| Error::NotLeader)?;

@@ -16,10 +16,9 @@ use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 /// Who goes first when the budget is short.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Priority {
     /// A change to act on, or anything not known to be in sync.
-    #[default]
     Foreground,
     /// A recheck of what was in sync when last checked: yields to every foreground request.
     Background,

@@ -200,9 +200,20 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
     }
 
     let digest: [u8; 32] = Sha256::digest(desired.client_secret.expose().as_bytes()).into();
+    // What `status.inputsDigest` holds when the status was written from these inputs.
+    let inputs_digest = resource
+        .metadata
+        .uid
+        .as_deref()
+        .map(|uid| resume::status_digest(uid, &synced_from));
     if !memory.started {
         ctx.update_memory(&key, |m| m.started = true);
-        if let Some(wait) = resume_later(resource, &owner, synced_from, resync_of(ctx, resource)) {
+        if let Some(wait) = resume_later(
+            resource,
+            &owner,
+            inputs_digest.as_deref(),
+            resync_of(ctx, resource),
+        ) {
             // The status says Ready with exactly these inputs: it stays as it is until the
             // recheck, and the budget goes to resources that changed while we were away.
             tracing::debug!(
@@ -228,7 +239,7 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
         base,
         ca_pem: inputs.ca_pem,
         credentials: inputs.credentials,
-        priority: pass_priority(resource, &owner, synced_from, sync_requested),
+        priority: pass_priority(resource, &owner, inputs_digest.as_deref(), sync_requested),
     };
     let observed = note_instance(
         ctx,
@@ -507,16 +518,16 @@ fn resync_of(ctx: &Context, resource: &OidcSsoConfig) -> std::time::Duration {
 fn resume_later(
     resource: &OidcSsoConfig,
     owner: &Ownership,
-    fingerprint: [u8; 32],
+    inputs_digest: Option<&str>,
     resync: std::time::Duration,
 ) -> Option<std::time::Duration> {
     let uid = resource.metadata.uid.as_deref()?;
-    let digest = resume::status_digest(uid, &fingerprint);
+    let digest = inputs_digest?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     match resume::first_pass(resume::Start {
-        record: record(resource, owner, &digest),
+        record: record(resource, owner, digest),
         uid,
         resync,
         now,
@@ -530,14 +541,13 @@ fn resume_later(
 fn pass_priority(
     resource: &OidcSsoConfig,
     owner: &Ownership,
-    fingerprint: [u8; 32],
+    inputs_digest: Option<&str>,
     sync_requested: bool,
 ) -> Priority {
-    let Some(uid) = resource.metadata.uid.as_deref() else {
+    let Some(digest) = inputs_digest else {
         return Priority::Foreground;
     };
-    let digest = resume::status_digest(uid, &fingerprint);
-    resume::priority(&record(resource, owner, &digest), sync_requested)
+    resume::priority(&record(resource, owner, digest), sync_requested)
 }
 
 /// What the resource's status records, set against inputs of the given digest.
