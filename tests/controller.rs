@@ -1765,6 +1765,7 @@ async fn after_a_restart_changed_resources_reach_infisical_first_and_in_sync_one
     let rotated = "team-28";
     let edited_org = orgs.iter().find(|(_, n)| *n == edited).unwrap().0.clone();
     let rotated_org = orgs.iter().find(|(_, n)| *n == rotated).unwrap().0.clone();
+    let rotated_digest = env.get(rotated).await.status.unwrap().inputs_digest;
     env.apply(
         edited,
         env.spec(json!({"organizationId": edited_org, "resyncInterval": "24h",
@@ -1813,6 +1814,14 @@ async fn after_a_restart_changed_resources_reach_infisical_first_and_in_sync_one
             ready(r).is_some_and(|(s, _, _)| s == "True")
                 && r.status.as_ref().and_then(|s| s.observed_generation) == r.metadata.generation
         },
+    )
+    .await;
+    // The rotation's status write (the Ready gauge counts it just before the write goes out).
+    env.wait_until(
+        rotated,
+        "status written from the rotated Secret",
+        Duration::from_secs(10),
+        |r| r.status.as_ref().map(|s| &s.inputs_digest) != Some(&rotated_digest),
     )
     .await;
     // Let every in-sync resource's first pass run (each reads its Secrets from Kubernetes).
