@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# build.sh: build the local control plane (etcd, kube-apiserver, kube-controller-manager) from the
-# Go modules pinned in hack/controlplane/go.mod, once, into a cache directory keyed by the module's
-# content, and print that directory on stdout.
+# build.sh: build the local Kubernetes (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubelet, kube-proxy and kubectl) from the Go modules pinned in hack/controlplane/go.mod, once, into
+# a cache directory keyed by the module's content, and print that directory on stdout.
 #
-# The directory holds one binary, `controlplane`, and three hard links to it named etcd,
-# kube-apiserver and kube-controller-manager (the binary dispatches on its name).
+# The directory holds one binary, `controlplane`, and a hard link to it under each component's
+# name (the binary dispatches on its name).
 #
 # Knobs: CONTROLPLANE_BIN_DIR (use this directory instead of the cache), XDG_CACHE_HOME.
 # Needs Go 1.26 or newer (the machine's `go`), and the Go module proxy. The first build downloads
@@ -40,7 +40,7 @@ if [ ! -x "$out/controlplane" ]; then
   mv -f "$out/controlplane.tmp" "$out/controlplane"
   log "built in $(( $(date +%s) - started ))s"
 fi
-for name in etcd kube-apiserver kube-controller-manager kubectl; do
+for name in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
   [ "$out/$name" -ef "$out/controlplane" ] || ln -f "$out/controlplane" "$out/$name"
 done
 echo "$out"
