@@ -1,10 +1,13 @@
 //! The operator's Infisical client: typed calls, shared token cache, per-host budgets.
 
 mod auth;
+mod credentials;
 mod endpoint;
 mod http;
 mod limiter;
+mod refusals;
 mod secret;
+mod tokens;
 pub mod wire;
 
 use std::collections::HashMap;
@@ -13,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 use sha2::{Digest, Sha256};
 
-pub use auth::{Credentials, ServiceAccountTokens, is_lockout};
+pub use credentials::{Credentials, ServiceAccountTokens};
 pub use endpoint::{AllowedHosts, BaseUrl, instance_key, is_loopback};
 pub use http::{HttpSettings, chain as error_chain};
 pub use limiter::Priority;
