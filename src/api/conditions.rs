@@ -131,7 +131,7 @@ mod tests {
 
     fn ready() -> Health {
         Health::Ready {
-            reason: "Synced".into(),
+            reason: "Synced",
             message: "in sync".into(),
         }
     }
@@ -147,7 +147,7 @@ mod tests {
     #[test]
     fn stalled_sets_ready_false_and_stalled_true() {
         let h = Health::Stalled {
-            reason: "InvalidSpec".into(),
+            reason: "InvalidSpec",
             message: "bad".into(),
         };
         let c = conditions_for(&[], &h, 1, &at(10));
@@ -171,7 +171,7 @@ mod tests {
         let flipped = conditions_for(
             &again,
             &Health::Reconciling {
-                reason: "Backoff".into(),
+                reason: "Backoff",
                 message: "x".into(),
             },
             2,
