@@ -3,6 +3,9 @@
 //! Each variant has a stable [`Error::reason`] (condition reason, event reason, metric label) and a
 //! [`Error::class`] that decides how the controller retries. Messages never contain secret values:
 //! they are built from names, keys, and Infisical's own messages, which do not echo secrets.
+//!
+//! Over 400 lines, on purpose: the messages are what users read on their objects, and the table
+//! of Infisical's answers that pins each one's reason and class (the tests) belongs beside them.
 
 use std::time::Duration;
 

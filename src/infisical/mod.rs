@@ -202,21 +202,9 @@ impl Infisical {
         connection: &Connection,
         body: &CreateOidcConfig,
     ) -> Result<OidcConfigSummary> {
-        let priority = connection.priority;
-        self.authorised(connection, |host, token| async move {
-            let answer = host
-                .send(
-                    priority,
-                    "oidc-config-create",
-                    Method::POST,
-                    "/api/v1/sso/oidc/config",
-                    Some(&token),
-                    Some(body),
-                )
-                .await?;
-            answer.json()
-        })
-        .await
+        self.write_config(connection, "oidc-config-create", Method::POST, body)
+            .await?
+            .json()
     }
 
     /// Applies a partial update. `None` when Infisical answered with an empty body (no config).
@@ -225,22 +213,37 @@ impl Infisical {
         connection: &Connection,
         body: &UpdateOidcConfig,
     ) -> Result<Option<OidcConfigSummary>> {
+        let answer = self
+            .write_config(connection, "oidc-config-update", Method::PATCH, body)
+            .await?;
+        if answer.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        answer.json().map(Some)
+    }
+
+    /// Sends a write of the organisation's configuration (`endpoint` names it in metrics).
+    async fn write_config<B: serde::Serialize + Sync>(
+        &self,
+        connection: &Connection,
+        endpoint: &'static str,
+        method: Method,
+        body: &B,
+    ) -> Result<http::Answer> {
         let priority = connection.priority;
-        self.authorised(connection, |host, token| async move {
-            let answer = host
-                .send(
+        self.authorised(connection, |host, token| {
+            let method = method.clone();
+            async move {
+                host.send(
                     priority,
-                    "oidc-config-update",
-                    Method::PATCH,
+                    endpoint,
+                    method,
                     "/api/v1/sso/oidc/config",
                     Some(&token),
                     Some(body),
                 )
-                .await?;
-            if answer.body.iter().all(u8::is_ascii_whitespace) {
-                return Ok(None);
+                .await
             }
-            answer.json().map(Some)
         })
         .await
     }

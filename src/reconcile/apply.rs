@@ -1,5 +1,5 @@
-//! Steps 5 and 6: carry out the plan. A create or an update is preflighted, then written; a
-//! configuration in sync is only claimed (the finalizer). The create path sets the
+//! Step 6: carry out the plan. A create or an update passes step 5 (`preflight`) first, then
+//! is written; a configuration in sync is only claimed (the finalizer). The create path sets the
 //! create-pending mark first (`pending`), so that a crash between Infisical's answer and the
 //! status write cannot lead to a second create. Every PATCH is followed by the warning that
 //! Infisical turned enforce-SSO and SCIM off.

@@ -1,6 +1,6 @@
 //! What the controller's cache keeps of each resource: enough to route events (which passes to
 //! start, when to retry, what to forget), never the resource itself. A pass reads the whole
-//! object from the API server when it starts (`reconcile::reconcile`), so the spec and status of
+//! object from the API server when it starts (`entry::reconcile`), so the spec and status of
 //! 10,000 resources are not held between passes, and every pass works from the latest version.
 //!
 //! The watch delivers whole objects; `Cached::of` keeps this much of each one and the rest is

@@ -1,22 +1,26 @@
-//! One reconcile pass, for a resource that is not being deleted:
+//! One reconcile pass over a resource that is not being deleted:
+//! `dereference → validate → observe → decide → preflight → apply → report`, each step a module
+//! that takes typed input and returns a typed value, computed once and handed on.
 //!
-//! 1. `validate` what needs no Secret: `hostAPI` against the allow-list, `resyncInterval`;
-//! 2. `dereference`: read the Secrets (and fingerprint them, `fingerprint`); a pass whose inputs
-//!    did not change since its outcome was reported waits (`retry`);
-//! 3. `validate` with the Secrets' values: the kind's rules, the static token, the organisation;
-//!    ownership's claim (`ownership`, `decide::check_claim`); a first pass after a start may
-//!    defer its check (`resume`);
-//! 4. `observe` what Infisical holds;
-//! 5. `decide` (pure) the plan; under `managementPolicy: Observe` the pass stops here;
-//! 6. `preflight` and `apply` the plan;
-//! 7. `report` status, Events, memory and the requeue.
+//! 1. `dereference`: read the Secrets the spec points to, and `fingerprint` them. A pass whose
+//!    inputs did not change since its outcome was reported waits instead (`retry`).
+//! 2. `validate`: the spec as Infisical would check it, into the desired state. Its common fields
+//!    (`hostAPI`, `resyncInterval`) are checked before step 1, so that no Secret is read for a
+//!    spec that cannot work. Then the claim on the organisation (`ownership`,
+//!    `decide::check_claim`); a first pass after a start may defer its check (`resume`).
+//! 3. `observe`: what Infisical holds.
+//! 4. `decide` (pure): the plan. Under `managementPolicy: Observe` the pass stops here.
+//! 5. `preflight`: what Infisical will be told to trust, before a create or an update.
+//! 6. `apply`: the create (behind the create-pending mark, `pending`), the update, or nothing.
+//! 7. `report`: status, Events, the resource's memory and the next requeue.
 //!
-//! Each step takes typed input and returns a typed value, computed once. What the controller
-//! calls is `entry` (panic isolation, malformed objects, deletion). The kind-specific parts
-//! (wire types, validation, diff, preflight) are the `kind::SsoKind` seam; OIDC is `oidc`.
+//! What the controller calls is `entry` (panic isolation, malformed objects, deletion). The
+//! kind-specific parts (wire types, validation, diff, preflight) are the `kind::SsoKind` seam;
+//! OIDC, its first kind, is `oidc`.
 
 pub mod apply;
 pub mod cached;
+pub mod checks;
 pub mod context;
 pub mod decide;
 pub mod delete;
@@ -112,62 +116,41 @@ async fn run_pipeline(
         return Ok(Outcome::Held(wait));
     }
     let checked = validate::checked::<Oidc>(resource, target, &inputs)?;
+    let claimants = ctx.claimants(&resource.spec.organization_id);
+    let owner = ownership::ownership(resource, &checked.base, &claimants);
     let organization_id = Oidc::organization_id(&checked.desired);
-    let owner = ownership::ownership(
-        resource,
-        &checked.base,
-        &ctx.claimants(&resource.spec.organization_id),
-    );
     decide::check_claim(&owner, organization_id)?;
+    let status_digest = fingerprints.status_digest.as_deref();
+    let create_pending = owner.create_pending;
     if !last.started {
         progress.started = true;
-        let digest = fingerprints.status_digest.as_deref();
-        let recheck = resume::recheck_later(resource, owner.create_pending, digest, checked.resync);
-        if let Some(wait) = recheck {
-            // The status says Ready with exactly these inputs: it stays as it is until the
-            // recheck, and the budget goes to resources that changed while we were away.
-            tracing::debug!(
-                recheck_in_s = wait.as_secs(),
-                "in sync when last checked; rechecking later"
-            );
+        let resync = checked.resync;
+        if let Some(wait) = resume::recheck_later(resource, create_pending, status_digest, resync) {
             return Ok(Outcome::Deferred(wait));
         }
     }
 
+    let sync_requested = fingerprints.sync_requested_since(last);
+    let priority = resume::pass_priority(resource, create_pending, status_digest, sync_requested);
     let connection = Connection {
         base: checked.base.clone(),
         ca_pem: inputs.ca_pem,
         credentials: inputs.credentials,
-        priority: resume::pass_priority(
-            resource,
-            owner.create_pending,
-            fingerprints.status_digest.as_deref(),
-            fingerprints.sync_requested_since(last),
-        ),
+        priority,
     };
     let waiter = Waiter::of(resource);
     let observed = observe::observe::<Oidc>(ctx, &connection, organization_id, &waiter).await?;
 
     let hints = hints(resource, &checked.desired, fingerprints, last);
     let plan = match decide::plan::<Oidc>(&checked.desired, observed.as_ref(), &owner, hints) {
-        Err(error @ (Error::AdoptionRequired { .. } | Error::IdMismatch { .. })) => {
-            // A configuration that looks foreign may be our own create, recorded in a version
-            // of the object this pass has not read: check before reporting it.
-            if observe::newer_version_exists(ctx, resource).await? {
-                tracing::debug!("cached copy is stale; retrying with the newer version");
-                return Ok(Outcome::Held(retry::STALE_COPY));
-            }
-            return Err(error);
-        }
-        other => other?,
+        Ok(plan) => plan,
+        Err(error) => return stale_copy_or(ctx, resource, error).await,
     };
     tracing::debug!(?plan, "decided");
     let drift = plan.drifted_fields();
     if resource.spec.management_policy == ManagementPolicy::Observe {
-        return Ok(Outcome::Observed {
-            plan: plan.summary(),
-            drift,
-        });
+        let plan = plan.summary();
+        return Ok(Outcome::Observed { plan, drift });
     }
     if let Some(fields) = &drift {
         // Reported before it is corrected, so the record shows what someone changed.
@@ -183,6 +166,20 @@ async fn run_pipeline(
         drift,
     };
     apply::apply(ctx, resource, with, plan, observed).await
+}
+
+/// A configuration that looks foreign (`AdoptionRequired`, `IdMismatch`) may be our own create,
+/// recorded in a version of the object this pass has not read: checked before it is reported.
+async fn stale_copy_or(ctx: &Context, resource: &OidcSsoConfig, error: Error) -> Result<Outcome> {
+    let foreign = matches!(
+        error,
+        Error::AdoptionRequired { .. } | Error::IdMismatch { .. }
+    );
+    if foreign && observe::newer_version_exists(ctx, resource).await? {
+        tracing::debug!("cached copy is stale; retrying with the newer version");
+        return Ok(Outcome::Held(retry::STALE_COPY));
+    }
+    Err(error)
 }
 
 /// What names the cause of an update: whether the spec changed since the last sync (as status

@@ -138,7 +138,15 @@ pub fn recheck_later(
         now,
     }) {
         FirstPass::CheckNow => None,
-        FirstPass::RecheckIn(wait) => Some(wait),
+        FirstPass::RecheckIn(wait) => {
+            // The status says Ready with exactly these inputs: it stays as it is until the
+            // recheck, and the budget goes to resources that changed while we were away.
+            tracing::debug!(
+                recheck_in_s = wait.as_secs(),
+                "in sync when last checked; rechecking later"
+            );
+            Some(wait)
+        }
     }
 }
 

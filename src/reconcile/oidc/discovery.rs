@@ -14,7 +14,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::infisical::wire::UpdateOidcConfig;
 
-use super::desired::{Desired, check_idp_url};
+use super::desired::Desired;
+use crate::reconcile::checks::check_idp_url;
 
 /// Longest wait for one document.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);

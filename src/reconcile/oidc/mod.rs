@@ -28,6 +28,16 @@ pub struct Written {
     pub client_id: String,
 }
 
+impl Written {
+    /// Infisical holds `config`, with the desired client ID.
+    fn holding(config: OidcConfigSummary, desired: &Desired) -> Self {
+        Self {
+            config,
+            client_id: desired.client_id.clone(),
+        }
+    }
+}
+
 impl SsoKind for Oidc {
     type Spec = OidcSsoConfigSpec;
     type Status = OidcSsoConfigStatus;
@@ -65,10 +75,7 @@ impl SsoKind for Oidc {
     }
 
     fn created(config: OidcConfigSummary, desired: &Desired) -> Written {
-        Written {
-            config,
-            client_id: desired.client_id.clone(),
-        }
+        Written::holding(config, desired)
     }
 
     fn updated(mut config: OidcConfigSummary, desired: &Desired) -> Written {
@@ -76,17 +83,11 @@ impl SsoKind for Oidc {
         config
             .jwt_signature_algorithm
             .get_or_insert_with(|| desired.jwt_signature_algorithm.to_string());
-        Written {
-            config,
-            client_id: desired.client_id.clone(),
-        }
+        Written::holding(config, desired)
     }
 
     fn in_sync(stored: OidcConfig, desired: &Desired) -> Written {
-        Written {
-            config: stored.config,
-            client_id: desired.client_id.clone(),
-        }
+        Written::holding(stored.config, desired)
     }
 
     fn mirror(status: &mut OidcSsoConfigStatus, written: &Written) {
