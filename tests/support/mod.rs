@@ -4,6 +4,7 @@
 //! [`TEST_NAMESPACE_LABEL`], so tests run in parallel and `hack/test.sh` deletes what is left.
 #![allow(dead_code, unused_imports)]
 
+pub mod ldap;
 pub mod process;
 pub mod tools;
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# install.sh: makes OpenLDAP's slapd (and the ldapsearch/ldapadd/... client tools) from Debian's own
+# packages available to the tests, without a system slapd, and prints the folder that holds them on
+# stdout (logs go to stderr). The tests start a private slapd per test from that folder
+# (tests/support/ldap.rs): `<dir>/bin/slapd` (a wrapper that finds slapd's own library), the
+# backend modules in `<dir>/usr/lib/ldap`, the schemas in `<dir>/etc/ldap/schema`.
+#
+#   SLAPD_DIR   where to put it (default: a cache folder keyed by this script's hash,
+#               ${XDG_CACHE_HOME:-$HOME/.cache}/infisical-oidc-operator/slapd-<hash>)
+#
+# Why not `apt-get install slapd`: its postinst creates a system directory (/etc/ldap/slapd.d for
+# dc=nodomain, with a debconf-generated admin password, and /var/lib/ldap), an `openldap` system
+# user, /etc/default/slapd and init links (update-rc.d), then runs `invoke-rc.d slapd start`: a
+# global slapd on ldap:///, port 389, on any machine whose policy-rc.d does not forbid it. So this
+# script only `apt-get download`s the slapd and ldap-utils packages (of the version of the
+# installed libldap, which slapd depends on exactly) and unpacks them with `dpkg-deb -x` into the
+# cache folder: no maintainer script runs. The only global change is `apt-get install` of the
+# shared libraries slapd links against and a minimal Debian lacks (libltdl7, libwrap0; plus
+# libldap-2.5-0 if absent): plain libraries, no daemon, no configuration.
+#
+# Idempotent: prints the folder at once when it is complete and slapd's libraries resolve. Runs
+# `apt-get update` only when apt knows no slapd package. Needs root (or sudo) for apt-get install.
+# Debian bookworm (OpenLDAP 2.5).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+log() { echo "ldap/install.sh: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+ldap_lib=libldap-2.5-0                       # the client library slapd is built against
+runtime_libs=("$ldap_lib" libltdl7 libwrap0) # what slapd and its mdb backend link
+
+hash="$(sha256sum "$here/install.sh" | cut -c1-12)"
+out="${SLAPD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/infisical-oidc-operator/slapd-$hash}"
+
+# Complete: the wrapper (moved in last) runs slapd, and neither slapd nor the mdb backend misses
+# a library (they could go missing after an apt-get remove, with the cache left in place).
+complete() {
+  [ -x "$out/bin/slapd" ] || return 1
+  local libdir
+  libdir="$(cat "$out/libdir")" || return 1
+  local linked
+  linked="$(LD_LIBRARY_PATH="$libdir" ldd "$out/usr/sbin/slapd" "$out/usr/lib/ldap/back_mdb.so" 2>&1)" ||
+    return 1
+  [[ "$linked" != *"not found"* ]]
+}
+
+if complete; then
+  log "up to date in $out"
+  echo "$out"
+  exit 0
+fi
+
+mkdir -p "$out"
+# nextest runs each test in its own process: the first one installs, the others wait here for it.
+exec 9>"$out/.lock"
+flock 9
+if complete; then
+  log "installed meanwhile in $out"
+  echo "$out"
+  exit 0
+fi
+start=$SECONDS
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null 2>&1 && SUDO="sudo" || die "run as root (or install sudo) for apt-get"
+fi
+# (Captured before matching: `grep -q` under pipefail can fail the pipeline it ends early.)
+policy="$(apt-cache policy slapd 2>/dev/null || true)"
+if ! [[ "$policy" =~ Candidate:\ [0-9] ]]; then
+  log "apt-get update (apt knows no slapd package yet)"
+  $SUDO apt-get update -qq
+fi
+
+missing=()
+for p in "${runtime_libs[@]}"; do
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "apt-get install ${missing[*]} (shared libraries only)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+version="$(dpkg-query -W -f='${Version}' "$ldap_lib")"
+
+# Unpack into a temporary folder and move into place, so an interrupted install never leaves a
+# half-unpacked folder that a later run would take as done.
+tmp="$(mktemp -d "$out/.install.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+log "apt-get download slapd=$version ldap-utils=$version"
+# As the user running this script: apt's _apt sandbox user cannot reach a folder under /root.
+(cd "$tmp" && $SUDO apt-get download -qq -o APT::Sandbox::User=root \
+  "slapd=$version" "ldap-utils=$version" >/dev/null)
+for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
+rm -rf "$tmp/root/usr/share/doc" "$tmp/root/usr/share/man"
+
+libslapi="$(find "$tmp/root/usr/lib" -name 'libslapi-*.so.0' | head -n1)"
+[ -n "$libslapi" ] || die "the slapd package has no libslapi: not Debian bookworm's layout?"
+libdir="$out/${libslapi#"$tmp/root/"}"
+libdir="${libdir%/*}"
+
+mkdir -p "$tmp/root/bin"
+# A wrapper, not a symlink: slapd needs its own libslapi, which is not on the loader's path.
+# `exec` keeps the pid, so whoever started the wrapper can stop slapd by that pid.
+cat >"$tmp/root/bin/slapd" <<EOF
+#!/bin/sh
+# slapd $version from Debian's package, unpacked by hack/ldap/install.sh (slapadd: slapd -T add).
+LD_LIBRARY_PATH="$libdir\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$out/usr/sbin/slapd" "\$@"
+EOF
+chmod +x "$tmp/root/bin/slapd"
+for tool in ldapsearch ldapadd ldapmodify ldapdelete ldapwhoami ldappasswd; do
+  ln -s "../usr/bin/$tool" "$tmp/root/bin/$tool"
+done
+echo "$libdir" >"$tmp/root/libdir"
+echo "$version" >"$tmp/root/VERSION"
+
+rm -rf "$out/usr" "$out/etc" "$out/bin"
+mv "$tmp/root/usr" "$tmp/root/etc" "$tmp/root/libdir" "$tmp/root/VERSION" "$out/"
+mv "$tmp/root/bin" "$out/"
+complete || die "slapd in $out misses a library: $(LD_LIBRARY_PATH="$libdir" ldd "$out/usr/sbin/slapd" "$out/usr/lib/ldap/back_mdb.so" | grep 'not found' | tr -s ' \t' ' ')"
+log "slapd $version in $out ($((SECONDS - start))s)"
+echo "$out"
