@@ -6,6 +6,7 @@
 
 pub mod ldap;
 pub mod process;
+pub mod saml_idp;
 pub mod tools;
 
 use std::path::{Path, PathBuf};
