@@ -2,8 +2,9 @@
 # test.sh: every test in one command: unit, integration (a real Kubernetes 1.36 control plane + the
 # emulator over HTTP), end-to-end (the built operator binary driven through kubectl), packaging
 # (helm install/upgrade, kustomize, RBAC), Flux's kstatus and Argo CD's health script under the
-# libraries they embed. Installs what it needs; exits non-zero on any failure. Every test namespace
-# is deleted at the end, and the run fails if one is not gone within two minutes.
+# libraries they embed, and the LDAP and SAML harnesses (a private OpenLDAP slapd, a SAML IdP).
+# Installs what it needs; exits non-zero on any failure. Every test namespace is deleted at the
+# end, and the run fails if one is not gone within two minutes.
 #
 #   bash hack/test.sh                         # starts a local control plane on 127.0.0.1:26443
 #   USE_EXISTING_CLUSTER=1 bash hack/test.sh  # uses $KUBECONFIG instead (kind, k3d, ...)
@@ -28,7 +29,11 @@ if [ "${USE_EXISTING_CLUSTER:-0}" != 1 ] || command -v go >/dev/null 2>&1; then
   PATH="$(bash hack/controlplane/build.sh):$PATH"
 fi
 GITOPS_BIN_DIR="$(bash hack/gitops/build.sh)"
-export PATH GITOPS_BIN_DIR
+# The LDAP and SAML tests' real servers: Debian's slapd unpacked into a cache (no system daemon),
+# and a SAML IdP built from crewjam/saml. Each test starts its own from these.
+SLAPD_DIR="$(bash hack/ldap/install.sh)"
+SAML_IDP_BIN_DIR="$(bash hack/saml-idp/build.sh)"
+export PATH GITOPS_BIN_DIR SLAPD_DIR SAML_IDP_BIN_DIR
 
 export CLUSTER_NAME="${CLUSTER_NAME:-oidc-test}" CLUSTER_PORT="${CLUSTER_PORT:-26443}"
 KUBECONFIG="$(bash hack/cluster.sh up)"
