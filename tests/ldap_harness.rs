@@ -80,12 +80,12 @@ async fn a_bound_search_of_the_base_finds_the_users_and_the_groups_with_their_me
             .iter()
             .find(|e| e.dn == user.dn)
             .unwrap_or_else(|| panic!("{} not found in {found:?}", user.dn));
-        let attr = |name: &str| entry.attrs.get(name).cloned().unwrap_or_default();
-        assert_eq!(attr("uid"), [user.uid.clone()]);
-        assert_eq!(attr("mail"), [user.mail.clone()]);
-        assert_eq!(attr("cn"), [user.cn.clone()]);
-        assert_eq!(attr("givenName"), [user.given_name.clone()]);
-        assert_eq!(attr("sn"), [user.sn.clone()]);
+        let attr = |name: &str| entry.attrs.get(name).map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(attr("uid"), [user.uid.as_str()]);
+        assert_eq!(attr("mail"), [user.mail.as_str()]);
+        assert_eq!(attr("cn"), [user.cn.as_str()]);
+        assert_eq!(attr("givenName"), [user.given_name.as_str()]);
+        assert_eq!(attr("sn"), [user.sn.as_str()]);
         assert_eq!(attr("uidNumber"), [user.uid_number.to_string()]);
         assert!(
             !entry.attrs.contains_key("userPassword"),
