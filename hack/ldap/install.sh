@@ -19,23 +19,32 @@
 # libldap-2.5-0 if absent): plain libraries, no daemon, no configuration.
 #
 # Idempotent: prints the folder at once when it is complete and slapd's libraries resolve. Runs
-# `apt-get update` only when apt knows no slapd package. Needs root (or sudo) for apt-get install.
+# `apt-get update` only when apt knows no slapd package or its lists are stale. Needs root (or
+# sudo) for apt-get.
 # Debian bookworm (OpenLDAP 2.5).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 log() { echo "ldap/install.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-ldap_lib=libldap-2.5-0                       # the client library slapd is built against
-runtime_libs=("$ldap_lib" libltdl7 libwrap0) # what slapd and its mdb backend link
+ldap_lib=libldap-2.5-0        # slapd depends on exactly its own version of this library
+other_libs=(libltdl7 libwrap0) # what else slapd and its mdb backend link
 
 hash="$(sha256sum "$here/install.sh" | cut -c1-12)"
 out="${SLAPD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/infisical-oidc-operator/slapd-$hash}"
 
-# Complete: the wrapper (moved in last) runs slapd, and neither slapd nor the mdb backend misses
-# a library (they could go missing after an apt-get remove, with the cache left in place).
+# The installed version of a package, or nothing.
+installed_version() {
+  { dpkg-query -W -f='${db:Status-Status} ${Version}' "$1" 2>/dev/null || true; } |
+    sed -n 's/^installed //p'
+}
+
+# Complete: the wrapper (moved in last) runs slapd, the installed libldap is still slapd's version,
+# and neither slapd nor the mdb backend misses a library (an apt-get upgrade or remove can change
+# either while the cache stays).
 complete() {
   [ -x "$out/bin/slapd" ] || return 1
+  [ "$(cat "$out/VERSION" 2>/dev/null)" = "$(installed_version "$ldap_lib")" ] || return 1
   local libdir
   libdir="$(cat "$out/libdir")" || return 1
   local linked
@@ -65,36 +74,53 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then
   command -v sudo >/dev/null 2>&1 && SUDO="sudo" || die "run as root (or install sudo) for apt-get"
 fi
-# (Captured before matching: `grep -q` under pipefail can fail the pipeline it ends early.)
-policy="$(apt-cache policy slapd 2>/dev/null || true)"
-if ! [[ "$policy" =~ Candidate:\ [0-9] ]]; then
-  log "apt-get update (apt knows no slapd package yet)"
-  $SUDO apt-get update -qq
-fi
+candidate() {
+  local policy
+  policy="$(apt-cache policy slapd 2>/dev/null || true)"
+  [[ "$policy" =~ Candidate:\ ([^[:space:]]+) ]] && [ "${BASH_REMATCH[1]}" != "(none)" ] &&
+    echo "${BASH_REMATCH[1]}"
+}
 
-missing=()
-for p in "${runtime_libs[@]}"; do
-  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
+# The libraries, with libldap at the slapd version apt offers (slapd needs exactly that one).
+install_libs() {
+  local version="$1" missing=() p
+  [ "$(installed_version "$ldap_lib")" = "$version" ] || missing+=("$ldap_lib=$version")
+  for p in "${other_libs[@]}"; do
+    [ -n "$(installed_version "$p")" ] || missing+=("$p")
+  done
+  [ "${#missing[@]}" -gt 0 ] || return 0
   log "apt-get install ${missing[*]} (shared libraries only)"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
-fi
-version="$(dpkg-query -W -f='${Version}' "$ldap_lib")"
+}
+
+download() {
+  local version="$1"
+  log "apt-get download slapd=$version ldap-utils=$version"
+  # As the user running this script: apt's _apt sandbox user cannot reach a folder under /root.
+  (cd "$tmp" && $SUDO apt-get download -qq -o APT::Sandbox::User=root \
+    "slapd=$version" "ldap-utils=$version" >/dev/null)
+}
 
 # Unpack into a temporary folder and move into place, so an interrupted install never leaves a
 # half-unpacked folder that a later run would take as done.
 tmp="$(mktemp -d "$out/.install.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-log "apt-get download slapd=$version ldap-utils=$version"
-# As the user running this script: apt's _apt sandbox user cannot reach a folder under /root.
-(cd "$tmp" && $SUDO apt-get download -qq -o APT::Sandbox::User=root \
-  "slapd=$version" "ldap-utils=$version" >/dev/null)
+
+# apt's package lists may be missing (a new machine) or stale (the mirror has moved on to a newer
+# version): either way, one `apt-get update` and a second try.
+version="$(candidate || true)"
+if [ -z "$version" ] || ! { install_libs "$version" && download "$version"; }; then
+  log "apt-get update"
+  $SUDO apt-get update -qq
+  version="$(candidate)" || die "apt offers no slapd package: not Debian bookworm?"
+  install_libs "$version"
+  download "$version"
+fi
 for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
 rm -rf "$tmp/root/usr/share/doc" "$tmp/root/usr/share/man"
 
-libslapi="$(find "$tmp/root/usr/lib" -name 'libslapi-*.so.0' | head -n1)"
+libslapi="$(find "$tmp/root/usr/lib" -name 'libslapi-*.so.0' -print -quit)"
 [ -n "$libslapi" ] || die "the slapd package has no libslapi: not Debian bookworm's layout?"
 libdir="$out/${libslapi#"$tmp/root/"}"
 libdir="${libdir%/*}"
