@@ -231,6 +231,13 @@ async fn a_rotated_password_replaces_the_old_one() {
         .await
         .unwrap();
     assert_eq!(with_old.rc, INVALID_CREDENTIALS, "{with_old:?}");
+    // slapd logs the modification by attribute name, never its value.
+    let log = dir.log();
+    assert!(log.contains("attr=userPassword"), "{log}");
+    assert!(
+        !log.contains(&new) && !log.contains(&old),
+        "slapd's log holds a bind password"
+    );
 }
 
 #[test]
