@@ -11,12 +11,13 @@
 # Why not `apt-get install slapd`: its postinst creates a system directory (/etc/ldap/slapd.d for
 # dc=nodomain, with a debconf-generated admin password, and /var/lib/ldap), an `openldap` system
 # user, /etc/default/slapd and init links (update-rc.d), then runs `invoke-rc.d slapd start`: a
-# global slapd on ldap:///, port 389, on any machine whose policy-rc.d does not forbid it. So this
-# script only `apt-get download`s the slapd and ldap-utils packages (of the version of the
-# installed libldap, which slapd depends on exactly) and unpacks them with `dpkg-deb -x` into the
-# cache folder: no maintainer script runs. The only global change is `apt-get install` of the
-# shared libraries slapd links against and a minimal Debian lacks (libltdl7, libwrap0; plus
-# libldap-2.5-0 if absent): plain libraries, no daemon, no configuration.
+# global slapd on ldap:///, port 389, wherever no policy-rc.d forbids it (this project's machine
+# image has one that exits 101; a developer's Debian does not). So this script only
+# `apt-get download`s the slapd and ldap-utils packages and unpacks them with `dpkg-deb -x` into
+# the cache folder: no maintainer script runs. The only global change is `apt-get install` of the
+# shared libraries slapd links against: libltdl7 and libwrap0, which a minimal Debian lacks, and
+# libldap-2.5-0 at slapd's own version (slapd depends on exactly that one). Plain libraries: no
+# daemon, no configuration.
 #
 # Idempotent: prints the folder at once when it is complete and slapd's libraries resolve. Runs
 # `apt-get update` only when apt knows no slapd package or its lists are stale. Needs root (or
