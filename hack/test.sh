@@ -2,10 +2,11 @@
 # test.sh: every test in one command: unit, integration (a real Kubernetes 1.36 + the emulator over
 # HTTP), end-to-end (the built operator binary driven through kubectl), packaging (helm
 # install/upgrade, kustomize, RBAC), Flux's kstatus and Argo CD's health script under the libraries
-# they embed, the image (reproducible, SBOM), and the product as users run it: the image and chart
-# pushed to a registry and installed with helm onto a real node, its pods Ready. Installs what it
-# needs; exits non-zero on any failure. Every test namespace is deleted at the end, and the run fails
-# if one is not gone within two minutes.
+# they embed, the LDAP and SAML harnesses (a private OpenLDAP slapd, a SAML IdP), the image
+# (reproducible, SBOM), and the product as users run it: the image and chart pushed to a registry
+# and installed with helm onto a real node, its pods Ready. Installs what it needs; exits non-zero
+# on any failure. Every test namespace is deleted at the end, and the run fails if one is not gone
+# within two minutes.
 #
 #   bash hack/test.sh                         # a local cluster with a node (hack/cluster.sh)
 #   USE_EXISTING_CLUSTER=1 bash hack/test.sh  # uses $KUBECONFIG instead (kind, k3d, ...); the
@@ -26,19 +27,33 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 bash hack/tools.sh >&2
-# kubectl of the cluster's own release, so no version skew hides a difference. Against an existing
-# cluster without Go, the kubectl on PATH is used.
-if [ "$existing" != 1 ] || command -v go >/dev/null 2>&1; then
-  PATH="$(bash hack/controlplane/build.sh):$PATH"
-fi
-GITOPS_BIN_DIR="$(bash hack/gitops/build.sh)"
-export PATH GITOPS_BIN_DIR
+# The Go builds (the cluster, the harnesses around kstatus, gopher-lua and a SAML IdP) run beside the
+# Rust builds: each spends long stretches on one core (linking, LTO), so side by side they finish
+# sooner. All are cached; the calls after the Rust builds only print where the results are.
+mkdir -p .work
+(
+  [ "$existing" != 1 ] && bash hack/controlplane/build.sh && bash hack/node/build.sh
+  bash hack/gitops/build.sh && bash hack/saml-idp/build.sh
+) >.work/go-builds.log 2>&1 &
+go_builds=$!
+# The LDAP tests' real server: Debian's slapd unpacked into a cache (no system daemon). Each test
+# starts its own.
+SLAPD_DIR="$(bash hack/ldap/install.sh)"
 
 log "building"
 cargo build --workspace --all-targets --locked
 log "building the image"
 IMAGE_DIR="$(bash hack/image/build.sh)"
 export IMAGE_DIR
+wait "$go_builds" || log "a Go build failed in the background (.work/go-builds.log); trying again here"
+# kubectl of the cluster's own release, so no version skew hides a difference. Against an existing
+# cluster without Go, the kubectl on PATH is used.
+if [ "$existing" != 1 ] || command -v go >/dev/null 2>&1; then
+  PATH="$(bash hack/controlplane/build.sh):$PATH"
+fi
+GITOPS_BIN_DIR="$(bash hack/gitops/build.sh)"
+SAML_IDP_BIN_DIR="$(bash hack/saml-idp/build.sh)"
+export PATH GITOPS_BIN_DIR SLAPD_DIR SAML_IDP_BIN_DIR
 
 export CLUSTER_NAME="${CLUSTER_NAME:-oidc-test}"
 KUBECONFIG="$(bash hack/cluster.sh up)"

@@ -5,8 +5,10 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod fleet;
+pub mod ldap;
 pub mod node;
 pub mod process;
+pub mod saml_idp;
 pub mod strict_json;
 pub mod tools;
 
