@@ -550,3 +550,17 @@ fn bad_flags_stop_the_operator_at_start() {
         assert!(stderr.contains(expected), "{flags:?}: {stderr}");
     }
 }
+
+/// The check every JSON log line goes through (here and in tests/node.rs) can fail.
+#[test]
+fn the_strict_json_check_refuses_a_repeated_key_at_any_depth() {
+    assert!(support::strict_json::object(r#"{"a":1,"b":{"c":[1,{"d":2}]}}"#).is_ok());
+    assert!(
+        support::strict_json::object(r#"{"a":1,"a":2}"#)
+            .unwrap_err()
+            .contains("duplicate key \"a\"")
+    );
+    assert!(support::strict_json::object(r#"{"span":{"name":"x","name":"y"}}"#).is_err());
+    assert!(support::strict_json::object(r#"[{"a":1}]"#).is_err());
+    assert!(support::strict_json::object(r#"{"a":1} trailing"#).is_err());
+}

@@ -12,14 +12,13 @@ mod support;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use futures::StreamExt;
-use infisical_emulator::{Fault, FaultKind, LoggedRequest, OrgSeed};
+use infisical_emulator::{Fault, FaultKind};
 use infisical_oidc_operator::api::OidcSsoConfig;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams, PostParams};
-use kube::{Api, ResourceExt};
+use kube::Api;
+use kube::api::{Patch, PatchParams};
 use serde_json::json;
+use support::fleet::{self, create_resources, lost_or_duplicated, requests_by as by, writes_by};
 use support::process::*;
 
 const LEASE_NAME: &str = "infisical-oidc-operator";
@@ -90,129 +89,18 @@ fn tag_of(identity: &str) -> &str {
     identity.rsplit_once('_').map_or(identity, |(tag, _)| tag)
 }
 
-fn by(requests: &[LoggedRequest], identity: &str) -> usize {
-    let marker = format!("({identity})");
-    requests
-        .iter()
-        .filter(|r| {
-            r.user_agent
-                .as_deref()
-                .is_some_and(|ua| ua.contains(&marker))
-        })
-        .count()
-}
-
-fn writes_by(writes: &[AuditedWrite], identity: &str) -> Vec<AuditedWrite> {
-    let marker = format!("({identity})");
-    writes
-        .iter()
-        .filter(|w| w.user_agent.contains(&marker))
-        .cloned()
-        .collect()
-}
-
-/// Seeds an organisation and identity per name, the identity's Secret, and an OidcSsoConfig
-/// for that organisation; returns (name, organisation id).
-async fn create_resources(world: &World, names: &[String]) -> Vec<(String, String)> {
-    let secrets: Api<Secret> = Api::namespaced(world.client.clone(), &world.namespace);
-    let resources: Api<OidcSsoConfig> = Api::namespaced(world.client.clone(), &world.namespace);
-    let idp = json!({
-        "metadata": {"name": "idp-client"},
-        "stringData": {"clientSecret": EXAMPLE_IDP_SECRET},
-    });
-    let _ = secrets
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(idp).unwrap(),
-        )
-        .await;
-    let control = world.emulator.control();
-    let base = world.emulator.base_url();
-    let seeded: Vec<(String, String, _)> = names
-        .iter()
-        .map(|name| {
-            let (org_id, identity) = support::seed_org_and_identity(&control, OrgSeed::default());
-            (name.clone(), org_id, identity)
-        })
-        .collect();
-    futures::stream::iter(seeded.iter())
-        .for_each_concurrent(16, |(name, org_id, identity)| {
-            let (secrets, resources, base) = (secrets.clone(), resources.clone(), base.clone());
-            async move {
-                let secret = json!({
-                    "metadata": {"name": format!("identity-{name}")},
-                    "stringData": {"clientId": identity.client_id, "clientSecret": identity.client_secret},
-                });
-                secrets
-                    .create(&PostParams::default(), &serde_json::from_value(secret).unwrap())
-                    .await
-                    .expect("the identity Secret is created");
-                let resource = json!({
-                    "apiVersion": "oidc.infisical-operator.io/v1alpha1",
-                    "kind": "OidcSsoConfig",
-                    "metadata": {"name": name},
-                    "spec": {
-                        "organizationId": org_id,
-                        "hostAPI": base,
-                        "authentication": {"universalAuth": {"credentialsRef": {"name": format!("identity-{name}")}}},
-                        "configurationType": "discoveryURL",
-                        "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
-                        "clientId": "infisical",
-                        "clientSecretRef": {"name": "idp-client", "key": "clientSecret"},
-                        "allowedEmailDomains": ["example.com"],
-                    },
-                });
-                resources
-                    .create(&PostParams::default(), &serde_json::from_value(resource).unwrap())
-                    .await
-                    .expect("the OidcSsoConfig is created");
-            }
-        })
-        .await;
-    seeded
-        .into_iter()
-        .map(|(name, org_id, _)| (name, org_id))
-        .collect()
-}
-
-/// Waits until every named resource is Ready for its current generation.
+/// Waits until every named resource is Ready; on timeout shows the replicas' logs.
 async fn wait_all_ready(
     world: &World,
     names: &[String],
     timeout: Duration,
     logs: &[&OperatorProcess],
 ) {
-    let api: Api<OidcSsoConfig> = Api::namespaced(world.client.clone(), &world.namespace);
-    let deadline = Instant::now() + timeout;
-    loop {
-        let list = api.list(&Default::default()).await.expect("list");
-        let ready: std::collections::HashSet<String> = list
-            .items
-            .iter()
-            .filter(|r| {
-                r.status.as_ref().is_some_and(|s| {
-                    s.observed_generation == r.metadata.generation
-                        && s.condition("Ready").is_some_and(|c| c.status == "True")
-                })
-            })
-            .map(|r| r.name_any())
-            .collect();
-        let missing: Vec<&String> = names.iter().filter(|n| !ready.contains(*n)).collect();
-        if missing.is_empty() {
-            return;
-        }
-        if Instant::now() > deadline {
-            let tails: Vec<String> = logs.iter().map(|p| p.log_tail(40)).collect();
-            panic!(
-                "{} of {} resources not Ready after {timeout:?}, e.g. {:?}\n--- operator logs:\n{}",
-                missing.len(),
-                names.len(),
-                &missing[..missing.len().min(5)],
-                tails.join("\n---\n")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    fleet::wait_all_ready(world, names, timeout, || {
+        let tails: Vec<String> = logs.iter().map(|p| p.log_tail(40)).collect();
+        format!("--- operator logs:\n{}", tails.join("\n---\n"))
+    })
+    .await
 }
 
 fn metric(body: &str, name: &str) -> Option<f64> {
@@ -376,26 +264,7 @@ async fn kill_9_of_the_leader_during_creates_ten_times_loses_and_duplicates_noth
     );
 
     // 0 duplicates and 0 lost ids, over all 500.
-    let api: Api<OidcSsoConfig> = Api::namespaced(world.client.clone(), &world.namespace);
-    let control = world.emulator.control();
-    let mut problems = vec![];
-    for (name, org_id) in &all {
-        let org = control.org_state(org_id).expect("the org exists");
-        let stored = org
-            .config
-            .as_ref()
-            .and_then(|c| c["id"].as_str())
-            .map(str::to_string);
-        let recorded = api.get(name).await.unwrap().status.and_then(|s| s.id);
-        if org.posts != 1 {
-            problems.push(format!("{name}: {} creates", org.posts));
-        }
-        if stored.is_none() || recorded != stored {
-            problems.push(format!(
-                "{name}: status.id {recorded:?}, Infisical {stored:?}"
-            ));
-        }
-    }
+    let problems = lost_or_duplicated(&world, &all).await;
     assert!(
         problems.is_empty(),
         "{} problems: {:?}",

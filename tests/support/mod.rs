@@ -4,7 +4,12 @@
 //! [`TEST_NAMESPACE_LABEL`], so tests run in parallel and `hack/test.sh` deletes what is left.
 #![allow(dead_code, unused_imports)]
 
+pub mod fleet;
+pub mod ldap;
+pub mod node;
 pub mod process;
+pub mod saml_idp;
+pub mod strict_json;
 pub mod tools;
 
 use std::path::{Path, PathBuf};
@@ -195,13 +200,20 @@ pub fn create_namespace(kubeconfig: &Path, name: &str) {
     );
 }
 
-/// A private CA and a server certificate for `localhost` and 127.0.0.1 signed by it.
+/// A private CA and a server certificate signed by it.
 pub struct Pki {
     pub ca_pem: String,
     pub server: TlsFiles,
 }
 
+/// [`pki_for`] `localhost` and 127.0.0.1.
 pub fn pki() -> Pki {
+    pki_for(&[])
+}
+
+/// A private CA and a server certificate for `localhost`, 127.0.0.1 and `more` names or
+/// addresses.
+pub fn pki_for(more: &[&str]) -> Pki {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
         KeyPair, KeyUsagePurpose,
@@ -219,7 +231,9 @@ pub fn pki() -> Pki {
     let ca_cert = ca.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca, ca_key);
 
-    let mut leaf = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    names.extend(more.iter().map(|n| n.to_string()));
+    let mut leaf = CertificateParams::new(names).unwrap();
     leaf.distinguished_name
         .push(DnType::CommonName, "localhost");
     leaf.use_authority_key_identifier_extension = true;

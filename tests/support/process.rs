@@ -145,11 +145,20 @@ pub struct World {
 
 impl World {
     pub async fn new(prefix: &str) -> Self {
+        let (emulator, identity) = example_emulator().await;
+        Self::with_emulator(prefix, emulator, identity).await
+    }
+
+    /// A world around an emulator the caller started (another address, TLS).
+    pub async fn with_emulator(
+        prefix: &str,
+        emulator: Emulator,
+        identity: IdentityCredentials,
+    ) -> Self {
         let kubeconfig = kubeconfig();
         let client = kube_client(&kubeconfig).await;
         crate::support::install_crd(&client).await;
         let namespace = unique(prefix);
-        let (emulator, identity) = example_emulator().await;
         let world = Self {
             kubeconfig,
             client,
@@ -306,17 +315,24 @@ impl Drop for World {
             // Clear finalizers first: no operator may be left to remove them.
             let names =
                 exec(kubectl(&self.kubeconfig).args(["get", "oidcsso", "-n", &ns, "-o", "name"]));
-            for object in names.stdout.lines().filter(|l| !l.is_empty()) {
-                let _ = exec(kubectl(&self.kubeconfig).args([
-                    "patch",
-                    "-n",
-                    &ns,
-                    object,
-                    "--type",
-                    "merge",
-                    "-p",
-                    r#"{"metadata":{"finalizers":null}}"#,
-                ]));
+            let objects: Vec<&str> = names.stdout.lines().filter(|l| !l.is_empty()).collect();
+            // Sixteen at a time: a scale test leaves a thousand.
+            for batch in objects.chunks(16) {
+                let children: Vec<_> = batch
+                    .iter()
+                    .filter_map(|object| {
+                        kubectl(&self.kubeconfig)
+                            .args(["patch", "-n", &ns, object, "--type", "merge", "-p"])
+                            .arg(r#"{"metadata":{"finalizers":null}}"#)
+                            .stdout(Stdio::null())
+                            .stderr(Stdio::null())
+                            .spawn()
+                            .ok()
+                    })
+                    .collect();
+                for mut child in children {
+                    let _ = child.wait();
+                }
             }
             let _ = exec(kubectl(&self.kubeconfig).args([
                 "delete",
