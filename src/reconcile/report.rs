@@ -18,7 +18,9 @@ use super::outcome::{Outcome, Progress};
 use super::pending::clear_create_pending;
 use super::retry;
 use crate::api::conditions::{Health, READY, TOKEN_EXPIRING, conditions_for, true_condition};
-use crate::api::{Drift, EnforcementReset, OidcSsoConfig, PlannedChange, reasons};
+use crate::api::{
+    Drift, EnforcementReset, OidcSsoConfig, OidcSsoConfigStatus, PlannedChange, reasons,
+};
 use crate::error::{Error, ErrorClass, Result};
 
 /// Writes status (only when it changed), records Events, updates the resource's memory, and
@@ -110,6 +112,7 @@ pub async fn report(
     let old = resource.status.clone().unwrap_or_default();
     let status = status_for(
         resource,
+        &old,
         &outcome,
         &health,
         expiring.as_deref(),
@@ -178,12 +181,12 @@ fn remember(memory: &mut Memory, progress: Option<&Progress>, succeeded: bool) {
 /// the enforcement reset, and the inputs digest.
 fn status_for(
     resource: &OidcSsoConfig,
+    old: &OidcSsoConfigStatus,
     outcome: &Outcome,
     health: &Health,
     expiring: Option<&str>,
     fingerprints: Option<&Fingerprints>,
-) -> crate::api::OidcSsoConfigStatus {
-    let old = resource.status.clone().unwrap_or_default();
+) -> OidcSsoConfigStatus {
     let mut status = old.clone();
     let generation = resource.metadata.generation.unwrap_or_default();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
@@ -246,7 +249,7 @@ fn status_for(
     // identity secret that changes nothing else must not cost a write. A stale digest only makes
     // the first pass after a restart check at once. (A sync-now request is not part of it.)
     if matches!(outcome, Outcome::Synced { .. } | Outcome::Observed { .. })
-        && (status != old || old.inputs_digest.is_none())
+        && (status != *old || old.inputs_digest.is_none())
         && let Some(digest) = fingerprints.and_then(|f| f.status_digest.clone())
     {
         status.inputs_digest = Some(digest);
