@@ -651,13 +651,13 @@ async fn an_identity_of_another_organization_is_denied() {
     assert_eq!(err.class(), ErrorClass::Permanent);
     let answer = api(&err);
     assert_eq!(answer.status, 403);
-    assert_eq!(
-        answer.error,
-        "You are not allowed to access organization resource"
-    );
+    assert_eq!(answer.error, "ForbiddenError");
     assert_eq!(
         answer.message,
-        "You are not allowed to access this resource"
+        format!(
+            "Your token is scoped to organization with ID {}, but this resource belongs to a different organization.",
+            w.org
+        )
     );
     assert_eq!(stored_config(&w.control, &other), None);
 
