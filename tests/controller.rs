@@ -1381,6 +1381,86 @@ async fn drift_is_reported_before_it_is_corrected_and_never_shows_a_secret() {
     env.cleanup().await;
 }
 
+/// The DriftDetected Events of a resource, as (note, times seen), oldest first.
+async fn drift_events(env: &TestEnv, name: &str) -> Vec<(String, i32)> {
+    let events: kube::Api<k8s_openapi::api::core::v1::Event> =
+        kube::Api::namespaced(env.client.clone(), &env.namespace);
+    let mut found: Vec<_> = events
+        .list(&kube::api::ListParams::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| {
+            e.involved_object.name.as_deref() == Some(name)
+                && e.reason.as_deref() == Some("DriftDetected")
+        })
+        .map(|e| {
+            let seen = e.series.as_ref().and_then(|s| s.count).unwrap_or(1);
+            (e.event_time.clone(), e.message.unwrap_or_default(), seen)
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.as_ref().map(|t| t.0).cmp(&b.0.as_ref().map(|t| t.0)));
+    found
+        .into_iter()
+        .map(|(_, note, seen)| (note, seen))
+        .collect()
+}
+
+async fn wait_drift_events(
+    env: &TestEnv,
+    name: &str,
+    done: impl Fn(&[(String, i32)]) -> bool,
+) -> Vec<(String, i32)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let events = drift_events(env, name).await;
+        if done(&events) {
+            return events;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "DriftDetected Events not as expected: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_drift_event_names_its_own_fields_and_only_identical_ones_fold() {
+    let env = TestEnv::new("drift-events").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+    let control = env.emulator.control();
+
+    control.put_config_out_of_band(&env.org_id, json!({"clientId": "changed-in-the-ui"}));
+    env.poke("acme-sso").await;
+    wait_drift_events(&env, "acme-sso", |e| e.len() == 1).await;
+
+    // A later drift of another field, within the six minutes a series lasts.
+    control.put_config_out_of_band(&env.org_id, json!({"allowedEmailDomains": "evil.example"}));
+    env.poke("acme-sso").await;
+    let events = wait_drift_events(&env, "acme-sso", |e| e.len() == 2).await;
+    assert!(
+        events[0].0.contains("clientId") && !events[0].0.contains("allowedEmailDomains"),
+        "{events:?}"
+    );
+    assert!(
+        events[1].0.contains("allowedEmailDomains") && !events[1].0.contains("clientId"),
+        "{events:?}"
+    );
+
+    // The first drift again: the same note, so it joins the first Event's series.
+    control.put_config_out_of_band(&env.org_id, json!({"clientId": "changed-in-the-ui"}));
+    env.poke("acme-sso").await;
+    let events = wait_drift_events(&env, "acme-sso", |e| e.iter().any(|(_, n)| *n == 2)).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0].1, 2, "{events:?}");
+    assert_eq!(events[1].1, 1, "{events:?}");
+    operator.stop().await;
+    env.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_takes_one_pass_and_one_read_of_infisical() {
     let env = TestEnv::new("one-get").await;
