@@ -28,6 +28,14 @@ fn keys(body: &serde_json::Value) -> Vec<String> {
     keys
 }
 
+fn resource_id(resource: &OidcSsoConfig) -> String {
+    resource
+        .status
+        .as_ref()
+        .and_then(|s| s.id.clone())
+        .expect("status.id")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_reaches_ready_with_the_emulators_id_and_exactly_one_post() {
     let env = TestEnv::new("create").await;
@@ -60,7 +68,16 @@ async fn create_reaches_ready_with_the_emulators_id_and_exactly_one_post() {
             .unwrap()
             .contains(&"oidc.infisical-operator.io/finalizer".to_string())
     );
-    env.wait_event("acme-sso", "Created").await;
+    let created = env.wait_event("acme-sso", "Created").await;
+    let id = resource_id(&env.get("acme-sso").await);
+    assert!(
+        created.starts_with(&format!("created OIDC configuration {id}. ")),
+        "{created}"
+    );
+    assert!(
+        created.contains("verified email domain of the organisation"),
+        "the Created Event says what sign-in needs: {created}"
+    );
     env.wait_unmarked("acme-sso").await;
     assert_eq!(operator.metrics.ready_resources.get(), 1);
     operator.stop().await;
@@ -342,6 +359,10 @@ async fn a_crash_between_create_and_status_write_recovers_the_same_id() {
     // in the restarted operator.
     let created = env.wait_event("acme-sso", "Created").await;
     assert!(created.contains("restarted mid-create"), "{created}");
+    assert!(
+        created.contains("verified email domain of the organisation"),
+        "{created}"
+    );
     // Another pass (sync now) must not record it again.
     let passes = operator.metrics.reconciles.get();
     env.poke("acme-sso").await;

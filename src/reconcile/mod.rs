@@ -303,7 +303,10 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
             run_preflight(ctx, resource, &desired, inputs.idp_ca_pem.as_deref(), None).await?;
             let created = apply::create(ctx, resource, &connection, &desired).await;
             let config = note_instance(ctx, resource, &connection, created)?;
-            let note = format!("created OIDC configuration {}", config.id);
+            let note = format!(
+                "created OIDC configuration {}. {SIGN_IN_NEEDS_VERIFIED_DOMAIN}",
+                config.id
+            );
             Outcome::Synced {
                 config: Box::new(config),
                 events: vec![(EventType::Normal, "Created", note)],
@@ -424,6 +427,10 @@ async fn run_preflight(
 /// What every update makes Infisical do, and what only a person can undo.
 pub const ENFORCEMENT_RESET: &str = "Infisical turned off enforce-SSO and SCIM for the organisation when the OIDC configuration was updated (it does so on every update, and a machine identity cannot turn them back on): an organisation admin must re-enable them in Infisical's Organization Settings";
 
+/// What a new configuration needs before anyone can sign in through it, which only an
+/// organisation admin can do (Infisical's email-domain API takes user sessions only).
+pub const SIGN_IN_NEEDS_VERIFIED_DOMAIN: &str = "Infisical lets members sign in through it only with an email whose domain is a verified email domain of the organisation (Organization Settings in Infisical) and is allowed by allowedEmailDomains";
+
 /// The DriftDetected note: the fields that differ, never a value (a secret's only as differing).
 fn describe_drift(fields: &[String]) -> String {
     let named: Vec<String> = fields
@@ -502,7 +509,7 @@ async fn recovered_create_event(
             EventType::Normal,
             "Created",
             format!(
-                "created OIDC configuration {id} (recorded after the operator restarted mid-create)"
+                "created OIDC configuration {id} (recorded after the operator restarted mid-create). {SIGN_IN_NEEDS_VERIFIED_DOMAIN}"
             ),
         )
     }))
