@@ -1042,6 +1042,32 @@ async fn a_static_token_is_reported_days_before_it_expires_and_stalls_after() {
         control.requests().is_empty(),
         "an expired token is never sent to Infisical"
     );
+
+    // A token without an expiry, past Infisical's cut-off for such tokens: refused by Infisical,
+    // reported with its own reason.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    control.set_legacy_token_expiration_enforced_at(now - 91 * 86_400);
+    let legacy = control
+        .mint_token(
+            &env.identity.identity_id,
+            TokenMint {
+                legacy: true,
+                ..TokenMint::default()
+            },
+        )
+        .unwrap();
+    env.put_secret("infisical-token", &[("accessToken", &legacy.access_token)])
+        .await;
+    let stalled = env
+        .wait_ready_reason("acme-sso", "False", "TokenWithoutExpiry")
+        .await;
+    let (_, reason, message) = condition(&stalled, "Stalled").unwrap();
+    assert_eq!(reason, "TokenWithoutExpiry");
+    assert!(message.contains("exceeded max age"), "{message}");
+    assert!(!message.contains(&legacy.access_token));
     operator.stop().await;
     env.cleanup().await;
 }
