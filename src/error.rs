@@ -133,6 +133,15 @@ pub enum Error {
     },
 
     #[error(
+        "{field}: the operator could not look up the identity provider host {host:?}: {detail}. The operator's DNS resolver did not answer, which needs a fix where the operator runs (its pod's DNS settings, or --idp-host-aliases for a name only a private DNS knows); retried at the resync interval. Nothing was sent to Infisical"
+    )]
+    IdpHostLookupFailed {
+        field: String,
+        host: String,
+        detail: String,
+    },
+
+    #[error(
         "IdP preflight failed ({check}): {detail}; nothing was sent to Infisical (spec.preflight: Warn or Skip to go on regardless)"
     )]
     IdpPreflightFailed { check: &'static str, detail: String },
@@ -191,6 +200,7 @@ impl Error {
             Self::TokenExpired { .. } => "TokenExpired",
             Self::TokenWithoutExpiry { .. } => "TokenWithoutExpiry",
             Self::IdpHostUnresolvable { .. } => "IdpHostUnresolvable",
+            Self::IdpHostLookupFailed { .. } => "IdpHostLookupFailed",
             Self::IdpPreflightFailed { .. } => "IdpPreflightFailed",
             Self::MalformedResource(_) => "MalformedResource",
             Self::Infisical(api) => match api.status {
