@@ -1752,6 +1752,10 @@ async fn the_idp_preflight_passes_a_real_provider_and_names_each_failure() {
     env.wait_ready("warned").await;
     let warning = env.wait_event("warned", "IdpPreflightWarning").await;
     assert!(warning.contains("(issuer)"), "{warning}");
+    assert!(
+        warning.contains("goes on") && !warning.contains("nothing was sent"),
+        "the Warn note says what happened: {warning}"
+    );
     operator.stop().await;
     env.cleanup().await;
 }

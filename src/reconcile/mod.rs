@@ -415,7 +415,7 @@ async fn run_preflight(
                 resource,
                 EventType::Warning,
                 "IdpPreflightWarning",
-                error.to_string(),
+                preflight::warning_note(&error),
             )
             .await;
             Ok(())
