@@ -345,6 +345,104 @@ async fn graceful_sigterm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_name_each_field_once_on_every_line() {
+    let world = World::new("e2e-json").await;
+    // One 503 on the create: a transient failure, logged as a backoff.
+    world.emulator.control().inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: Some("/api/v1/sso/oidc/config".into()),
+        count: 1,
+        kind: FaultKind::Status {
+            status: 503,
+            body: None,
+        },
+    });
+    let ns = world.namespace.clone();
+    let mut operator = world.start_operator_with(
+        "json",
+        &[
+            "--log-format",
+            "json",
+            "--leader-elect",
+            "--leader-elect-lease-namespace",
+            &ns,
+        ],
+    );
+    world.apply("discovery-url.yaml", &world.example("discovery-url.yaml"));
+    world.wait_ready("acme-sso", &operator);
+    // A resource whose Secret does not exist: a permanent failure, logged as stalled.
+    let stalled = world
+        .example("discovery-url.yaml")
+        .split("\n---\n")
+        .last()
+        .unwrap()
+        .replace("name: acme-sso", "name: no-secret")
+        .replace("name: idp-client", "name: no-such-secret");
+    world.apply("no-secret.yaml", &stalled);
+    poll(
+        "the stalled resource's log line",
+        TIMEOUT,
+        || operator.log_text().contains("\"stalled\"").then_some(()),
+        || operator.log_tail(20),
+    );
+    operator.sigterm();
+    operator
+        .wait_exit(Duration::from_secs(10))
+        .expect("the operator exits after SIGTERM");
+
+    let log = operator.log_text();
+    let mut lines = 0;
+    let mut problems = Vec::new();
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        lines += 1;
+        if let Err(error) = support::strict_json::check(line) {
+            problems.push(format!("{error}: {line}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {lines} log lines are not one JSON object with one key per field:\n{}",
+        problems.len(),
+        problems[..problems.len().min(10)].join("\n")
+    );
+    // The lines that used to repeat a key say what they are, and carry the error beside it.
+    let parsed: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let with_message = |m: &str| parsed.iter().find(|v| v["message"] == m).cloned();
+    let backoff = with_message("transient failure; backing off")
+        .unwrap_or_else(|| panic!("no backoff line:\n{}", operator.log_tail(40)));
+    assert!(
+        backoff["error"].as_str().is_some_and(|e| e.contains("503")),
+        "{backoff}"
+    );
+    let stalled = with_message("stalled").expect("a stalled line");
+    assert_eq!(stalled["reason"], "SecretNotFound", "{stalled}");
+    let span = &backoff["span"];
+    assert_eq!(
+        (span["name"].as_str(), span["resource"].as_str()),
+        (Some("reconcile"), Some("acme-sso")),
+        "{backoff}"
+    );
+    assert!(lines > 20, "a real run logs more than {lines} lines");
+}
+
+#[test]
+fn the_strict_json_check_refuses_repeated_keys_at_any_depth() {
+    use support::strict_json::check;
+    assert!(check(r#"{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}"#).is_ok());
+    let error = check(r#"{"a":1,"a":2}"#).unwrap_err();
+    assert!(error.contains("duplicate key \"a\""), "{error}");
+    assert!(check(r#"{"s":{"name":"reconcile","name":"acme-sso"}}"#).is_err());
+    assert!(check(r#"[{"x":true},{"y":null,"y":null}]"#).is_err());
+    // And it is a JSON parser: anything else is refused too.
+    assert!(check("transient failure; backing off").is_err());
+    assert!(check(r#"{"a":1} trailing"#).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_runs_with_exactly_the_charts_rbac() {
     let mut world = World::new("e2e-rbac").await;
     let other = world.another_namespace("e2e-rbac-other");

@@ -99,7 +99,8 @@ async fn report_panic(
 
 async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<Action> {
     let namespace = resource.namespace().unwrap_or_default();
-    let span = tracing::info_span!("reconcile", namespace = %namespace, name = %resource.name_any(), generation = resource.metadata.generation);
+    // Not `name`: a span's JSON object already has a `name` key, the span's own.
+    let span = tracing::info_span!("reconcile", namespace = %namespace, resource = %resource.name_any(), generation = resource.metadata.generation);
     let api: Api<OidcSsoConfig> = Api::namespaced(ctx.client.clone(), &namespace);
     let ctx = ctx.clone();
     async move {

@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod process;
+pub mod strict_json;
 pub mod tools;
 
 use std::path::{Path, PathBuf};
