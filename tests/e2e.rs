@@ -504,6 +504,206 @@ async fn operator_runs_with_exactly_the_charts_rbac() {
     );
 }
 
+/// The Lease's holder and transition count, or `None` when the Lease does not exist.
+async fn lease_state(
+    leases: &Api<k8s_openapi::api::coordination::v1::Lease>,
+    name: &str,
+) -> Option<(Option<String>, i32)> {
+    let lease = leases.get_opt(name).await.unwrap()?;
+    let spec = lease.spec.unwrap_or_default();
+    Some((
+        spec.holder_identity.filter(|h| !h.is_empty()),
+        spec.lease_transitions.unwrap_or(0),
+    ))
+}
+
+/// Polls the Lease until `done` holds, for at most `limit`; returns its state then.
+async fn wait_lease(
+    leases: &Api<k8s_openapi::api::coordination::v1::Lease>,
+    name: &str,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&Option<(Option<String>, i32)>) -> bool,
+) -> Option<(Option<String>, i32)> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let state = lease_state(leases, name).await;
+        if done(&state) {
+            return state;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} within {limit:?}; the Lease: {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The chart's replicas, as built binaries authorised exactly as the chart's ServiceAccount, with
+/// the chart's Lease (its Deployment's pods never start here: no node). `helm uninstall`
+/// removes the Role with the rest, so the leader can no longer release the Lease; the Lease
+/// must go with the release, or a reinstall waits a whole Lease duration for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_uninstall_takes_the_lease_with_it_and_a_reinstall_leads_at_once() {
+    let world = World::new("e2e-lease").await;
+    let ns = world.namespace.clone();
+    let (release, lease_name) = ("lease", "lease-infisical-oidc-operator");
+    let chart = support::tools::chart_dir();
+    let chart = chart.to_str().unwrap().to_string();
+    let watch = format!("watchNamespaces={{{ns}}}");
+    let helm = |args: &[&str]| support::tools::helm(&world.kubeconfig, args);
+    let install = || {
+        helm(&[
+            "install",
+            release,
+            &chart,
+            "--namespace",
+            &ns,
+            "--set",
+            &watch,
+            "--set",
+            "image.repository=invalid.example/never-pulled",
+        ])
+    };
+    install();
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(world.client.clone(), &ns);
+    assert_eq!(
+        lease_state(&leases, lease_name).await,
+        Some((None, 0)),
+        "the chart's Lease, without a holder"
+    );
+    let docs = support::tools::release_manifest(&world.kubeconfig, release, &ns);
+    let sa = support::tools::service_account_name(&docs);
+    let as_sa = support::tools::impersonating_kubeconfig(
+        &world.kubeconfig,
+        &ns,
+        &sa,
+        &world.dir.path().join("sa.kubeconfig"),
+    );
+    // A Lease long enough that waiting one out would show.
+    let flags = [
+        "--leader-elect",
+        "--leader-elect-lease-name",
+        lease_name,
+        "--leader-elect-lease-namespace",
+        &ns,
+        "--leader-elect-lease-duration",
+        "30s",
+        "--leader-elect-renew-deadline",
+        "5s",
+        "--leader-elect-retry-period",
+        "1s",
+        "--request-timeout",
+        "2s",
+    ];
+    let start = |tag: &str| OperatorProcess::start(&as_sa, &ns, world.dir.path(), tag, &flags);
+
+    let mut leader = start("lease-a");
+    let (holder, transitions) = wait_lease(
+        &leases,
+        lease_name,
+        Duration::from_secs(10),
+        "the first replica takes the chart's Lease at once",
+        |s| matches!(s, Some((Some(_), _))),
+    )
+    .await
+    .unwrap();
+    let holder = holder.unwrap();
+    assert!(holder.starts_with("lease-a"), "{holder}");
+    let standby = start("lease-b");
+    poll(
+        "the standby names the holder",
+        TIMEOUT,
+        || {
+            standby
+                .log_text()
+                .contains("standing by: another replica holds the Lease")
+                .then_some(())
+        },
+        || standby.log_tail(20),
+    );
+    // The leader's writes kept the chart's metadata: the Lease is still the release's.
+    let stored = leases.get(lease_name).await.unwrap();
+    assert_eq!(
+        stored.metadata.annotations.as_ref().unwrap()["meta.helm.sh/release-name"],
+        release
+    );
+    assert_eq!(
+        stored.metadata.labels.as_ref().unwrap()["app.kubernetes.io/managed-by"],
+        "Helm"
+    );
+
+    // An upgrade leaves the holder alone (the chart sets no field of the Lease's spec).
+    helm(&[
+        "upgrade",
+        release,
+        &chart,
+        "--namespace",
+        &ns,
+        "--reuse-values",
+        "--set",
+        "operator.logLevel=debug",
+    ]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        lease_state(&leases, lease_name).await,
+        Some((Some(holder.clone()), transitions)),
+        "no change of holder across the upgrade"
+    );
+    let standby_log = standby.log_text();
+    assert_eq!(
+        standby_log
+            .matches("standing by: another replica holds the Lease")
+            .count(),
+        1,
+        "said once, not on every attempt:\n{standby_log}"
+    );
+    assert!(standby_log.contains(&holder), "{standby_log}");
+    drop(standby);
+
+    // Uninstall: the Role goes, so the leader's release is refused; the Lease goes too.
+    helm(&["uninstall", release, "--namespace", &ns]);
+    wait_lease(
+        &leases,
+        lease_name,
+        Duration::from_secs(10),
+        "the Lease is deleted with the release",
+        Option::is_none,
+    )
+    .await;
+    leader.sigterm();
+    leader
+        .wait_exit(Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("the old leader exits:\n{}", leader.log_tail(20)));
+    assert_eq!(
+        lease_state(&leases, lease_name).await,
+        None,
+        "nothing recreated the Lease:\n{}",
+        leader.log_tail(20)
+    );
+
+    // A reinstall leads at once, not a Lease duration later.
+    install();
+    let reinstalled = std::time::Instant::now();
+    let _next = start("lease-c");
+    let (holder, _) = wait_lease(
+        &leases,
+        lease_name,
+        Duration::from_secs(10),
+        "the reinstalled replica leads at once",
+        |s| matches!(s, Some((Some(h), _)) if h.starts_with("lease-c")),
+    )
+    .await
+    .unwrap();
+    println!(
+        "{} leads {:.1} s after the reinstall",
+        holder.unwrap(),
+        reinstalled.elapsed().as_secs_f64()
+    );
+    helm(&["uninstall", release, "--namespace", &ns]);
+}
+
 /// Applies the chart's RBAC for a namespaced install watching only the world's namespace, and
 /// returns a kubeconfig that acts as the chart's ServiceAccount.
 fn charts_namespaced_rbac(world: &World) -> std::path::PathBuf {

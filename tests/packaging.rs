@@ -163,6 +163,7 @@ fn cluster_mode_grants_exactly_the_operator_rules_cluster_wide() {
             "ClusterRoleBinding",
             "CustomResourceDefinition",
             "Deployment",
+            "Lease",
             "PodDisruptionBudget",
             "Role",
             "RoleBinding",
@@ -505,6 +506,14 @@ fn two_replicas_by_default_elect_a_leader_with_a_budget_spreading_and_a_lease_ro
     assert_eq!(role["metadata"]["namespace"], "ops");
     assert_eq!(role["rules"][0]["apiGroups"][0], "coordination.k8s.io");
     assert_eq!(role["rules"][0]["resources"][0], "leases");
+    // The Lease belongs to the release (deleted with it), without a holder and without any
+    // spec field, so that upgrades never touch what the leader writes.
+    let lease = one(&docs, "Lease");
+    assert_eq!(
+        (name(lease), namespace(lease)),
+        ("rel-infisical-oidc-operator", Some("ops"))
+    );
+    assert!(lease.get("spec").is_none(), "{lease:?}");
 
     // One replica: no election, Recreate, and nothing that only makes sense for two.
     let docs = helm_template("rel", "ops", &["--set", "replicas=1"]);
@@ -513,6 +522,7 @@ fn two_replicas_by_default_elect_a_leader_with_a_budget_spreading_and_a_lease_ro
     assert!(!args(&docs).iter().any(|a| a.starts_with("--leader-elect")));
     assert!(of_kind(&docs, "PodDisruptionBudget").is_empty());
     assert!(of_kind(&docs, "Role").is_empty());
+    assert!(of_kind(&docs, "Lease").is_empty());
     assert!(deploy["spec"]["template"]["spec"]["topologySpreadConstraints"].is_null());
 }
 
@@ -581,6 +591,12 @@ fn comparable(docs: &[Value]) -> Vec<(String, Value)> {
             one(docs, "Service")["spec"]["ports"].clone(),
         ),
     ];
+    for lease in of_kind(docs, "Lease") {
+        out.push((
+            format!("Lease {} in {:?}", name(lease), namespace(lease)),
+            lease["spec"].clone(),
+        ));
+    }
     for k in ["ClusterRole", "Role"] {
         for r in of_kind(docs, k) {
             let triples: Vec<String> = rule_triples(r)
