@@ -99,7 +99,8 @@ async fn report_panic(
 
 async fn reconcile_valid(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<Action> {
     let namespace = resource.namespace().unwrap_or_default();
-    let span = tracing::info_span!("reconcile", namespace = %namespace, name = %resource.name_any(), generation = resource.metadata.generation);
+    // Not `name`: a span's JSON object already has a `name` key, the span's own.
+    let span = tracing::info_span!("reconcile", namespace = %namespace, resource = %resource.name_any(), generation = resource.metadata.generation);
     let api: Api<OidcSsoConfig> = Api::namespaced(ctx.client.clone(), &namespace);
     let ctx = ctx.clone();
     async move {
@@ -303,7 +304,10 @@ async fn run_pipeline(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<Out
             run_preflight(ctx, resource, &desired, inputs.idp_ca_pem.as_deref(), None).await?;
             let created = apply::create(ctx, resource, &connection, &desired).await;
             let config = note_instance(ctx, resource, &connection, created)?;
-            let note = format!("created OIDC configuration {}", config.id);
+            let note = format!(
+                "created OIDC configuration {}. {SIGN_IN_NEEDS_VERIFIED_DOMAIN}",
+                config.id
+            );
             Outcome::Synced {
                 config: Box::new(config),
                 events: vec![(EventType::Normal, "Created", note)],
@@ -412,7 +416,7 @@ async fn run_preflight(
                 resource,
                 EventType::Warning,
                 "IdpPreflightWarning",
-                error.to_string(),
+                preflight::warning_note(&error),
             )
             .await;
             Ok(())
@@ -423,6 +427,10 @@ async fn run_preflight(
 
 /// What every update makes Infisical do, and what only a person can undo.
 pub const ENFORCEMENT_RESET: &str = "Infisical turned off enforce-SSO and SCIM for the organisation when the OIDC configuration was updated (it does so on every update, and a machine identity cannot turn them back on): an organisation admin must re-enable them in Infisical's Organization Settings";
+
+/// What a new configuration needs before anyone can sign in through it, which only an
+/// organisation admin can do (Infisical's email-domain API takes user sessions only).
+pub const SIGN_IN_NEEDS_VERIFIED_DOMAIN: &str = "Infisical lets members sign in through it only with an email whose domain is a verified email domain of the organisation (Organization Settings in Infisical) and is allowed by allowedEmailDomains";
 
 /// The DriftDetected note: the fields that differ, never a value (a secret's only as differing).
 fn describe_drift(fields: &[String]) -> String {
@@ -502,7 +510,7 @@ async fn recovered_create_event(
             EventType::Normal,
             "Created",
             format!(
-                "created OIDC configuration {id} (recorded after the operator restarted mid-create)"
+                "created OIDC configuration {id} (recorded after the operator restarted mid-create). {SIGN_IN_NEEDS_VERIFIED_DOMAIN}"
             ),
         )
     }))

@@ -36,6 +36,20 @@ pub fn needed(patch: Option<&UpdateOidcConfig>) -> bool {
         || p.is_active == Some(true)
 }
 
+/// The note of the Warning Event under `spec.preflight: Warn`: the failure, and that the
+/// operator goes on anyway (the error's own text is Enforce's, which says nothing was sent).
+pub fn warning_note(error: &Error) -> String {
+    let failure = match error {
+        Error::IdpPreflightFailed { check, detail } => {
+            format!("IdP preflight failed ({check}): {detail}")
+        }
+        other => format!("IdP preflight failed: {other}"),
+    };
+    format!(
+        "{failure}; spec.preflight is Warn, so the operator goes on and sends the configuration to Infisical despite the failure"
+    )
+}
+
 fn failed(check: &'static str, detail: impl Into<String>) -> Error {
     Error::IdpPreflightFailed {
         check,
@@ -212,6 +226,25 @@ pub fn check_key_set(jwks_uri: &str, set: &Value, algorithm: &str) -> Result<()>
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_warn_note_says_the_operator_goes_on() {
+        let error = failed("issuer", "the document's issuer is https://other.example");
+        let note = warning_note(&error);
+        assert!(
+            note.starts_with(
+                "IdP preflight failed (issuer): the document's issuer is https://other.example; "
+            ),
+            "{note}"
+        );
+        assert!(
+            note.contains("goes on") && note.contains("despite the failure"),
+            "{note}"
+        );
+        assert!(!note.contains("nothing was sent"), "{note}");
+        // Enforce's text is unchanged: there, nothing is sent.
+        assert!(error.to_string().contains("nothing was sent to Infisical"));
+    }
 
     fn document() -> Value {
         json!({

@@ -266,7 +266,7 @@ fn failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health
     let wait = super::retry::after_failure(ctx, key, error, resync);
     match error.class() {
         ErrorClass::Permanent | ErrorClass::Auth => {
-            tracing::warn!(%reason, %message, "stalled");
+            tracing::warn!(%reason, error = %message, "stalled");
             (Health::Stalled { reason, message }, wait)
         }
         ErrorClass::RateLimited => {
@@ -274,7 +274,7 @@ fn failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> (Health
             (Health::Reconciling { reason, message }, wait)
         }
         ErrorClass::Transient => {
-            tracing::warn!(%reason, %message, retry_in_s = wait.as_secs_f64(), "transient failure; backing off");
+            tracing::warn!(%reason, error = %message, retry_in_s = wait.as_secs_f64(), "transient failure; backing off");
             (
                 Health::Reconciling {
                     reason,
