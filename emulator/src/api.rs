@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::jwt::{self, JwtError};
-use crate::state::{GET_KEYS, Inner, Lockout, LoginCounters, Shared, now_secs, random_alnum, secs};
+use crate::state::{GET_KEYS, Inner, Lockout, LoginCounters, Shared, random_alnum, secs};
 use crate::tokens;
 use crate::validate::{self, CREATE_FIELDS, LOGIN_FIELDS, TOKEN_FIELDS};
 
@@ -125,8 +125,11 @@ fn unauthorized(message: impl Into<Value>) -> Response {
 
 /// `jwt.verify` (signature and `exp`), as the auth plugin and `verifyAccessTokenJwt` call it.
 fn verify_jwt(sh: &Shared, token: &str) -> Result<Value, Response> {
-    let expired_status = sh.lock().expired_token_status;
-    jwt::verify(&sh.jwt_key, token, now_secs()).map_err(|e| token_error(expired_status, e))
+    let (expired_status, now) = {
+        let inner = sh.lock();
+        (inner.expired_token_status, inner.now_secs())
+    };
+    jwt::verify(&sh.jwt_key, token, now).map_err(|e| token_error(expired_status, e))
 }
 
 /// `verifyAccessTokenJwt` + `assertMinimalRenewClaims`
@@ -214,7 +217,7 @@ fn authenticate(sh: &Shared, headers: &HeaderMap, meta: &mut Meta) -> Result<Aut
         &claims,
         inner.legacy_enforced_at,
         inner.max_token_age,
-        now_secs(),
+        inner.now_secs(),
     ) {
         return Err(unauthorized(tokens::MSG_LEGACY_MAX_AGE));
     }
@@ -557,7 +560,7 @@ pub(crate) async fn renew(State(sh): State<Arc<Shared>>, body: Bytes) -> Respons
         let identity_id = tokens::str_claim(&claims, "identityId");
         meta.identity_id = Some(identity_id.clone());
         let mut inner = sh.lock();
-        let now = now_secs();
+        let now = inner.now_secs();
         if tokens::legacy_max_age_exceeded(
             &claims,
             inner.legacy_enforced_at,
@@ -611,7 +614,7 @@ pub(crate) async fn revoke(State(sh): State<Arc<Shared>>, body: Bytes) -> Respon
         meta.identity_id = Some(tokens::str_claim(&claims, "identityId"));
         let mut inner = sh.lock();
         let source = token_source(&inner, &claims)?;
-        let now = now_secs();
+        let now = inner.now_secs();
         let expires_at = tokens::marker_expiry(
             claims.get("exp").and_then(Value::as_u64),
             source.ttl,
