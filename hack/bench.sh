@@ -6,7 +6,8 @@
 # Fails (non-zero) on a duplicate create in any phase, or when the operator sent more Infisical
 # reads or writes in some 60-second window than its shipped budget allows.
 #
-#   bash hack/bench.sh                          # own kube-apiserver + etcd on 127.0.0.1:56443
+#   bash hack/bench.sh                          # its own control plane (no node: the bench runs the
+#                                               # operator as a process), in its network namespace
 #   USE_EXISTING_CLUSTER=1 bash hack/bench.sh   # $KUBECONFIG instead (kind, k3d, ...)
 #   BENCH_LARGE=0 bash hack/bench.sh            # skip the 10,000-object phase
 #
@@ -23,7 +24,7 @@ started=$(date +%s)
 
 command -v cargo >/dev/null 2>&1 || { log "cargo is required (rustup toolchain)"; exit 1; }
 
-export CLUSTER_NAME="${CLUSTER_NAME:-oidc-bench}" CLUSTER_PORT="${CLUSTER_PORT:-56443}"
+export CLUSTER_NAME="${CLUSTER_NAME:-oidc-bench}" CLUSTER_NODE="${CLUSTER_NODE:-0}"
 KUBECONFIG="$(bash hack/cluster.sh up)"
 export KUBECONFIG
 trap 'bash hack/cluster.sh down' EXIT
@@ -32,8 +33,8 @@ export BENCH_LARGE="${BENCH_LARGE:-1}"
 if [ "${USE_EXISTING_CLUSTER:-0}" != 1 ]; then
   # Our own throwaway server: report its memory as context, and skip the per-object cleanup.
   state="/dev/shm/kas-$CLUSTER_NAME"
-  [ -f "$state/kube-apiserver.pid" ] && export BENCH_APISERVER_PID="$(cat "$state/kube-apiserver.pid")"
-  [ -f "$state/etcd.pid" ] && export BENCH_ETCD_PID="$(cat "$state/etcd.pid")"
+  [ -f "$state/pids/kube-apiserver" ] && export BENCH_APISERVER_PID="$(cat "$state/pids/kube-apiserver")"
+  [ -f "$state/pids/etcd" ] && export BENCH_ETCD_PID="$(cat "$state/pids/etcd")"
   export BENCH_SKIP_CLEANUP="${BENCH_SKIP_CLEANUP:-1}"
 fi
 
@@ -42,7 +43,7 @@ log "building (release)"
 cargo bench --locked --bench scale --no-run
 log "running against $KUBECONFIG"
 set +e
-cargo bench --locked --bench scale 2>&1 | tee .work/bench.txt
+bash hack/cluster.sh exec env CARGO_NET_OFFLINE=true cargo bench --locked --bench scale 2>&1 | tee .work/bench.txt
 status=${PIPESTATUS[0]}
 set -e
 log "finished with status $status in $(( $(date +%s) - started ))s; output in .work/bench.txt"

@@ -5,8 +5,9 @@ every 10 s, 150 reads and 60 writes a minute).
 
     python3 hack/measure-outage-return.py [--resources 20] [--outage 600]
 
-Needs KUBECONFIG (e.g. `export KUBECONFIG=$(CLUSTER_NAME=outage CLUSTER_PORT=27443 bash
-hack/cluster.sh up)`) with the CRD applied, and the debug binaries built (`cargo build --bins`).
+Needs KUBECONFIG (e.g. `export KUBECONFIG=$(CLUSTER_NAME=outage CLUSTER_NODE=0 bash hack/cluster.sh
+up)`) with the CRD applied, and the debug binaries built (`cargo build --bins`); run it where the cluster
+is reachable: `CLUSTER_NAME=outage bash hack/cluster.sh exec python3 hack/measure-outage-return.py`.
 Starts the emulator and the operator binaries on loopback, stops them at the end, and prints:
 time to all Ready after the return (median and max per resource), and the most requests the
 emulator received in any 60-second window (sampled each second) against the operator's budget.

@@ -127,9 +127,23 @@ pub enum Error {
     TokenExpired { expired_at: String },
 
     #[error(
+        "{answer}: the static access token has no expiry (no exp claim), and Infisical refuses identity access tokens issued without one once its cut-off has passed (LEGACY_IDENTITY_ACCESS_TOKEN_EXPIRATION_ENFORCED_AT, 2026-05-04 by default, plus the 90-day maximum token age). Issue a new token (new ones always expire) and put it in the Secret, or use Universal Auth, which the operator renews itself"
+    )]
+    TokenWithoutExpiry { answer: ApiError },
+
+    #[error(
         "{field}: the identity provider host {host:?} does not resolve ({detail}); check the URL for a typo. Nothing was sent to Infisical"
     )]
     IdpHostUnresolvable {
+        field: String,
+        host: String,
+        detail: String,
+    },
+
+    #[error(
+        "{field}: the operator could not look up the identity provider host {host:?}: {detail}. The operator's DNS resolver did not answer, which needs a fix where the operator runs (its pod's DNS settings, or --idp-host-aliases for a name only a private DNS knows); retried at the resync interval. Nothing was sent to Infisical"
+    )]
+    IdpHostLookupFailed {
         field: String,
         host: String,
         detail: String,
@@ -193,7 +207,9 @@ impl Error {
             Self::IdMismatch { .. } => ID_MISMATCH,
             Self::OrganizationChanged { .. } => ORGANIZATION_CHANGED,
             Self::TokenExpired { .. } => TOKEN_EXPIRED,
+            Self::TokenWithoutExpiry { .. } => TOKEN_WITHOUT_EXPIRY,
             Self::IdpHostUnresolvable { .. } => IDP_HOST_UNRESOLVABLE,
+            Self::IdpHostLookupFailed { .. } => IDP_HOST_LOOKUP_FAILED,
             Self::IdpPreflightFailed { .. } => IDP_PREFLIGHT_FAILED,
             Self::MalformedResource(_) => MALFORMED_RESOURCE,
             Self::Infisical(api) => match api.status {
@@ -382,6 +398,23 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("You are not allowed to create on sso"));
         assert!(text.contains("req-abcdefghijklmn"));
+    }
+
+    #[test]
+    fn a_refused_token_without_expiry_is_named_and_permanent() {
+        let Error::Infisical(answer) = api(
+            401,
+            "UnauthorizedError",
+            "Identity access token exceeded max age, please re-authenticate",
+        ) else {
+            unreachable!()
+        };
+        let err = Error::TokenWithoutExpiry { answer };
+        assert_eq!(err.reason(), "TokenWithoutExpiry");
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        let text = err.to_string();
+        assert!(text.contains("exceeded max age") && text.contains("req-abcdefghijklmn"));
+        assert!(text.contains("LEGACY_IDENTITY_ACCESS_TOKEN_EXPIRATION_ENFORCED_AT"));
     }
 
     #[test]

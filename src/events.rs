@@ -1,6 +1,7 @@
 //! Kubernetes Events (`events.k8s.io/v1`), recorded like kube's `Recorder` (a repeat within six
 //! minutes becomes a series on the first Event instead of a new object) but remembering only
-//! what a repeat needs: the Event's name and count, under a hash of what makes it a repeat.
+//! what a repeat needs: the Event's name and count, under a hash of what makes it a repeat. Only
+//! an identical Event is a repeat: its note included.
 //! kube's recorder keeps every whole Event for the six minutes, which at a few thousand creates
 //! a minute was the operator's largest use of memory.
 
@@ -39,7 +40,7 @@ impl Recorder {
         }
     }
 
-    /// Creates the Event, or adds to its series when the same Event (type, reason, action,
+    /// Creates the Event, or adds to its series when the same Event (type, reason, action, note,
     /// object) was recorded within the last six minutes.
     pub async fn publish(
         &self,
@@ -141,13 +142,16 @@ impl Recorder {
     }
 }
 
-/// What makes two Events the same, as kube's recorder sees it (the note is not part of it: a
-/// repeat keeps the first note and counts).
+/// What makes two Events the same. The note is part of it, as the message is in client-go's
+/// `getEventKey` (`tools/record/events_cache.go`): a series keeps its first note, so folding
+/// Events whose notes differ (kube's recorder does) would show a later drift under the fields of
+/// the first.
 fn key(event: &Event, regarding: &ObjectReference) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     matches!(event.type_, EventType::Warning).hash(&mut hasher);
     event.reason.hash(&mut hasher);
     event.action.hash(&mut hasher);
+    event.note.hash(&mut hasher);
     for part in [
         &regarding.namespace,
         &regarding.name,
@@ -162,4 +166,37 @@ fn key(event: &Event, regarding: &ObjectReference) -> u64 {
         related.name.hash(&mut hasher);
     }
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drift(note: &str) -> Event {
+        Event {
+            type_: EventType::Warning,
+            reason: "DriftDetected".into(),
+            note: Some(note.into()),
+            action: "Reconcile".into(),
+            secondary: None,
+        }
+    }
+
+    #[test]
+    fn only_an_identical_event_is_a_repeat() {
+        let object = ObjectReference {
+            name: Some("acme-sso".into()),
+            namespace: Some("platform".into()),
+            uid: Some("u-1".into()),
+            ..Default::default()
+        };
+        let first = key(&drift("differs: clientId"), &object);
+        assert_eq!(first, key(&drift("differs: clientId"), &object));
+        assert_ne!(first, key(&drift("differs: isActive"), &object));
+        let other = ObjectReference {
+            uid: Some("u-2".into()),
+            ..object.clone()
+        };
+        assert_ne!(first, key(&drift("differs: clientId"), &other));
+    }
 }

@@ -7,6 +7,15 @@
 //! holder released it. Every write to the Lease carries the resourceVersion it was based on, so
 //! of two replicas that try to take it at the same moment exactly one succeeds.
 //!
+//! The Helm chart creates the Lease without a holder, so that `helm uninstall` deletes it with
+//! the rest of the release. A Lease without a holder is therefore not always a release: a fresh
+//! one is taken at once, but one that lost its holder without a release (deleted, or replaced
+//! by `helm upgrade --force`) while another replica held it is taken only after a Lease
+//! duration, since that holder may still be writing (and, if it is, writes itself back first).
+//! A leader whose Lease is deleted stands down rather than recreate it: the deletion is most
+//! likely `helm uninstall`, which a recreated Lease would outlive. Writes keep the Lease's
+//! metadata (the chart's labels and annotations).
+//!
 //! Why not `kube-lease-manager`: it reports only changes of leadership, never a successful
 //! renewal, and keeps reporting leadership while renewals fail, so a fence on "the last
 //! confirmed renewal" cannot be built on it; it also has no retry period or renew deadline.
@@ -133,8 +142,8 @@ impl Fence {
     }
 }
 
-/// The parts of a Lease the election reads.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The parts of a Lease the election reads (all empty for a Lease that does not exist).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Record {
     holder: Option<String>,
     renew_time: Option<MicroTime>,
@@ -150,6 +159,22 @@ impl Record {
             transitions: spec.lease_transitions.unwrap_or(0),
         }
     }
+
+    /// A holder gave the Lease up on shutdown: it cleared the holder in a renewal (client-go's
+    /// release does the same). A Lease that never had a holder, or was replaced or deleted,
+    /// has no renewal time.
+    fn released(&self) -> bool {
+        self.holder.is_none() && self.renew_time.is_some()
+    }
+}
+
+/// The last Lease seen (`None`: it did not exist), its record, and when that record was first
+/// seen.
+#[derive(Clone, Debug)]
+struct Seen {
+    lease: Option<Lease>,
+    record: Record,
+    since: Instant,
 }
 
 /// What to do with the Lease, given what was last seen of it.
@@ -163,18 +188,42 @@ pub enum Step {
     Follow,
 }
 
-/// The pure decision: `unchanged_for` is how long the current record has been seen unchanged.
-pub fn decide(
-    holder: Option<&str>,
-    me: &str,
-    unchanged_for: Duration,
-    lease_duration: Duration,
-) -> Step {
-    match holder {
+/// What a replica knows of the Lease when it decides.
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    /// The Lease exists.
+    pub exists: bool,
+    /// The current holder (`None` also when the Lease does not exist).
+    pub holder: Option<&'a str>,
+    /// The last holder cleared it on shutdown.
+    pub released: bool,
+    /// The last holder this replica saw, if any.
+    pub last_holder: Option<&'a str>,
+    /// How long the current record (or the Lease's absence) has been seen unchanged.
+    pub unchanged_for: Duration,
+}
+
+/// The pure decision.
+pub fn decide(view: View<'_>, me: &str, lease_duration: Duration) -> Step {
+    let expired = view.unchanged_for >= lease_duration;
+    match view.holder {
         Some(holder) if holder == me => Step::Renew,
-        None => Step::Take,
-        Some(_) if unchanged_for >= lease_duration => Step::Take,
+        Some(_) if expired => Step::Take,
         Some(_) => Step::Follow,
+        None if view.released => Step::Take,
+        None => match view.last_holder {
+            // Never seen held: the chart's new Lease, or none yet.
+            None => Step::Take,
+            // Replaced without a holder under this replica, the holder: write itself back.
+            Some(last) if last == me && view.exists => Step::Take,
+            // Deleted under this replica: `helm uninstall` (or a person) removed it. Recreating
+            // it could outlive the release; stand down instead.
+            Some(last) if last == me => Step::Follow,
+            // Emptied or deleted under another holder, which may still be writing: if it is
+            // alive it writes itself back within a retry period.
+            Some(_) if expired => Step::Take,
+            Some(_) => Step::Follow,
+        },
     }
 }
 
@@ -184,8 +233,9 @@ pub struct Elector {
     settings: ElectionSettings,
     fence: Fence,
     metrics: Arc<Metrics>,
-    /// The record last seen, its resourceVersion, and when it was first seen.
-    seen: Option<(Record, String, Instant)>,
+    seen: Option<Seen>,
+    /// The holder of the last Lease this replica saw held.
+    last_holder: Option<String>,
 }
 
 /// The Lease's holder as this replica saw it after an attempt.
@@ -209,6 +259,7 @@ impl Elector {
             fence,
             metrics,
             seen: None,
+            last_holder: None,
         }
     }
 
@@ -221,27 +272,21 @@ impl Elector {
     pub async fn attempt(&mut self) -> Result<Role, kube::Error> {
         let started = Instant::now();
         let me = self.settings.identity.clone();
-        let Some(lease) = self.api.get_opt(&self.settings.lease_name).await? else {
-            let lease = self.lease(None, 0, None);
-            return match self.api.create(&PostParams::default(), &lease).await {
-                Ok(created) => Ok(self.took(created, started)),
-                // Another replica created it first: look again next time.
-                Err(kube::Error::Api(status)) if status.code == 409 => {
-                    Ok(Role::Follower { holder: None })
-                }
-                Err(error) => Err(error),
-            };
-        };
-        let record = Record::of(&lease);
-        let version = lease.metadata.resource_version.clone().unwrap_or_default();
-        self.observe(&record, &version);
-        let unchanged_for = self.seen.as_ref().map_or(Duration::ZERO, |s| s.2.elapsed());
-        let step = decide(
-            record.holder.as_deref(),
-            &me,
+        let lease = self.api.get_opt(&self.settings.lease_name).await?;
+        let record = lease.as_ref().map(Record::of).unwrap_or_default();
+        self.observe(lease.clone(), &record);
+        let unchanged_for = self
+            .seen
+            .as_ref()
+            .map_or(Duration::ZERO, |s| s.since.elapsed());
+        let view = View {
+            exists: lease.is_some(),
+            holder: record.holder.as_deref(),
+            released: record.released(),
+            last_holder: self.last_holder.as_deref(),
             unchanged_for,
-            self.settings.lease_duration,
-        );
+        };
+        let step = decide(view, &me, self.settings.lease_duration);
         let (transitions, acquired) = match step {
             Step::Follow => {
                 return Ok(Role::Follower {
@@ -250,18 +295,32 @@ impl Elector {
             }
             Step::Renew => (
                 record.transitions,
-                lease.spec.as_ref().and_then(|s| s.acquire_time.clone()),
+                lease
+                    .as_ref()
+                    .and_then(|l| l.spec.as_ref())
+                    .and_then(|s| s.acquire_time.clone()),
             ),
             Step::Take => (record.transitions + 1, None),
         };
-        let next = self.lease(Some(version), transitions, acquired);
-        match self
-            .api
-            .replace(&self.settings.lease_name, &PostParams::default(), &next)
-            .await
-        {
+        let spec = self.spec(transitions, acquired);
+        let written = match lease {
+            None => {
+                self.api
+                    .create(&PostParams::default(), &self.new_lease(spec))
+                    .await
+            }
+            Some(mut lease) => {
+                // The read object, resourceVersion and metadata included: the write is
+                // conditional, and keeps what others (the chart) put in the metadata.
+                lease.spec = Some(spec);
+                self.api
+                    .replace(&self.settings.lease_name, &PostParams::default(), &lease)
+                    .await
+            }
+        };
+        match written {
             Ok(written) => Ok(self.took(written, started)),
-            // Someone else wrote it since we read it: they renewed or took it.
+            // Someone else created or wrote it since we read it: they renewed or took it.
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(Role::Follower {
                 holder: record.holder,
             }),
@@ -273,85 +332,94 @@ impl Elector {
     /// a Lease duration. Closes the fence first: nothing is written after this.
     pub async fn release(&mut self) -> Result<(), kube::Error> {
         self.fence.close();
-        let Some((record, version, _)) = self.seen.clone() else {
+        let Some(Seen {
+            lease: Some(mut released),
+            record,
+            ..
+        }) = self.seen.clone()
+        else {
             return Ok(());
         };
         if record.holder.as_deref() != Some(self.settings.identity.as_str()) {
             return Ok(());
         }
-        let mut released = self.lease(Some(version), record.transitions, None);
-        if let Some(spec) = released.spec.as_mut() {
-            spec.holder_identity = None;
-            spec.acquire_time = None;
-            spec.lease_duration_seconds = Some(1);
-        }
+        let mut spec = self.spec(record.transitions, None);
+        spec.holder_identity = None;
+        spec.acquire_time = None;
+        spec.lease_duration_seconds = Some(1);
+        released.spec = Some(spec);
         match self
             .api
             .replace(&self.settings.lease_name, &PostParams::default(), &released)
             .await
         {
             Ok(_) => Ok(()),
-            // Already renewed or taken by someone else: nothing of ours to release.
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            // Already renewed or taken by someone else, or gone (`helm uninstall` deletes it):
+            // nothing of ours to release.
+            Err(kube::Error::Api(status)) if matches!(status.code, 404 | 409) => Ok(()),
             Err(error) => Err(error),
         }
     }
 
     fn took(&mut self, written: Lease, started: Instant) -> Role {
         let record = Record::of(&written);
-        let version = written
-            .metadata
-            .resource_version
-            .clone()
-            .unwrap_or_default();
-        self.observe(&record, &version);
+        self.observe(Some(written), &record);
         self.fence.confirm(started);
         Role::Leader
     }
 
-    /// Remembers a record and when it was first seen; counts changes of holder.
-    fn observe(&mut self, record: &Record, version: &str) {
-        let changed = match &self.seen {
-            Some((seen, seen_version, _)) => seen != record || seen_version != version,
-            None => true,
-        };
-        if !changed {
-            return;
+    /// Remembers the Lease as seen, and since when its record is unchanged; counts changes of
+    /// holder.
+    fn observe(&mut self, lease: Option<Lease>, record: &Record) {
+        let version =
+            |l: &Option<Lease>| l.as_ref().and_then(|l| l.metadata.resource_version.clone());
+        if let Some(holder) = &record.holder {
+            self.last_holder = Some(holder.clone());
         }
-        let holder_changed = self
-            .seen
-            .as_ref()
-            .is_some_and(|(seen, _, _)| seen.holder != record.holder);
-        if holder_changed {
-            self.metrics.leader_transitions.inc();
+        match &mut self.seen {
+            Some(seen) if seen.record == *record && version(&seen.lease) == version(&lease) => {
+                seen.lease = lease;
+            }
+            seen => {
+                if seen
+                    .as_ref()
+                    .is_some_and(|s| s.record.holder != record.holder)
+                {
+                    self.metrics.leader_transitions.inc();
+                }
+                *seen = Some(Seen {
+                    lease,
+                    record: record.clone(),
+                    since: Instant::now(),
+                });
+            }
         }
-        self.seen = Some((record.clone(), version.to_string(), Instant::now()));
     }
 
-    fn lease(
-        &self,
-        resource_version: Option<String>,
-        transitions: i32,
-        acquired: Option<MicroTime>,
-    ) -> Lease {
+    /// The spec this replica writes as the holder.
+    fn spec(&self, transitions: i32, acquired: Option<MicroTime>) -> LeaseSpec {
         let now = MicroTime(jiff::Timestamp::now());
+        LeaseSpec {
+            holder_identity: Some(self.settings.identity.clone()),
+            lease_duration_seconds: Some(
+                i32::try_from(self.settings.lease_duration.as_secs()).unwrap_or(i32::MAX),
+            ),
+            acquire_time: Some(acquired.unwrap_or_else(|| now.clone())),
+            renew_time: Some(now),
+            lease_transitions: Some(transitions),
+            ..Default::default()
+        }
+    }
+
+    /// A Lease this replica creates (without the chart, or after it was deleted).
+    fn new_lease(&self, spec: LeaseSpec) -> Lease {
         Lease {
             metadata: ObjectMeta {
                 name: Some(self.settings.lease_name.clone()),
                 namespace: Some(self.settings.lease_namespace.clone()),
-                resource_version,
                 ..Default::default()
             },
-            spec: Some(LeaseSpec {
-                holder_identity: Some(self.settings.identity.clone()),
-                lease_duration_seconds: Some(
-                    i32::try_from(self.settings.lease_duration.as_secs()).unwrap_or(i32::MAX),
-                ),
-                acquire_time: Some(acquired.unwrap_or_else(|| now.clone())),
-                renew_time: Some(now),
-                lease_transitions: Some(transitions),
-                ..Default::default()
-            }),
+            spec: Some(spec),
         }
     }
 
@@ -362,16 +430,41 @@ impl Elector {
         let config = watcher::Config::default()
             .fields(&format!("metadata.name={}", self.settings.lease_name));
         let mut changes = watcher(self.api.clone(), config).boxed();
+        // The holder last logged: a standby says who leads when it starts waiting and when that
+        // changes, not on every attempt.
+        let mut logged: Option<Option<String>> = None;
         loop {
             let outcome = self.attempt().await;
             on_attempt(&outcome);
             match &outcome {
                 Ok(Role::Leader) => return,
+                Ok(Role::Follower {
+                    holder: Some(holder),
+                }) if logged.as_ref() != Some(&Some(holder.clone())) => {
+                    let lease = &self.settings.lease_name;
+                    tracing::info!(%holder, %lease, "standing by: another replica holds the Lease");
+                    logged = Some(Some(holder.clone()));
+                }
+                // No holder, yet not taken: it lost its holder without a release (a lost race
+                // for a free Lease is not worth a line: the next attempt sees the winner).
+                Ok(Role::Follower { holder: None })
+                    if logged != Some(None)
+                        && self
+                            .last_holder
+                            .as_ref()
+                            .is_some_and(|h| *h != self.settings.identity) =>
+                {
+                    let lease = &self.settings.lease_name;
+                    let last_holder = self.last_holder.as_deref().unwrap_or_default();
+                    tracing::info!(
+                        %lease,
+                        %last_holder,
+                        "standing by: the Lease lost its holder without a release (deleted or replaced); taking it if nobody renews it within the Lease duration"
+                    );
+                    logged = Some(None);
+                }
                 Ok(Role::Follower { holder }) => {
-                    tracing::debug!(
-                        holder = holder.as_deref().unwrap_or(""),
-                        "another replica leads; standing by"
-                    )
+                    tracing::debug!(holder = holder.as_deref().unwrap_or(""), "standing by")
                 }
                 Err(error) => tracing::warn!(%error, "cannot read or take the Lease; retrying"),
             }
@@ -418,10 +511,10 @@ impl Elector {
                 Ok(Role::Leader) => {}
                 Ok(Role::Follower { holder }) => {
                     self.fence.close();
-                    return format!(
-                        "the Lease is held by {}",
-                        holder.as_deref().unwrap_or("nobody")
-                    );
+                    return match holder {
+                        Some(holder) => format!("the Lease is held by {holder}"),
+                        None => "the Lease was deleted, or another replica wrote it first".into(),
+                    };
                 }
                 Err(error) => tracing::warn!(%error, "renewing the Lease failed; retrying"),
             }
@@ -484,17 +577,63 @@ mod tests {
         assert!(settings(60, 15, 0).check(request).is_err());
     }
 
+    fn view<'a>(holder: Option<&'a str>, last_holder: Option<&'a str>, secs: u64) -> View<'a> {
+        View {
+            exists: true,
+            holder,
+            released: false,
+            last_holder,
+            unchanged_for: Duration::from_secs(secs),
+        }
+    }
+
     #[test]
     fn decisions_follow_the_holder_and_the_time_it_was_seen_unchanged() {
         let lease = Duration::from_secs(15);
-        assert_eq!(decide(Some("me"), "me", Duration::ZERO, lease), Step::Renew);
-        assert_eq!(decide(None, "me", Duration::ZERO, lease), Step::Take);
-        let other = Some("other");
+        let me = "me";
         assert_eq!(
-            decide(other, "me", Duration::from_secs(14), lease),
+            decide(view(Some("me"), Some("me"), 0), me, lease),
+            Step::Renew
+        );
+        let other = Some("other");
+        assert_eq!(decide(view(other, other, 14), me, lease), Step::Follow);
+        assert_eq!(decide(view(other, other, 15), me, lease), Step::Take);
+    }
+
+    #[test]
+    fn a_lease_without_a_holder_is_taken_at_once_only_when_nobody_else_may_still_write() {
+        let lease = Duration::from_secs(15);
+        let me = "me";
+        // The chart's new Lease, or one this replica never saw held: at once.
+        assert_eq!(decide(view(None, None, 0), me, lease), Step::Take);
+        // Released by its holder on shutdown: at once.
+        let released = View {
+            released: true,
+            ..view(None, Some("other"), 0)
+        };
+        assert_eq!(decide(released, me, lease), Step::Take);
+        // Emptied (replaced) or deleted while another held it: that holder may still be
+        // writing, so only after a Lease duration with nobody writing it back.
+        assert_eq!(
+            decide(view(None, Some("other"), 0), me, lease),
             Step::Follow
         );
-        assert_eq!(decide(other, "me", lease, lease), Step::Take);
+        assert_eq!(
+            decide(view(None, Some("other"), 14), me, lease),
+            Step::Follow
+        );
+        assert_eq!(decide(view(None, Some("other"), 15), me, lease), Step::Take);
+        let deleted = |last_holder, secs| View {
+            exists: false,
+            ..view(None, last_holder, secs)
+        };
+        assert_eq!(decide(deleted(Some("other"), 0), me, lease), Step::Follow);
+        assert_eq!(decide(deleted(Some("other"), 15), me, lease), Step::Take);
+        assert_eq!(decide(deleted(None, 0), me, lease), Step::Take);
+        // Emptied under this replica, the holder: it writes itself back at once. Deleted under
+        // it (an uninstall): it stands down rather than recreate what the release removed.
+        assert_eq!(decide(view(None, Some("me"), 0), me, lease), Step::Take);
+        assert_eq!(decide(deleted(Some("me"), 0), me, lease), Step::Follow);
     }
 
     #[test]

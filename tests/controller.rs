@@ -29,6 +29,14 @@ fn keys(body: &serde_json::Value) -> Vec<String> {
     keys
 }
 
+fn resource_id(resource: &OidcSsoConfig) -> String {
+    resource
+        .status
+        .as_ref()
+        .and_then(|s| s.id.clone())
+        .expect("status.id")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_reaches_ready_with_the_emulators_id_and_exactly_one_post() {
     let env = TestEnv::new("create").await;
@@ -61,7 +69,16 @@ async fn create_reaches_ready_with_the_emulators_id_and_exactly_one_post() {
             .unwrap()
             .contains(&"oidc.infisical-operator.io/finalizer".to_string())
     );
-    env.wait_event("acme-sso", "Created").await;
+    let created = env.wait_event("acme-sso", "Created").await;
+    let id = resource_id(&env.get("acme-sso").await);
+    assert!(
+        created.starts_with(&format!("created OIDC configuration {id}. ")),
+        "{created}"
+    );
+    assert!(
+        created.contains("verified email domain of the organisation"),
+        "the Created Event says what sign-in needs: {created}"
+    );
     env.wait_unmarked("acme-sso").await;
     assert_eq!(operator.metrics.ready_resources.get(), 1);
     operator.stop().await;
@@ -343,6 +360,10 @@ async fn a_crash_between_create_and_status_write_recovers_the_same_id() {
     // in the restarted operator.
     let created = env.wait_event("acme-sso", "Created").await;
     assert!(created.contains("restarted mid-create"), "{created}");
+    assert!(
+        created.contains("verified email domain of the organisation"),
+        "{created}"
+    );
     // Another pass (sync now) must not record it again.
     let passes = operator.metrics.reconciles.get();
     env.poke("acme-sso").await;
@@ -688,6 +709,8 @@ async fn a_spec_edit_whose_first_attempt_failed_is_announced_as_an_update() {
         2,
         "one failed PATCH, one applied"
     );
+    // The Event follows the status write that made the resource Ready.
+    env.wait_event("acme-sso", "Updated").await;
     let events = env.events("acme-sso").await;
     let updated = events.iter().find(|(reason, _)| reason == "Updated");
     assert!(
@@ -1022,6 +1045,32 @@ async fn a_static_token_is_reported_days_before_it_expires_and_stalls_after() {
         control.requests().is_empty(),
         "an expired token is never sent to Infisical"
     );
+
+    // A token without an expiry, past Infisical's cut-off for such tokens: refused by Infisical,
+    // reported with its own reason.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    control.set_legacy_token_expiration_enforced_at(now - 91 * 86_400);
+    let legacy = control
+        .mint_token(
+            &env.identity.identity_id,
+            TokenMint {
+                legacy: true,
+                ..TokenMint::default()
+            },
+        )
+        .unwrap();
+    env.put_secret("infisical-token", &[("accessToken", &legacy.access_token)])
+        .await;
+    let stalled = env
+        .wait_ready_reason("acme-sso", "False", "TokenWithoutExpiry")
+        .await;
+    let (_, reason, message) = condition(&stalled, "Stalled").unwrap();
+    assert_eq!(reason, "TokenWithoutExpiry");
+    assert!(message.contains("exceeded max age"), "{message}");
+    assert!(!message.contains(&legacy.access_token));
     operator.stop().await;
     env.cleanup().await;
 }
@@ -1382,6 +1431,86 @@ async fn drift_is_reported_before_it_is_corrected_and_never_shows_a_secret() {
     env.cleanup().await;
 }
 
+/// The DriftDetected Events of a resource, as (note, times seen), oldest first.
+async fn drift_events(env: &TestEnv, name: &str) -> Vec<(String, i32)> {
+    let events: kube::Api<k8s_openapi::api::core::v1::Event> =
+        kube::Api::namespaced(env.client.clone(), &env.namespace);
+    let mut found: Vec<_> = events
+        .list(&kube::api::ListParams::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| {
+            e.involved_object.name.as_deref() == Some(name)
+                && e.reason.as_deref() == Some("DriftDetected")
+        })
+        .map(|e| {
+            let seen = e.series.as_ref().and_then(|s| s.count).unwrap_or(1);
+            (e.event_time.clone(), e.message.unwrap_or_default(), seen)
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.as_ref().map(|t| t.0).cmp(&b.0.as_ref().map(|t| t.0)));
+    found
+        .into_iter()
+        .map(|(_, note, seen)| (note, seen))
+        .collect()
+}
+
+async fn wait_drift_events(
+    env: &TestEnv,
+    name: &str,
+    done: impl Fn(&[(String, i32)]) -> bool,
+) -> Vec<(String, i32)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let events = drift_events(env, name).await;
+        if done(&events) {
+            return events;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "DriftDetected Events not as expected: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_drift_event_names_its_own_fields_and_only_identical_ones_fold() {
+    let env = TestEnv::new("drift-events").await;
+    let operator = env.start_operator();
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    env.wait_ready("acme-sso").await;
+    let control = env.emulator.control();
+
+    control.put_config_out_of_band(&env.org_id, json!({"clientId": "changed-in-the-ui"}));
+    env.poke("acme-sso").await;
+    wait_drift_events(&env, "acme-sso", |e| e.len() == 1).await;
+
+    // A later drift of another field, within the six minutes a series lasts.
+    control.put_config_out_of_band(&env.org_id, json!({"allowedEmailDomains": "evil.example"}));
+    env.poke("acme-sso").await;
+    let events = wait_drift_events(&env, "acme-sso", |e| e.len() == 2).await;
+    assert!(
+        events[0].0.contains("clientId") && !events[0].0.contains("allowedEmailDomains"),
+        "{events:?}"
+    );
+    assert!(
+        events[1].0.contains("allowedEmailDomains") && !events[1].0.contains("clientId"),
+        "{events:?}"
+    );
+
+    // The first drift again: the same note, so it joins the first Event's series.
+    control.put_config_out_of_band(&env.org_id, json!({"clientId": "changed-in-the-ui"}));
+    env.poke("acme-sso").await;
+    let events = wait_drift_events(&env, "acme-sso", |e| e.iter().any(|(_, n)| *n == 2)).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0].1, 2, "{events:?}");
+    assert_eq!(events[1].1, 1, "{events:?}");
+    operator.stop().await;
+    env.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_takes_one_pass_and_one_read_of_infisical() {
     let env = TestEnv::new("one-get").await;
@@ -1626,6 +1755,10 @@ async fn the_idp_preflight_passes_a_real_provider_and_names_each_failure() {
     env.wait_ready("warned").await;
     let warning = env.wait_event("warned", "IdpPreflightWarning").await;
     assert!(warning.contains("(issuer)"), "{warning}");
+    assert!(
+        warning.contains("goes on") && !warning.contains("nothing was sent"),
+        "the Warn note says what happened: {warning}"
+    );
     operator.stop().await;
     env.cleanup().await;
 }

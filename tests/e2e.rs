@@ -345,6 +345,104 @@ async fn graceful_sigterm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_name_each_field_once_on_every_line() {
+    let world = World::new("e2e-json").await;
+    // One 503 on the create: a transient failure, logged as a backoff.
+    world.emulator.control().inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: Some("/api/v1/sso/oidc/config".into()),
+        count: 1,
+        kind: FaultKind::Status {
+            status: 503,
+            body: None,
+        },
+    });
+    let ns = world.namespace.clone();
+    let mut operator = world.start_operator_with(
+        "json",
+        &[
+            "--log-format",
+            "json",
+            "--leader-elect",
+            "--leader-elect-lease-namespace",
+            &ns,
+        ],
+    );
+    world.apply("discovery-url.yaml", &world.example("discovery-url.yaml"));
+    world.wait_ready("acme-sso", &operator);
+    // A resource whose Secret does not exist: a permanent failure, logged as stalled.
+    let stalled = world
+        .example("discovery-url.yaml")
+        .split("\n---\n")
+        .last()
+        .unwrap()
+        .replace("name: acme-sso", "name: no-secret")
+        .replace("name: idp-client", "name: no-such-secret");
+    world.apply("no-secret.yaml", &stalled);
+    poll(
+        "the stalled resource's log line",
+        TIMEOUT,
+        || operator.log_text().contains("\"stalled\"").then_some(()),
+        || operator.log_tail(20),
+    );
+    operator.sigterm();
+    operator
+        .wait_exit(Duration::from_secs(10))
+        .expect("the operator exits after SIGTERM");
+
+    let log = operator.log_text();
+    let mut lines = 0;
+    let mut problems = Vec::new();
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        lines += 1;
+        if let Err(error) = support::strict_json::check(line) {
+            problems.push(format!("{error}: {line}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {lines} log lines are not one JSON object with one key per field:\n{}",
+        problems.len(),
+        problems[..problems.len().min(10)].join("\n")
+    );
+    // The lines that used to repeat a key say what they are, and carry the error beside it.
+    let parsed: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let with_message = |m: &str| parsed.iter().find(|v| v["message"] == m).cloned();
+    let backoff = with_message("transient failure; backing off")
+        .unwrap_or_else(|| panic!("no backoff line:\n{}", operator.log_tail(40)));
+    assert!(
+        backoff["error"].as_str().is_some_and(|e| e.contains("503")),
+        "{backoff}"
+    );
+    let stalled = with_message("stalled").expect("a stalled line");
+    assert_eq!(stalled["reason"], "SecretNotFound", "{stalled}");
+    let span = &backoff["span"];
+    assert_eq!(
+        (span["name"].as_str(), span["resource"].as_str()),
+        (Some("reconcile"), Some("acme-sso")),
+        "{backoff}"
+    );
+    assert!(lines > 20, "a real run logs more than {lines} lines");
+}
+
+#[test]
+fn the_strict_json_check_refuses_repeated_keys_at_any_depth() {
+    use support::strict_json::check;
+    assert!(check(r#"{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}"#).is_ok());
+    let error = check(r#"{"a":1,"a":2}"#).unwrap_err();
+    assert!(error.contains("duplicate key \"a\""), "{error}");
+    assert!(check(r#"{"s":{"name":"reconcile","name":"acme-sso"}}"#).is_err());
+    assert!(check(r#"[{"x":true},{"y":null,"y":null}]"#).is_err());
+    // And it is a JSON parser: anything else is refused too.
+    assert!(check("transient failure; backing off").is_err());
+    assert!(check(r#"{"a":1} trailing"#).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_runs_with_exactly_the_charts_rbac() {
     let mut world = World::new("e2e-rbac").await;
     let other = world.another_namespace("e2e-rbac-other");
@@ -404,6 +502,206 @@ async fn operator_runs_with_exactly_the_charts_rbac() {
         out.ok && out.stdout.trim() == "yes",
         "can watch Secrets: {out:?}"
     );
+}
+
+/// The Lease's holder and transition count, or `None` when the Lease does not exist.
+async fn lease_state(
+    leases: &Api<k8s_openapi::api::coordination::v1::Lease>,
+    name: &str,
+) -> Option<(Option<String>, i32)> {
+    let lease = leases.get_opt(name).await.unwrap()?;
+    let spec = lease.spec.unwrap_or_default();
+    Some((
+        spec.holder_identity.filter(|h| !h.is_empty()),
+        spec.lease_transitions.unwrap_or(0),
+    ))
+}
+
+/// Polls the Lease until `done` holds, for at most `limit`; returns its state then.
+async fn wait_lease(
+    leases: &Api<k8s_openapi::api::coordination::v1::Lease>,
+    name: &str,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&Option<(Option<String>, i32)>) -> bool,
+) -> Option<(Option<String>, i32)> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let state = lease_state(leases, name).await;
+        if done(&state) {
+            return state;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} within {limit:?}; the Lease: {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The chart's replicas, as built binaries authorised exactly as the chart's ServiceAccount, with
+/// the chart's Lease (its Deployment's pods never start here: no node). `helm uninstall`
+/// removes the Role with the rest, so the leader can no longer release the Lease; the Lease
+/// must go with the release, or a reinstall waits a whole Lease duration for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_uninstall_takes_the_lease_with_it_and_a_reinstall_leads_at_once() {
+    let world = World::new("e2e-lease").await;
+    let ns = world.namespace.clone();
+    let (release, lease_name) = ("lease", "lease-infisical-oidc-operator");
+    let chart = support::tools::chart_dir();
+    let chart = chart.to_str().unwrap().to_string();
+    let watch = format!("watchNamespaces={{{ns}}}");
+    let helm = |args: &[&str]| support::tools::helm(&world.kubeconfig, args);
+    let install = || {
+        helm(&[
+            "install",
+            release,
+            &chart,
+            "--namespace",
+            &ns,
+            "--set",
+            &watch,
+            "--set",
+            "image.repository=invalid.example/never-pulled",
+        ])
+    };
+    install();
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(world.client.clone(), &ns);
+    assert_eq!(
+        lease_state(&leases, lease_name).await,
+        Some((None, 0)),
+        "the chart's Lease, without a holder"
+    );
+    let docs = support::tools::release_manifest(&world.kubeconfig, release, &ns);
+    let sa = support::tools::service_account_name(&docs);
+    let as_sa = support::tools::impersonating_kubeconfig(
+        &world.kubeconfig,
+        &ns,
+        &sa,
+        &world.dir.path().join("sa.kubeconfig"),
+    );
+    // A Lease long enough that waiting one out would show.
+    let flags = [
+        "--leader-elect",
+        "--leader-elect-lease-name",
+        lease_name,
+        "--leader-elect-lease-namespace",
+        &ns,
+        "--leader-elect-lease-duration",
+        "30s",
+        "--leader-elect-renew-deadline",
+        "5s",
+        "--leader-elect-retry-period",
+        "1s",
+        "--request-timeout",
+        "2s",
+    ];
+    let start = |tag: &str| OperatorProcess::start(&as_sa, &ns, world.dir.path(), tag, &flags);
+
+    let mut leader = start("lease-a");
+    let (holder, transitions) = wait_lease(
+        &leases,
+        lease_name,
+        Duration::from_secs(10),
+        "the first replica takes the chart's Lease at once",
+        |s| matches!(s, Some((Some(_), _))),
+    )
+    .await
+    .unwrap();
+    let holder = holder.unwrap();
+    assert!(holder.starts_with("lease-a"), "{holder}");
+    let standby = start("lease-b");
+    poll(
+        "the standby names the holder",
+        TIMEOUT,
+        || {
+            standby
+                .log_text()
+                .contains("standing by: another replica holds the Lease")
+                .then_some(())
+        },
+        || standby.log_tail(20),
+    );
+    // The leader's writes kept the chart's metadata: the Lease is still the release's.
+    let stored = leases.get(lease_name).await.unwrap();
+    assert_eq!(
+        stored.metadata.annotations.as_ref().unwrap()["meta.helm.sh/release-name"],
+        release
+    );
+    assert_eq!(
+        stored.metadata.labels.as_ref().unwrap()["app.kubernetes.io/managed-by"],
+        "Helm"
+    );
+
+    // An upgrade leaves the holder alone (the chart sets no field of the Lease's spec).
+    helm(&[
+        "upgrade",
+        release,
+        &chart,
+        "--namespace",
+        &ns,
+        "--reuse-values",
+        "--set",
+        "operator.logLevel=debug",
+    ]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        lease_state(&leases, lease_name).await,
+        Some((Some(holder.clone()), transitions)),
+        "no change of holder across the upgrade"
+    );
+    let standby_log = standby.log_text();
+    assert_eq!(
+        standby_log
+            .matches("standing by: another replica holds the Lease")
+            .count(),
+        1,
+        "said once, not on every attempt:\n{standby_log}"
+    );
+    assert!(standby_log.contains(&holder), "{standby_log}");
+    drop(standby);
+
+    // Uninstall: the Role goes, so the leader's release is refused; the Lease goes too.
+    helm(&["uninstall", release, "--namespace", &ns]);
+    wait_lease(
+        &leases,
+        lease_name,
+        Duration::from_secs(10),
+        "the Lease is deleted with the release",
+        Option::is_none,
+    )
+    .await;
+    leader.sigterm();
+    leader
+        .wait_exit(Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("the old leader exits:\n{}", leader.log_tail(20)));
+    assert_eq!(
+        lease_state(&leases, lease_name).await,
+        None,
+        "nothing recreated the Lease:\n{}",
+        leader.log_tail(20)
+    );
+
+    // A reinstall leads at once, not a Lease duration later.
+    install();
+    let reinstalled = std::time::Instant::now();
+    let _next = start("lease-c");
+    let (holder, _) = wait_lease(
+        &leases,
+        lease_name,
+        Duration::from_secs(10),
+        "the reinstalled replica leads at once",
+        |s| matches!(s, Some((Some(h), _)) if h.starts_with("lease-c")),
+    )
+    .await
+    .unwrap();
+    println!(
+        "{} leads {:.1} s after the reinstall",
+        holder.unwrap(),
+        reinstalled.elapsed().as_secs_f64()
+    );
+    helm(&["uninstall", release, "--namespace", &ns]);
 }
 
 /// Applies the chart's RBAC for a namespaced install watching only the world's namespace, and
@@ -549,18 +847,4 @@ fn bad_flags_stop_the_operator_at_start() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{flags:?}: {stderr}");
     }
-}
-
-/// The check every JSON log line goes through (here and in tests/node.rs) can fail.
-#[test]
-fn the_strict_json_check_refuses_a_repeated_key_at_any_depth() {
-    assert!(support::strict_json::object(r#"{"a":1,"b":{"c":[1,{"d":2}]}}"#).is_ok());
-    assert!(
-        support::strict_json::object(r#"{"a":1,"a":2}"#)
-            .unwrap_err()
-            .contains("duplicate key \"a\"")
-    );
-    assert!(support::strict_json::object(r#"{"span":{"name":"x","name":"y"}}"#).is_err());
-    assert!(support::strict_json::object(r#"[{"a":1}]"#).is_err());
-    assert!(support::strict_json::object(r#"{"a":1} trailing"#).is_err());
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use infisical_emulator::{
     Control, Emulator, EmulatorConfig, Fault, FaultKind, IdentityCredentials, IdentitySeed,
-    LoggedRequest, OrgFlags, OrgSeed,
+    LoggedRequest, OrgFlags, OrgSeed, TokenMint,
 };
 use infisical_oidc_operator::error::{ApiError, Error, ErrorClass};
 use infisical_oidc_operator::infisical::wire::{CreateOidcConfig, UpdateOidcConfig};
@@ -635,6 +635,70 @@ async fn missing_permission_is_permanent_and_not_retried() {
 }
 
 #[tokio::test]
+async fn a_static_token_without_expiry_refused_by_infisical_gets_its_own_reason() {
+    let w = world().await;
+    // A token issued before Infisical's 2026 redesign: no `exp`.
+    let legacy = w
+        .control
+        .mint_token(
+            &w.identity.identity_id,
+            TokenMint {
+                legacy: true,
+                ..TokenMint::default()
+            },
+        )
+        .expect("the identity exists");
+    assert_eq!(legacy.exp, None);
+    let conn = Connection {
+        credentials: Credentials::StaticToken(SecretString::new(legacy.access_token.clone())),
+        ..w.conn.clone()
+    };
+    // Inside the grace window Infisical still takes it.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    w.control.set_legacy_token_expiration_enforced_at(now);
+    assert_eq!(w.client.get_config(&conn, &w.org).await.unwrap(), None);
+
+    // Past the cut-off (enforcement date plus 90 days) it is refused, and the reason says why.
+    w.control
+        .set_legacy_token_expiration_enforced_at(now - 90 * 86_400 - 60);
+    let err = w.client.get_config(&conn, &w.org).await.unwrap_err();
+    assert_eq!(err.reason(), "TokenWithoutExpiry", "{err}");
+    assert_eq!(err.class(), ErrorClass::Permanent);
+    let text = err.to_string();
+    assert!(
+        text.contains("Identity access token exceeded max age, please re-authenticate"),
+        "Infisical's own answer is kept: {text}"
+    );
+    assert!(text.contains("no expiry"), "{text}");
+    assert!(
+        !text.contains(&legacy.access_token),
+        "no token in the message"
+    );
+
+    // A token with an expiry that Infisical refuses is still a plain authentication failure.
+    let revoked = w
+        .control
+        .mint_token(&w.identity.identity_id, TokenMint::default())
+        .unwrap();
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/token/revoke", w.emu.base_url()))
+        .json(&json!({"accessToken": revoked.access_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let conn = Connection {
+        credentials: Credentials::StaticToken(SecretString::new(revoked.access_token)),
+        ..w.conn.clone()
+    };
+    let err = w.client.get_config(&conn, &w.org).await.unwrap_err();
+    assert_eq!(err.reason(), "AuthenticationFailed", "{err}");
+}
+
+#[tokio::test]
 async fn an_identity_of_another_organization_is_denied() {
     let w = world().await;
     let other = w.control.seed_org(OrgSeed {
@@ -651,13 +715,13 @@ async fn an_identity_of_another_organization_is_denied() {
     assert_eq!(err.class(), ErrorClass::Permanent);
     let answer = api(&err);
     assert_eq!(answer.status, 403);
-    assert_eq!(
-        answer.error,
-        "You are not allowed to access organization resource"
-    );
+    assert_eq!(answer.error, "ForbiddenError");
     assert_eq!(
         answer.message,
-        "You are not allowed to access this resource"
+        format!(
+            "Your token is scoped to organization with ID {}, but this resource belongs to a different organization.",
+            w.org
+        )
     );
     assert_eq!(stored_config(&w.control, &other), None);
 
@@ -814,39 +878,26 @@ fn wall_clock_fraction() -> Duration {
     ))
 }
 
-/// Infisical's `exp` is whole seconds: a 1 s token issued late in a wall-clock second dies at the
-/// next second boundary, while the client still thinks it fresh (it renews only at 70% of its
-/// lifetime). Infisical then refuses it, and the client must log in again and retry once.
+/// A token the client still holds fresh can be expired to Infisical: its clock runs ahead of the
+/// client's, or a short token's `exp` (whole seconds) falls before the client's renewal point.
+/// Infisical then refuses it, and the client must log in again and retry once.
 async fn refused_token_is_replaced(expired_status: u16) {
     let w = world().await;
     w.control.set_expired_token_status(expired_status);
-    w.control.set_token_ttls(&w.identity.identity_id, 1, 100);
-    let fraction = wall_clock_fraction();
-    let target = Duration::from_millis(800);
-    let wait = if fraction < target {
-        target - fraction
-    } else {
-        Duration::from_secs(1) + target - fraction
-    };
-    tokio::time::sleep(wait).await;
+    w.control.set_token_ttls(&w.identity.identity_id, 60, 600);
     assert_eq!(w.client.get_config(&w.conn, &w.org).await.unwrap(), None);
-    // Past the next second boundary, well before the client's own 0.7 s renewal point.
-    let fraction = wall_clock_fraction();
-    let to_boundary = Duration::from_secs(1) - fraction;
-    tokio::time::sleep(to_boundary.min(Duration::from_millis(450)) + Duration::from_millis(60))
-        .await;
+    // Infisical's clock moves past the token's expiry; the client's does not.
+    w.control.set_clock_ahead(61);
     assert_eq!(w.client.get_config(&w.conn, &w.org).await.unwrap(), None);
 
     let gets = requests_to(&w.control, "GET", CONFIG);
-    let refused = gets.iter().filter(|r| r.status == expired_status).count();
-    assert!(refused >= 1, "Infisical never refused the token: {gets:?}");
+    let statuses: Vec<u16> = gets.iter().map(|r| r.status).collect();
     assert_eq!(
-        logins(&w.control),
-        1 + refused,
-        "{:?}",
-        w.control.requests()
+        statuses,
+        [404, expired_status, 404],
+        "found nothing, refused once, found nothing with the new token"
     );
-    assert_eq!(gets.last().unwrap().status, 404);
+    assert_eq!(logins(&w.control), 2, "{:?}", w.control.requests());
     assert_eq!(renewals(&w.control), 0);
 }
 

@@ -163,6 +163,7 @@ fn cluster_mode_grants_exactly_the_operator_rules_cluster_wide() {
             "ClusterRoleBinding",
             "CustomResourceDefinition",
             "Deployment",
+            "Lease",
             "PodDisruptionBudget",
             "Role",
             "RoleBinding",
@@ -505,6 +506,14 @@ fn two_replicas_by_default_elect_a_leader_with_a_budget_spreading_and_a_lease_ro
     assert_eq!(role["metadata"]["namespace"], "ops");
     assert_eq!(role["rules"][0]["apiGroups"][0], "coordination.k8s.io");
     assert_eq!(role["rules"][0]["resources"][0], "leases");
+    // The Lease belongs to the release (deleted with it), without a holder and without any
+    // spec field, so that upgrades never touch what the leader writes.
+    let lease = one(&docs, "Lease");
+    assert_eq!(
+        (name(lease), namespace(lease)),
+        ("rel-infisical-oidc-operator", Some("ops"))
+    );
+    assert!(lease.get("spec").is_none(), "{lease:?}");
 
     // One replica: no election, Recreate, and nothing that only makes sense for two.
     let docs = helm_template("rel", "ops", &["--set", "replicas=1"]);
@@ -513,6 +522,7 @@ fn two_replicas_by_default_elect_a_leader_with_a_budget_spreading_and_a_lease_ro
     assert!(!args(&docs).iter().any(|a| a.starts_with("--leader-elect")));
     assert!(of_kind(&docs, "PodDisruptionBudget").is_empty());
     assert!(of_kind(&docs, "Role").is_empty());
+    assert!(of_kind(&docs, "Lease").is_empty());
     assert!(deploy["spec"]["template"]["spec"]["topologySpreadConstraints"].is_null());
 }
 
@@ -581,6 +591,12 @@ fn comparable(docs: &[Value]) -> Vec<(String, Value)> {
             one(docs, "Service")["spec"]["ports"].clone(),
         ),
     ];
+    for lease in of_kind(docs, "Lease") {
+        out.push((
+            format!("Lease {} in {:?}", name(lease), namespace(lease)),
+            lease["spec"].clone(),
+        ));
+    }
     for k in ["ClusterRole", "Role"] {
         for r in of_kind(docs, k) {
             let triples: Vec<String> = rule_triples(r)
@@ -808,10 +824,11 @@ fn cleanup_cluster_scoped(kc: &std::path::Path, release: &str) {
     ]));
 }
 
-/// `helm install`, then `helm upgrade` with a changed value, both validated against the API
-/// server's schema; returns the installed objects. The CRD stays with the harness
-/// (`crds.install=false`): it is cluster-wide and shared by tests running in parallel, and Helm
-/// refuses to adopt an object another release or manager owns.
+/// `helm install` with the chart's defaults (as the README says) on a cluster that already has
+/// the CRD from `crds/` (as the README's first run leaves it), then `helm upgrade` with a changed
+/// value, both validated against the API server's schema; returns the installed objects. The
+/// release leaves the CRD to the harness, which put it there (and shares it between tests
+/// running in parallel), and its notes say so.
 fn install_then_upgrade(
     kc: &std::path::Path,
     release: &str,
@@ -820,17 +837,13 @@ fn install_then_upgrade(
 ) -> Vec<Value> {
     let chart = chart_dir();
     let chart = chart.to_str().unwrap();
-    let mut install = vec![
-        "install",
-        release,
-        chart,
-        "--namespace",
-        ns,
-        "--set",
-        "crds.install=false",
-    ];
+    let mut install = vec!["install", release, chart, "--namespace", ns];
     install.extend_from_slice(values);
-    helm(kc, &install);
+    let notes = helm(kc, &install);
+    assert!(
+        notes.contains("was already in the cluster"),
+        "the notes say the CRD was left as it is:\n{notes}"
+    );
     let mut upgrade = vec![
         "upgrade",
         release,
@@ -853,6 +866,15 @@ fn install_then_upgrade(
         "{history}"
     );
     let docs = release_manifest(kc, release, ns);
+    assert!(
+        of_kind(&docs, "CustomResourceDefinition").is_empty(),
+        "a CRD applied from crds/ stays out of the release"
+    );
+    assert_ne!(
+        crd_owner(kc).as_deref(),
+        Some(format!("{ns}/{release}").as_str()),
+        "the release did not take the CRD over"
+    );
     // The upgrade reached the API server, not only Helm's record.
     let stored: serde_json::Value = serde_json::from_str(&run(kubectl(kc).args([
         "get",
@@ -867,6 +889,84 @@ fn install_then_upgrade(
     let stored_args = stored["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
     assert!(stored_args.contains("--log-level=debug"), "{stored_args}");
     docs
+}
+
+/// The release (`namespace/name`) that Helm's ownership annotations on the CRD name, if any.
+fn crd_owner(kc: &std::path::Path) -> Option<String> {
+    let crd: Value = serde_yaml::from_str(&run(
+        kubectl(kc).args(["get", "crd", CRD_NAME, "-o", "json"])
+    ))
+    .unwrap();
+    let annotations = &crd["metadata"]["annotations"];
+    match (
+        annotations["meta.helm.sh/release-namespace"].as_str(),
+        annotations["meta.helm.sh/release-name"].as_str(),
+    ) {
+        (Some(ns), Some(name)) => Some(format!("{ns}/{name}")),
+        _ => None,
+    }
+}
+
+/// The README's way to let a release manage a CRD that was applied from `crds/`: Helm's
+/// ownership metadata, once. From then on the chart renders it (install, upgrade) and
+/// `helm uninstall` keeps it.
+#[test]
+fn a_crd_handed_to_the_release_is_managed_by_it_and_kept_on_uninstall() {
+    let kc = kubeconfig();
+    ensure_crd(&kc);
+    let ns = unique("pkg-crd");
+    let release = unique("rel");
+    create_namespace(&kc, &ns);
+    run(kubectl(&kc).args([
+        "label",
+        "--overwrite",
+        "crd",
+        CRD_NAME,
+        "app.kubernetes.io/managed-by=Helm",
+    ]));
+    run(kubectl(&kc).args([
+        "annotate",
+        "--overwrite",
+        "crd",
+        CRD_NAME,
+        &format!("meta.helm.sh/release-name={release}"),
+        &format!("meta.helm.sh/release-namespace={ns}"),
+    ]));
+    let chart = chart_dir();
+    let chart = chart.to_str().unwrap();
+    let notes = helm(&kc, &["install", &release, chart, "--namespace", &ns]);
+    assert!(!notes.contains("was already in the cluster"), "{notes}");
+    let docs = release_manifest(&kc, &release, &ns);
+    assert_eq!(name(one(&docs, "CustomResourceDefinition")), CRD_NAME);
+    helm(
+        &kc,
+        &[
+            "upgrade",
+            &release,
+            chart,
+            "--namespace",
+            &ns,
+            "--reuse-values",
+            "--set",
+            "operator.logLevel=debug",
+        ],
+    );
+    let docs = release_manifest(&kc, &release, &ns);
+    assert_eq!(name(one(&docs, "CustomResourceDefinition")), CRD_NAME);
+    assert_eq!(crd_owner(&kc), Some(format!("{ns}/{release}")));
+    helm(&kc, &["uninstall", &release, "--namespace", &ns]);
+    wait_crd_established(&kc);
+    // Back to the harness, as it was.
+    run(kubectl(&kc).args([
+        "annotate",
+        "crd",
+        CRD_NAME,
+        "meta.helm.sh/release-name-",
+        "meta.helm.sh/release-namespace-",
+        "helm.sh/resource-policy-",
+    ]));
+    run(kubectl(&kc).args(["label", "crd", CRD_NAME, "app.kubernetes.io/managed-by-"]));
+    cleanup_cluster_scoped(&kc, &release);
 }
 
 #[test]

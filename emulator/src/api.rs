@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::jwt::{self, JwtError};
-use crate::state::{GET_KEYS, Inner, Lockout, LoginCounters, Shared, now_secs, random_alnum, secs};
+use crate::state::{GET_KEYS, Inner, Lockout, LoginCounters, Shared, random_alnum, secs};
 use crate::tokens;
 use crate::validate::{self, CREATE_FIELDS, LOGIN_FIELDS, TOKEN_FIELDS};
 
@@ -125,8 +125,11 @@ fn unauthorized(message: impl Into<Value>) -> Response {
 
 /// `jwt.verify` (signature and `exp`), as the auth plugin and `verifyAccessTokenJwt` call it.
 fn verify_jwt(sh: &Shared, token: &str) -> Result<Value, Response> {
-    let expired_status = sh.lock().expired_token_status;
-    jwt::verify(&sh.jwt_key, token, now_secs()).map_err(|e| token_error(expired_status, e))
+    let (expired_status, now) = {
+        let inner = sh.lock();
+        (inner.expired_token_status, inner.now_secs())
+    };
+    jwt::verify(&sh.jwt_key, token, now).map_err(|e| token_error(expired_status, e))
 }
 
 /// `verifyAccessTokenJwt` + `assertMinimalRenewClaims`
@@ -172,12 +175,7 @@ fn token_source(inner: &Inner, claims: &Value) -> Result<tokens::Source, Respons
 /// The identity-token branch of the auth plugin: `jwt.verify`, then
 /// `fnValidateIdentityAccessTokenFast` (`identity-access-token-service.ts`): core claims, source,
 /// legacy max age, revocation markers.
-fn authenticate(
-    sh: &Shared,
-    headers: &HeaderMap,
-    uri: &Uri,
-    meta: &mut Meta,
-) -> Result<Authed, Response> {
+fn authenticate(sh: &Shared, headers: &HeaderMap, meta: &mut Meta) -> Result<Authed, Response> {
     if headers.contains_key("x-api-key") {
         return Err(err(
             400,
@@ -191,14 +189,15 @@ fn authenticate(
     let auth = String::from_utf8_lossy(auth.as_bytes()).to_string();
     let token: String = auth.chars().skip(7).collect();
     if token.starts_with("st.") {
-        let url = uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or(uri.path());
+        // `fnValidateServiceToken` (`services/service-token/service-token-service.ts`) looks the
+        // token up by the id between the first two dots before anything else, and the emulator
+        // holds no service tokens (they belong to projects): every one is unknown. The id column
+        // is a string, so any id is looked up (no uuid cast error).
+        let id = token.split('.').nth(1).unwrap_or_default();
         return Err(err(
-            403,
-            &format!("Forbidden access to {url}"),
-            "You are not allowed to access this resource",
+            404,
+            "NotFound",
+            format!("Service token with ID '{id}' not found"),
         ));
     }
     let expired_status = sh.lock().expired_token_status;
@@ -218,7 +217,7 @@ fn authenticate(
         &claims,
         inner.legacy_enforced_at,
         inner.max_token_age,
-        now_secs(),
+        inner.now_secs(),
     ) {
         return Err(unauthorized(tokens::MSG_LEGACY_MAX_AGE));
     }
@@ -239,12 +238,17 @@ fn authenticate(
     })
 }
 
+/// `getOrgPermission` (`ee/services/permission/permission-service.ts`): the token's organisation
+/// first (a `ForbiddenRequestError` without a name), then the CASL rule on `sso`.
 fn permit(who: &Authed, org_id: &str, action: &str) -> Result<(), Response> {
     if who.org_id != org_id {
         return Err(err(
             403,
-            "You are not allowed to access organization resource",
-            "You are not allowed to access this resource",
+            "ForbiddenError",
+            format!(
+                "Your token is scoped to organization with ID {}, but this resource belongs to a different organization.",
+                who.org_id
+            ),
         ));
     }
     if !who.permissions.iter().any(|p| p == action) {
@@ -556,7 +560,7 @@ pub(crate) async fn renew(State(sh): State<Arc<Shared>>, body: Bytes) -> Respons
         let identity_id = tokens::str_claim(&claims, "identityId");
         meta.identity_id = Some(identity_id.clone());
         let mut inner = sh.lock();
-        let now = now_secs();
+        let now = inner.now_secs();
         if tokens::legacy_max_age_exceeded(
             &claims,
             inner.legacy_enforced_at,
@@ -610,7 +614,7 @@ pub(crate) async fn revoke(State(sh): State<Arc<Shared>>, body: Bytes) -> Respon
         meta.identity_id = Some(tokens::str_claim(&claims, "identityId"));
         let mut inner = sh.lock();
         let source = token_source(&inner, &claims)?;
-        let now = now_secs();
+        let now = inner.now_secs();
         let expires_at = tokens::marker_expiry(
             claims.get("exp").and_then(Value::as_u64),
             source.ttl,
@@ -635,12 +639,11 @@ pub(crate) async fn revoke(State(sh): State<Arc<Shared>>, body: Bytes) -> Respon
 
 pub(crate) async fn identity_details(
     State(sh): State<Arc<Shared>>,
-    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     let mut meta = Meta::default();
     let r = (|| {
-        let who = authenticate(&sh, &headers, &uri, &mut meta)?;
+        let who = authenticate(&sh, &headers, &mut meta)?;
         meta.org_id = Some(who.org_id.clone());
         rate_limit(&sh, Class::Read, "GET /api/v1/identities/details")?;
         let inner = sh.lock();
@@ -663,6 +666,10 @@ fn query_values(uri: &Uri, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// `getOidc` (`ee/services/oidc/oidc-config-service.ts`, newest: the version that checks verified
+/// email domains at login): no configuration for the organisation, before any permission check.
+const NO_OIDC_CONFIG: &str = "Failed to find OIDC SSO data";
+
 pub(crate) async fn oidc_get(
     State(sh): State<Arc<Shared>>,
     uri: Uri,
@@ -670,7 +677,7 @@ pub(crate) async fn oidc_get(
 ) -> Response {
     let mut meta = Meta::default();
     let r = (|| {
-        let who = authenticate(&sh, &headers, &uri, &mut meta)?;
+        let who = authenticate(&sh, &headers, &mut meta)?;
         rate_limit(&sh, Class::Read, "GET /api/v1/sso/oidc/config")?;
         let vals = query_values(&uri, "organizationId");
         let org_id = match vals.len() {
@@ -696,19 +703,11 @@ pub(crate) async fn oidc_get(
             if uuid::Uuid::parse_str(&org_id).is_err() {
                 return Err(err(500, "Find one", "Something went wrong"));
             }
-            return Err(err(
-                404,
-                "NotFound",
-                format!("OIDC configuration for organization with ID '{org_id}' not found"),
-            ));
+            return Err(err(404, "NotFound", NO_OIDC_CONFIG));
         };
         org.gets += 1;
         let Some(cfg) = org.config.as_ref() else {
-            return Err(err(
-                404,
-                "NotFound",
-                format!("OIDC configuration for organization with ID '{org_id}' not found"),
-            ));
+            return Err(err(404, "NotFound", NO_OIDC_CONFIG));
         };
         permit(&who, &org_id, "read")?;
         Ok(json_resp(200, pick(cfg, GET_KEYS)))
@@ -729,13 +728,12 @@ const URL_FIELDS: [&str; 4] = [
 /// second config for the org is the unique-index 500 `Create`).
 pub(crate) async fn oidc_post(
     State(sh): State<Arc<Shared>>,
-    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let mut meta = Meta::default();
     let r = async {
-        let who = authenticate(&sh, &headers, &uri, &mut meta)?;
+        let who = authenticate(&sh, &headers, &mut meta)?;
         let body = parse_body(&body)?;
         rate_limit(&sh, Class::Write, "POST /api/v1/sso/oidc/config")?;
         let v = validate::parse_object(body.as_ref(), CREATE_FIELDS).map_err(validation_failure)?;
@@ -801,13 +799,12 @@ pub(crate) async fn oidc_post(
 /// the URL fields present -> update, then always `authEnforced = scimEnabled = false`.
 pub(crate) async fn oidc_patch(
     State(sh): State<Arc<Shared>>,
-    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let mut meta = Meta::default();
     let r = async {
-        let who = authenticate(&sh, &headers, &uri, &mut meta)?;
+        let who = authenticate(&sh, &headers, &mut meta)?;
         let body = parse_body(&body)?;
         rate_limit(&sh, Class::Write, "PATCH /api/v1/sso/oidc/config")?;
         let v = validate::parse_object(body.as_ref(), &validate::update_fields())

@@ -116,6 +116,9 @@ pub(crate) struct Inner {
     /// (route key) -> (window start, count)
     pub rate_windows: HashMap<String, (Instant, u32)>,
     pub expired_token_status: u16,
+    /// Seconds the server's clock runs ahead of the machine's, for tokens (issue and expiry):
+    /// the clock skew between Infisical and its clients. 0 unless a test sets it.
+    pub clock_ahead_secs: u64,
     pub outage: bool,
     pub requests: RequestLog,
     pub allowed_internal_hosts: Vec<String>,
@@ -143,10 +146,15 @@ pub(crate) const TOKEN_REVIEW_LOG_CAPACITY: usize = 1000;
 const SWEEP_EVERY: u32 = 256;
 
 impl Inner {
+    /// The server's time for tokens, in seconds since the epoch.
+    pub fn now_secs(&self) -> u64 {
+        now_secs() + self.clock_ahead_secs
+    }
+
     /// Drop expired revocation markers (Infisical's `removeExpiredRevocations`) and lockout
     /// records (their keystore TTL).
     pub fn prune(&mut self) {
-        let now = now_secs();
+        let now = self.now_secs();
         let before = self.revocations.len();
         self.revocations.retain(|_, exp| *exp > now);
         self.pruned_revocations += (before - self.revocations.len()) as u64;
@@ -179,7 +187,7 @@ impl Inner {
     /// A live revocation marker for `token_id`.
     pub fn is_revoked(&mut self, token_id: &str) -> bool {
         match self.revocations.get(token_id) {
-            Some(exp) if *exp > now_secs() => true,
+            Some(exp) if *exp > self.now_secs() => true,
             Some(_) => {
                 self.revocations.remove(token_id);
                 self.pruned_revocations += 1;
@@ -244,6 +252,7 @@ impl Shared {
                 writes_per_minute: None,
                 rate_windows: HashMap::new(),
                 expired_token_status: 403,
+                clock_ahead_secs: 0,
                 outage: false,
                 requests: RequestLog::new(config.request_log_capacity),
                 allowed_internal_hosts: config.seed.allowed_internal_hosts.clone(),
@@ -311,7 +320,7 @@ impl Shared {
         max_ttl: u64,
         identity_auth: Value,
     ) -> (String, u64) {
-        let now = now_secs();
+        let now = inner.now_secs();
         let ttl = tokens::compute_issued_ttl(requested_ttl, max_ttl, now, now, inner.max_token_age)
             .max(1) as u64;
         let source = tokens::Source {
@@ -505,7 +514,7 @@ impl Control {
     pub fn mint_token(&self, identity_id: &str, mint: TokenMint) -> Option<MintedToken> {
         let mut inner = self.shared.lock();
         let identity = inner.identities.get(identity_id)?.clone();
-        let now = now_secs();
+        let now = inner.now_secs();
         let ceiling = inner.max_token_age;
         let max_ttl = mint.access_token_max_ttl.unwrap_or(0);
         let exp = match (mint.exp, mint.expires_in, mint.ttl_seconds) {
@@ -714,6 +723,12 @@ impl Control {
     }
 
     /// 403 (default, `TokenError`) or 401 (`UnauthorizedError`) for expired tokens.
+    /// Sets how far the server's clock runs ahead of the machine's (tokens only): a token the
+    /// client still holds fresh is expired to the server.
+    pub fn set_clock_ahead(&self, seconds: u64) {
+        self.shared.lock().clock_ahead_secs = seconds;
+    }
+
     pub fn set_expired_token_status(&self, status: u16) {
         self.shared.lock().expired_token_status = if status == 401 { 401 } else { 403 };
     }

@@ -10,7 +10,6 @@ use common::*;
 use infisical_emulator::{IdentitySeed, OrgFlags, OrgSeed};
 use serde_json::{Value, json};
 
-const FORBIDDEN_MSG: &str = "You are not allowed to access this resource";
 const MALFORMED: &str = "The provided access token is malformed. Please use a valid token or generate a new one and try again.";
 const EXPIRED: &str = "Your token has expired. Please re-authenticate.";
 
@@ -65,17 +64,29 @@ async fn auth_x_api_key_rejected() {
 }
 
 #[tokio::test]
-async fn auth_service_token_forbidden() {
+async fn auth_unknown_service_token_404_before_any_403() {
     let e = env().await;
-    let got = e.get_cfg("st.abc.def", &e.org).await;
+    // The id is whatever sits between the first two dots, UUID or not, and it is looked up
+    // before any permission check.
+    let uuid = "8a5b0c1d-2e3f-4a5b-9c6d-7e8f9a0b1c2d";
+    for (token, id) in [
+        ("st.abc.def".to_string(), "abc"),
+        (format!("st.{uuid}.0123456789abcdef0123456789abcdef"), uuid),
+        ("st.only-id".to_string(), "only-id"),
+    ] {
+        assert_err(
+            &e.get_cfg(&token, &e.org).await,
+            404,
+            "NotFound",
+            &format!("Service token with ID '{id}' not found"),
+        );
+    }
+    let other_org = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
     assert_err(
-        &got,
-        403,
-        &format!(
-            "Forbidden access to /api/v1/sso/oidc/config?organizationId={}",
-            e.org
-        ),
-        FORBIDDEN_MSG,
+        &e.get_cfg(&format!("st.{uuid}.x"), other_org).await,
+        404,
+        "NotFound",
+        &format!("Service token with ID '{uuid}' not found"),
     );
 }
 
@@ -360,10 +371,7 @@ async fn get_404_before_permission_then_403_then_200() {
         &e.get_cfg(&token, &e.org).await,
         404,
         "NotFound",
-        &format!(
-            "OIDC configuration for organization with ID '{}' not found",
-            e.org
-        ),
+        "Failed to find OIDC SSO data",
     );
     e.c.put_config_out_of_band(
         &e.org,
@@ -396,14 +404,51 @@ async fn get_org_mismatch_403() {
         slug: "other".into(),
         ..Default::default()
     });
-    e.c.put_config_out_of_band(&other_org, json!({}));
     let token = e.token().await;
+    // No configuration there: the 404 comes before the organisation check.
     assert_err(
         &e.get_cfg(&token, &other_org).await,
-        403,
-        "You are not allowed to access organization resource",
-        FORBIDDEN_MSG,
+        404,
+        "NotFound",
+        "Failed to find OIDC SSO data",
     );
+    e.c.put_config_out_of_band(&other_org, json!({}));
+    let got = e.get_cfg(&token, &other_org).await;
+    assert_err(&got, 403, "ForbiddenError", &scoped_to(&e.org));
+    assert!(got.1.get("details").is_none(), "{}", got.1);
+    // An organisation Infisical does not know has no configuration either.
+    assert_err(
+        &e.get_cfg(&token, "3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c")
+            .await,
+        404,
+        "NotFound",
+        "Failed to find OIDC SSO data",
+    );
+}
+
+#[tokio::test]
+async fn patch_org_mismatch() {
+    let e = env().await;
+    let other = e.c.seed_org(OrgSeed {
+        slug: "other".into(),
+        ..Default::default()
+    });
+    e.c.put_config_out_of_band(&other, json!({}));
+    let token = e.token().await;
+    assert_err(
+        &e.patch_cfg(&token, json!({"organizationId": other, "clientId": "x"}))
+            .await,
+        403,
+        "ForbiddenError",
+        &scoped_to(&e.org),
+    );
+}
+
+/// `getOrgPermission`'s refusal of a token of organisation `org` for another organisation.
+fn scoped_to(org: &str) -> String {
+    format!(
+        "Your token is scoped to organization with ID {org}, but this resource belongs to a different organization."
+    )
 }
 
 #[tokio::test]
@@ -627,8 +672,8 @@ async fn post_org_mismatch() {
     assert_err(
         &e.post_cfg(&token, body).await,
         403,
-        "You are not allowed to access organization resource",
-        FORBIDDEN_MSG,
+        "ForbiddenError",
+        &scoped_to(&e.org),
     );
 }
 

@@ -30,7 +30,9 @@ pub const OWNERSHIP_CONFLICT: &str = "OwnershipConflict";
 pub const ID_MISMATCH: &str = "IdMismatch";
 pub const ORGANIZATION_CHANGED: &str = "OrganizationChanged";
 pub const TOKEN_EXPIRED: &str = "TokenExpired";
+pub const TOKEN_WITHOUT_EXPIRY: &str = "TokenWithoutExpiry";
 pub const IDP_HOST_UNRESOLVABLE: &str = "IdpHostUnresolvable";
+pub const IDP_HOST_LOOKUP_FAILED: &str = "IdpHostLookupFailed";
 pub const IDP_PREFLIGHT_FAILED: &str = "IdpPreflightFailed";
 pub const MALFORMED_RESOURCE: &str = "MalformedResource";
 pub const PLAN_RESTRICTED: &str = "PlanRestricted";
@@ -84,7 +86,9 @@ pub const READY_REASONS: &[&str] = &[
     ID_MISMATCH,
     ORGANIZATION_CHANGED,
     TOKEN_EXPIRED,
+    TOKEN_WITHOUT_EXPIRY,
     IDP_HOST_UNRESOLVABLE,
+    IDP_HOST_LOOKUP_FAILED,
     IDP_PREFLIGHT_FAILED,
     MALFORMED_RESOURCE,
     PLAN_RESTRICTED,

@@ -158,7 +158,10 @@ pub struct OidcSsoConfigSpec {
     pub is_active: bool,
 
     /// Email domains allowed to log in, one per item, e.g. `[example.com, "*.example.org"]`. A
-    /// leading `*.` also allows every subdomain. Empty allows every domain. At most 100 entries.
+    /// leading `*.` also allows every subdomain. Empty: this list restricts nothing. At most 100
+    /// entries. Infisical also lets a member in only when the email's domain is a verified email
+    /// domain of the organisation (Organization Settings in Infisical), whatever this list says;
+    /// domains are verified there, not through this resource.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "email_domains_schema")]
     pub allowed_email_domains: Vec<String>,

@@ -42,6 +42,19 @@ impl Credentials {
     /// verifying the signature: it only decides when to warn, never what to trust. `None` for
     /// Universal Auth (renewed by logging in) and for tokens without a readable `exp`.
     pub fn static_token_expiry(&self) -> Option<std::time::SystemTime> {
+        let exp = self.static_token_claims()?.get("exp")?.as_u64()?;
+        std::time::UNIX_EPOCH.checked_add(Duration::from_secs(exp))
+    }
+
+    /// A static token that is a readable JWT without `exp`: issued before Infisical's 2026
+    /// redesign, and refused by Infisical once its legacy-token cut-off has passed.
+    pub fn is_static_token_without_expiry(&self) -> bool {
+        self.static_token_claims()
+            .is_some_and(|claims| claims.get("exp").is_none())
+    }
+
+    /// The claims of a static token's JWT, read without verifying anything.
+    fn static_token_claims(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
         use base64::Engine;
         let Self::StaticToken(token) = self else {
             return None;
@@ -50,11 +63,7 @@ impl Credentials {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload.trim_end_matches('='))
             .ok()?;
-        let exp = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()?
-            .get("exp")?
-            .as_u64()?;
-        std::time::UNIX_EPOCH.checked_add(Duration::from_secs(exp))
+        serde_json::from_slice(&bytes).ok()
     }
 
     /// Whether Infisical can be asked for a fresh token after it refused one.
@@ -88,6 +97,30 @@ impl Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_static_token_without_exp_is_told_apart() {
+        use base64::Engine;
+        let jwt = |claims: &str| {
+            let part = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
+            Credentials::StaticToken(SecretString::new(format!(
+                "eyJhbGciOiJIUzI1NiJ9.{part}.c2ln"
+            )))
+        };
+        assert!(jwt(r#"{"identityId":"i","iat":1}"#).is_static_token_without_expiry());
+        let expiring = jwt(r#"{"identityId":"i","iat":1,"exp":4102444800}"#);
+        assert!(!expiring.is_static_token_without_expiry());
+        assert!(expiring.static_token_expiry().is_some());
+        // Not a JWT at all, or not a static token: nothing to say about an expiry.
+        assert!(
+            !Credentials::StaticToken(SecretString::new("opaque")).is_static_token_without_expiry()
+        );
+        let ua = Credentials::UniversalAuth {
+            client_id: "id".into(),
+            client_secret: SecretString::new("s"),
+        };
+        assert!(!ua.is_static_token_without_expiry());
+    }
 
     #[test]
     fn identity_key_changes_with_the_secret_and_hides_it() {

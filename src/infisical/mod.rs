@@ -137,6 +137,14 @@ impl Infisical {
                     .await?;
                 call(host, fresh).await
             }
+            // Infisical refuses tokens issued without an expiry after its legacy-token cut-off,
+            // and nothing but a new token helps: say so instead of a bare authentication failure.
+            Err(Error::Infisical(answer))
+                if answer.status == 401
+                    && connection.credentials.is_static_token_without_expiry() =>
+            {
+                Err(Error::TokenWithoutExpiry { answer })
+            }
             other => other,
         }
     }

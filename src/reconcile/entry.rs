@@ -60,7 +60,8 @@ pub async fn pass(guard: DeserializeGuard<OidcSsoConfig>, ctx: &Arc<Context>) ->
 
 /// A readable resource: deleted, or synced.
 async fn readable(resource: OidcSsoConfig, ctx: &Arc<Context>) -> Result<Action> {
-    let span = tracing::info_span!("reconcile", namespace = %resource.namespace().unwrap_or_default(), name = %resource.name_any(), generation = resource.metadata.generation);
+    // Not `name`: a span's JSON object already has a `name` key, the span's own.
+    let span = tracing::info_span!("reconcile", namespace = %resource.namespace().unwrap_or_default(), resource = %resource.name_any(), generation = resource.metadata.generation);
     async move {
         if let Some(hook) = &ctx.settings.before_pass {
             (hook.0)(&resource);

@@ -4,6 +4,9 @@
 //! 500: a typo in a host name would read as an outage and be retried for ever. Found here, it is
 //! a spec problem with its own reason, and nothing is sent to Infisical.
 //!
+//! A lookup that gets no answer (a timeout, or the resolver's "try again") is neither: the name
+//! may be fine, the operator's DNS is not; it has a reason of its own too, never Infisical's.
+//!
 //! Whether an address is private is Infisical's decision (it answers 400 "Local IPs not allowed
 //! as URL", and a self-hosted instance may allow them): this check only asks that names resolve.
 
@@ -104,33 +107,59 @@ impl IdpResolver {
         if !self.system {
             return Err(unresolvable(field, &host, "unknown name"));
         }
-        match tokio::time::timeout(
+        let lookup = tokio::time::timeout(
             LOOKUP_TIMEOUT,
             tokio::net::lookup_host((host.as_str(), 443)),
         )
-        .await
-        {
-            Ok(Ok(mut addresses)) => match addresses.next() {
-                Some(_) => Ok(()),
-                None => Err(unresolvable(field, &host, "no addresses")),
-            },
-            // getaddrinfo's EAI_AGAIN: the resolver did not answer, which says nothing about the
-            // name: an outage of DNS, retried like one.
-            Ok(Err(error)) if error.to_string().contains("Temporary failure") => {
-                Err(Error::Transport {
-                    host: host.clone(),
-                    message: format!("cannot resolve the IdP host of {field}: {error}"),
-                })
-            }
-            Ok(Err(error)) => Err(unresolvable(field, &host, &error.to_string())),
-            Err(_) => Err(Error::Transport {
-                host: host.clone(),
-                message: format!(
-                    "resolving the IdP host of {field} took longer than {}s",
-                    LOOKUP_TIMEOUT.as_secs()
-                ),
-            }),
+        .await;
+        let outcome = match lookup {
+            Ok(Ok(addresses)) => Lookup::Answered(addresses.count()),
+            Ok(Err(error)) => Lookup::Failed(error),
+            Err(_) => Lookup::NoAnswerWithin(LOOKUP_TIMEOUT),
+        };
+        verdict(field, &host, outcome)
+    }
+}
+
+/// How a system lookup ended.
+#[derive(Debug)]
+enum Lookup {
+    /// The resolver answered with this many addresses.
+    Answered(usize),
+    Failed(std::io::Error),
+    NoAnswerWithin(Duration),
+}
+
+/// What a lookup's outcome means for the spec.
+fn verdict(field: &str, host: &str, outcome: Lookup) -> Result<()> {
+    match outcome {
+        Lookup::Answered(0) => Err(unresolvable(field, host, "no addresses")),
+        Lookup::Answered(_) => Ok(()),
+        // getaddrinfo's EAI_AGAIN: the resolver did not answer, which says nothing about the
+        // name.
+        Lookup::Failed(error) if error.to_string().contains("Temporary failure") => {
+            Err(lookup_failed(field, host, &error.to_string()))
         }
+        Lookup::Failed(error) => Err(unresolvable(field, host, &error.to_string())),
+        Lookup::NoAnswerWithin(limit) => Err(lookup_failed(
+            field,
+            host,
+            &format!("no answer within {}s", limit.as_secs()),
+        )),
+    }
+}
+
+/// The lookup itself failed, so the name may well be right: not Infisical's fault (nothing was
+/// sent to it), and not the spec's. A resolver that does not answer from the operator's pod is
+/// nearly always how that pod is set up (no route to a resolver, a name only a private DNS
+/// serves, egress rules), which a person fixes, restarting the pod, which then checks at once;
+/// so it is reported as stalled and retried at the resync interval rather than backed off
+/// quickly for ever, and a brief DNS outage costs at most one resync interval.
+fn lookup_failed(field: &str, host: &str, detail: &str) -> Error {
+    Error::IdpHostLookupFailed {
+        field: field.to_string(),
+        host: host.to_string(),
+        detail: detail.to_string(),
     }
 }
 
@@ -207,6 +236,53 @@ mod tests {
                 .unwrap_err()
                 .contains("no host name")
         );
+    }
+
+    #[test]
+    fn a_resolver_that_does_not_answer_is_named_as_such_never_as_infisical() {
+        for outcome in [
+            Lookup::NoAnswerWithin(LOOKUP_TIMEOUT),
+            Lookup::Failed(std::io::Error::other(
+                "failed to lookup address information: Temporary failure in name resolution",
+            )),
+        ] {
+            let error = verdict("spec.discoveryURL", "idp.example.com", outcome).unwrap_err();
+            assert_eq!(error.reason(), "IdpHostLookupFailed");
+            assert_eq!(error.class(), crate::error::ErrorClass::Permanent);
+            assert!(!error.is_instance_unavailable());
+            let text = error.to_string();
+            assert!(
+                text.starts_with("spec.discoveryURL: ") && text.contains("\"idp.example.com\""),
+                "{text}"
+            );
+            assert!(!text.contains("cannot reach Infisical"), "{text}");
+        }
+        let timed_out = verdict(
+            "spec.jwksUri",
+            "idp.example.com",
+            Lookup::NoAnswerWithin(LOOKUP_TIMEOUT),
+        )
+        .unwrap_err();
+        assert!(
+            timed_out.to_string().contains("no answer within 5s"),
+            "{timed_out}"
+        );
+    }
+
+    #[test]
+    fn an_answer_decides_whether_the_name_resolves() {
+        assert!(verdict("spec.jwksUri", "idp.example.com", Lookup::Answered(2)).is_ok());
+        let none = verdict("spec.jwksUri", "idp.example.com", Lookup::Answered(0)).unwrap_err();
+        assert_eq!(none.reason(), "IdpHostUnresolvable");
+        let unknown = verdict(
+            "spec.jwksUri",
+            "idp.exmaple.com",
+            Lookup::Failed(std::io::Error::other(
+                "failed to lookup address information: Name or service not known",
+            )),
+        )
+        .unwrap_err();
+        assert_eq!(unknown.reason(), "IdpHostUnresolvable");
     }
 
     #[tokio::test]

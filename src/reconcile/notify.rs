@@ -14,6 +14,10 @@ pub type EventNote = (EventType, &'static str, String);
 /// What every update makes Infisical do, and what only a person can undo.
 pub const ENFORCEMENT_RESET: &str = "Infisical turned off enforce-SSO and SCIM for the organisation when the OIDC configuration was updated (it does so on every update, and a machine identity cannot turn them back on): an organisation admin must re-enable them in Infisical's Organization Settings";
 
+/// What a new configuration needs before anyone can sign in through it, which only an
+/// organisation admin can do (Infisical's email-domain API takes user sessions only).
+pub const SIGN_IN_NEEDS_VERIFIED_DOMAIN: &str = "Infisical lets members sign in through it only with an email whose domain is a verified email domain of the organisation (Organization Settings in Infisical) and is allowed by allowedEmailDomains";
+
 /// The warning that follows every update.
 pub fn enforcement_reset() -> EventNote {
     (
@@ -27,7 +31,7 @@ pub fn created(label: &str, id: &str) -> EventNote {
     (
         EventType::Normal,
         reasons::CREATED,
-        format!("created {label} configuration {id}"),
+        format!("created {label} configuration {id}. {SIGN_IN_NEEDS_VERIFIED_DOMAIN}"),
     )
 }
 
@@ -37,7 +41,7 @@ pub fn created_before_restart(label: &str, id: &str) -> EventNote {
         EventType::Normal,
         reasons::CREATED,
         format!(
-            "created {label} configuration {id} (recorded after the operator restarted mid-create)"
+            "created {label} configuration {id} (recorded after the operator restarted mid-create). {SIGN_IN_NEEDS_VERIFIED_DOMAIN}"
         ),
     )
 }

@@ -10,7 +10,7 @@ use super::context::Context;
 use super::kind::SsoKind;
 use super::notify;
 use crate::api::{OidcSsoConfig, PreflightPolicy, reasons};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Checks a create (`patch` `None`) or an update of `desired`; `ca_pem` is the CA bundle the
 /// identity provider is trusted with (`spec.idpCaBundleRef`).
@@ -35,11 +35,50 @@ pub async fn check<K: SsoKind>(
             let note = (
                 EventType::Warning,
                 reasons::IDP_PREFLIGHT_WARNING,
-                error.to_string(),
+                warning_note(&error),
             );
             notify::publish(ctx, resource, note).await;
             Ok(())
         }
         Err(error) => Err(error),
+    }
+}
+
+/// The note of the Warning Event under `spec.preflight: Warn`: the failure, and that the
+/// operator goes on anyway (the error's own text is Enforce's, which says nothing was sent).
+pub fn warning_note(error: &Error) -> String {
+    let failure = match error {
+        Error::IdpPreflightFailed { check, detail } => {
+            format!("IdP preflight failed ({check}): {detail}")
+        }
+        other => format!("IdP preflight failed: {other}"),
+    };
+    format!(
+        "{failure}; spec.preflight is Warn, so the operator goes on and sends the configuration to Infisical despite the failure"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::oidc::discovery::failed;
+
+    #[test]
+    fn the_warn_note_says_the_operator_goes_on() {
+        let error = failed("issuer", "the document's issuer is https://other.example");
+        let note = warning_note(&error);
+        assert!(
+            note.starts_with(
+                "IdP preflight failed (issuer): the document's issuer is https://other.example; "
+            ),
+            "{note}"
+        );
+        assert!(
+            note.contains("goes on") && note.contains("despite the failure"),
+            "{note}"
+        );
+        assert!(!note.contains("nothing was sent"), "{note}");
+        // Enforce's text is unchanged: there, nothing is sent.
+        assert!(error.to_string().contains("nothing was sent to Infisical"));
     }
 }

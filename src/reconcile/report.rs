@@ -293,7 +293,7 @@ fn failure(error: &Error, wait: Duration) -> Health {
     let message = error.to_string();
     match error.class() {
         ErrorClass::Permanent | ErrorClass::Auth => {
-            tracing::warn!(%reason, %message, "stalled");
+            tracing::warn!(%reason, error = %message, "stalled");
             Health::Stalled { reason, message }
         }
         ErrorClass::RateLimited => {
@@ -301,7 +301,7 @@ fn failure(error: &Error, wait: Duration) -> Health {
             Health::Reconciling { reason, message }
         }
         ErrorClass::Transient => {
-            tracing::warn!(%reason, %message, retry_in_s = wait.as_secs_f64(), "transient failure; backing off");
+            tracing::warn!(%reason, error = %message, retry_in_s = wait.as_secs_f64(), "transient failure; backing off");
             Health::Reconciling {
                 reason,
                 message: format!("{message}; retrying with backoff"),

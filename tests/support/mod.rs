@@ -336,8 +336,14 @@ pub async fn configure_kubernetes_auth(
         .unwrap()
     });
     let control = emulator.control();
-    // The test cluster listens on 127.0.0.1, which Infisical's URL guard refuses unless allowed.
-    control.set_allowed_internal_hosts(vec!["127.0.0.1".into()]);
+    // The test cluster's API server is on a private address (127.0.0.1, or the local node's
+    // address inside its network namespace), which Infisical's URL guard refuses unless allowed.
+    let server = cluster.server.clone().unwrap();
+    let host = url::Url::parse(&server)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("the kubeconfig's server {server:?} has a host"));
+    control.set_allowed_internal_hosts(vec![host]);
     assert!(control.set_kubernetes_auth(
         identity_id,
         infisical_emulator::KubernetesAuthSeed {

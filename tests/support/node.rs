@@ -159,7 +159,8 @@ pub fn emulator_url(world: &World, node: &Node) -> String {
 // ---- a Helm release --------------------------------------------------------------------------
 
 /// A release of the chart from the registry, in the world's namespace, watching only that
-/// namespace (other tests share the cluster) and using the CRD the harness installed.
+/// namespace (other tests share the cluster). The CRD is there already (the harness installs it),
+/// which the chart leaves as it is.
 pub struct Release {
     pub name: String,
     pub namespace: String,
@@ -175,16 +176,19 @@ fn base_values(node: &Node, namespace: &str) -> Vec<String> {
         format!("image.digest={}", node.image_digest),
         format!("operator.allowedHosts={{{}}}", node.ip),
         format!("watchNamespaces={{{namespace}}}"),
-        "crds.install=false".into(),
     ]
 }
 
 impl Release {
     /// `helm install` from the registry with `--set` values on top of [`base_values`].
     pub fn install(world: &World, node: &Node, values: &[&str]) -> Self {
-        let name = unique("rel");
+        Self::install_named(world, node, &unique("rel"), values)
+    }
+
+    /// [`Release::install`] under a given name (a reinstall).
+    pub fn install_named(world: &World, node: &Node, name: &str, values: &[&str]) -> Self {
         let release = Self {
-            name,
+            name: name.to_string(),
             namespace: world.namespace.clone(),
             kubeconfig: world.kubeconfig.clone(),
             client: world.client.clone(),

@@ -104,3 +104,19 @@ re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no
 {{- define "infisical-oidc-operator.leaderElection" -}}
 {{- if gt (int .Values.replicas) 1 }}true{{ end }}
 {{- end }}
+
+{{/*
+Non-empty when the chart renders the CRD: crds.install, and the CRD is not in the cluster yet or
+is this release's already. A CRD put there another way (kubectl apply -f crds/, the kustomize
+base, another release) is left to whoever put it there, instead of failing the install on
+Helm's ownership check. `lookup` finds nothing under `helm template`, which therefore renders it.
+*/}}
+{{- define "infisical-oidc-operator.rendersCrd" -}}
+{{- if .Values.crds.install }}
+{{- $existing := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" "oidcssoconfigs.oidc.infisical-operator.io" }}
+{{- $annotations := dig "metadata" "annotations" (dict) $existing }}
+{{- $release := get $annotations "meta.helm.sh/release-name" }}
+{{- $namespace := get $annotations "meta.helm.sh/release-namespace" }}
+{{- if or (not $existing) (and (eq $release .Release.Name) (eq $namespace .Release.Namespace)) }}true{{ end }}
+{{- end }}
+{{- end }}

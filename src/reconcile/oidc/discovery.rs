@@ -38,7 +38,7 @@ pub fn needed(patch: Option<&UpdateOidcConfig>) -> bool {
         || p.is_active == Some(true)
 }
 
-fn failed(check: &'static str, detail: impl Into<String>) -> Error {
+pub(crate) fn failed(check: &'static str, detail: impl Into<String>) -> Error {
     Error::IdpPreflightFailed {
         check,
         detail: detail.into(),
