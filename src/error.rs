@@ -3,6 +3,9 @@
 //! Each variant has a stable [`Error::reason`] (condition reason, event reason, metric label) and a
 //! [`Error::class`] that decides how the controller retries. Messages never contain secret values:
 //! they are built from names, keys, and Infisical's own messages, which do not echo secrets.
+//!
+//! Over 400 lines, on purpose: the messages are what users read on their objects, and the table
+//! of Infisical's answers that pins each one's reason and class (the tests) belongs beside them.
 
 use std::time::Duration;
 
@@ -53,6 +56,11 @@ impl ApiError {
 
     fn is_plan_restriction(&self) -> bool {
         self.status == 400 && self.message.contains("plan restriction")
+    }
+
+    /// Infisical's answer to a login while the identity is locked after repeated failures.
+    pub fn is_lockout(&self) -> bool {
+        self.status == 401 && self.message.contains("temporarily locked")
     }
 }
 
@@ -185,49 +193,48 @@ pub enum Error {
 impl Error {
     /// Stable, CamelCase: used as condition reason, event reason and metric label.
     pub fn reason(&self) -> &'static str {
+        use crate::api::reasons::*;
         match self {
-            Self::SecretNotFound { .. } => "SecretNotFound",
-            Self::SecretKeyMissing { .. } => "SecretKeyMissing",
-            Self::InvalidSpec { .. } => "InvalidSpec",
-            Self::ServiceAccountNotFound { .. } => "ServiceAccountNotFound",
-            Self::ServiceAccountNotAllowed { .. } => "ServiceAccountNotAllowed",
-            Self::HostNotAllowed { .. } => "HostNotAllowed",
-            Self::InvalidCaBundle { .. } => "InvalidCABundle",
-            Self::AdoptionRequired { .. } => "AdoptionRequired",
-            Self::OwnershipConflict { .. } => "OwnershipConflict",
-            Self::IdMismatch { .. } => "IdMismatch",
-            Self::OrganizationChanged { .. } => "OrganizationChanged",
-            Self::TokenExpired { .. } => "TokenExpired",
-            Self::TokenWithoutExpiry { .. } => "TokenWithoutExpiry",
-            Self::IdpHostUnresolvable { .. } => "IdpHostUnresolvable",
-            Self::IdpHostLookupFailed { .. } => "IdpHostLookupFailed",
-            Self::IdpPreflightFailed { .. } => "IdpPreflightFailed",
-            Self::MalformedResource(_) => "MalformedResource",
+            Self::SecretNotFound { .. } => SECRET_NOT_FOUND,
+            Self::SecretKeyMissing { .. } => SECRET_KEY_MISSING,
+            Self::InvalidSpec { .. } => INVALID_SPEC,
+            Self::ServiceAccountNotFound { .. } => SERVICE_ACCOUNT_NOT_FOUND,
+            Self::ServiceAccountNotAllowed { .. } => SERVICE_ACCOUNT_NOT_ALLOWED,
+            Self::HostNotAllowed { .. } => HOST_NOT_ALLOWED,
+            Self::InvalidCaBundle { .. } => INVALID_CA_BUNDLE,
+            Self::AdoptionRequired { .. } => ADOPTION_REQUIRED,
+            Self::OwnershipConflict { .. } => OWNERSHIP_CONFLICT,
+            Self::IdMismatch { .. } => ID_MISMATCH,
+            Self::OrganizationChanged { .. } => ORGANIZATION_CHANGED,
+            Self::TokenExpired { .. } => TOKEN_EXPIRED,
+            Self::TokenWithoutExpiry { .. } => TOKEN_WITHOUT_EXPIRY,
+            Self::IdpHostUnresolvable { .. } => IDP_HOST_UNRESOLVABLE,
+            Self::IdpHostLookupFailed { .. } => IDP_HOST_LOOKUP_FAILED,
+            Self::IdpPreflightFailed { .. } => IDP_PREFLIGHT_FAILED,
+            Self::MalformedResource(_) => MALFORMED_RESOURCE,
             Self::Infisical(api) => match api.status {
-                _ if api.is_plan_restriction() => "PlanRestricted",
-                _ if crate::infisical::is_lockout(api) => "LoginLocked",
-                400 => "RejectedByInfisical",
-                401 => "AuthenticationFailed",
-                403 if api.error == "TokenError" => "AuthenticationFailed",
-                403 => "PermissionDenied",
-                404 => "OrganizationNotFound",
-                422 => "ValidationFailed",
-                429 => "RateLimited",
-                s if s >= 500 => "InfisicalUnavailable",
-                _ => "RejectedByInfisical",
+                _ if api.is_plan_restriction() => PLAN_RESTRICTED,
+                _ if api.is_lockout() => LOGIN_LOCKED,
+                400 => REJECTED_BY_INFISICAL,
+                401 => AUTHENTICATION_FAILED,
+                403 if api.error == "TokenError" => AUTHENTICATION_FAILED,
+                403 => PERMISSION_DENIED,
+                404 => ORGANIZATION_NOT_FOUND,
+                422 => VALIDATION_FAILED,
+                429 => RATE_LIMITED,
+                s if s >= 500 => INFISICAL_UNAVAILABLE,
+                _ => REJECTED_BY_INFISICAL,
             },
-            Self::Transport { .. } => "InfisicalUnreachable",
-            Self::Decode(_) | Self::NotInfisical { .. } => "UnexpectedResponse",
-            Self::Kube(kube::Error::Api(status)) if status.code == 403 => "KubernetesForbidden",
-            Self::Kube(kube::Error::Api(status)) if status.code == 409 => "KubernetesConflict",
-            Self::Kube(kube::Error::Api(status)) if status.code == 422 => "KubernetesRejected",
-            Self::Kube(kube::Error::Service(e)) if e.is::<crate::leader::NotLeader>() => {
-                "NotLeader"
-            }
-            Self::Kube(_) => "KubernetesError",
-            Self::DeletionPolicyFailed { .. } => "DeactivateFailed",
-            Self::Panicked => "ReconcilePanicked",
-            Self::NotLeader => "NotLeader",
+            Self::Transport { .. } => INFISICAL_UNREACHABLE,
+            Self::Decode(_) | Self::NotInfisical { .. } => UNEXPECTED_RESPONSE,
+            Self::Kube(kube::Error::Api(status)) if status.code == 403 => KUBERNETES_FORBIDDEN,
+            Self::Kube(kube::Error::Api(status)) if status.code == 409 => KUBERNETES_CONFLICT,
+            Self::Kube(kube::Error::Api(status)) if status.code == 422 => KUBERNETES_REJECTED,
+            Self::Kube(kube::Error::Service(e)) if e.is::<crate::leader::NotLeader>() => NOT_LEADER,
+            Self::Kube(_) => KUBERNETES_ERROR,
+            Self::DeletionPolicyFailed { .. } => DEACTIVATE_FAILED,
+            Self::Panicked => RECONCILE_PANICKED,
+            Self::NotLeader => NOT_LEADER,
         }
     }
 
@@ -236,7 +243,7 @@ impl Error {
             Self::Infisical(api) => match api.status {
                 429 => ErrorClass::RateLimited,
                 // Waiting out the lock is the only way through it.
-                _ if crate::infisical::is_lockout(api) => ErrorClass::RateLimited,
+                _ if api.is_lockout() => ErrorClass::RateLimited,
                 _ if api.is_token_rejected() => ErrorClass::Auth,
                 s if s >= 500 => ErrorClass::Transient,
                 _ => ErrorClass::Permanent,
@@ -282,6 +289,14 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// User input quoted in a message, cut after `max` characters.
+pub fn truncated(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
 
 #[cfg(test)]
 mod tests {

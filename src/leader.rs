@@ -27,6 +27,10 @@
 //! while the fence is open has ended before anyone else can lead ([`ElectionSettings::check`]).
 //! Kubernetes writes need no such margin: they carry resourceVersion preconditions or are
 //! idempotent applies of this operator's own fields.
+//!
+//! Over 400 lines, on purpose: the elector and the fence keep that one invariant together (the
+//! fence opens only on the elector's renewals, and [`ElectionSettings::check`] ties their
+//! timings), so they stay in one file with their tests.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

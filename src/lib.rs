@@ -2,11 +2,13 @@
 //! `OidcSsoConfig` resource.
 
 pub mod api;
+pub mod background;
 pub mod controller;
 pub mod error;
 pub mod events;
 pub mod infisical;
 pub mod leader;
+pub mod lifecycle;
 pub mod metrics;
 pub mod reconcile;
 pub mod server;

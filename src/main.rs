@@ -3,9 +3,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use infisical_oidc_operator::api::PreflightPolicy;
-use infisical_oidc_operator::controller::{OperatorConfig, context, run_leading};
 use infisical_oidc_operator::infisical::{AllowedHosts, HttpSettings};
 use infisical_oidc_operator::leader::{self, ElectionSettings, Elector, Fence};
+use infisical_oidc_operator::lifecycle::{OperatorConfig, context, run_leading};
 use infisical_oidc_operator::metrics::Metrics;
 use infisical_oidc_operator::reconcile::context::Settings;
 use infisical_oidc_operator::reconcile::idp_hosts::IdpResolver;

@@ -1,7 +1,7 @@
 //! Health, readiness and metrics over HTTP.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::State;
@@ -10,12 +10,19 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::sync::watch;
 
-use crate::controller::Handle;
+use crate::metrics::Metrics;
+
+/// What the server reports: the metrics, and whether the operator is ready (its caches synced,
+/// or, on a standby, the Lease readable).
+pub struct Health {
+    pub metrics: Arc<Metrics>,
+    pub ready: Arc<AtomicBool>,
+}
 
 /// Serves until `stop`; the listener is bound by the caller, so a port in use fails the start.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    handle: Arc<Handle>,
+    handle: Arc<Health>,
     mut stop: watch::Receiver<bool>,
 ) {
     let app = Router::new()
@@ -37,7 +44,7 @@ pub async fn serve(
     }
 }
 
-async fn readyz(State(handle): State<Arc<Handle>>) -> impl IntoResponse {
+async fn readyz(State(handle): State<Arc<Health>>) -> impl IntoResponse {
     if handle.ready.load(Ordering::SeqCst) {
         (StatusCode::OK, "ready")
     } else {
@@ -45,7 +52,7 @@ async fn readyz(State(handle): State<Arc<Handle>>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(handle): State<Arc<Handle>>) -> impl IntoResponse {
+async fn metrics(State(handle): State<Arc<Health>>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,

@@ -403,7 +403,7 @@ async fn a_malformed_object_is_reported_by_the_same_server_side_apply_as_any_sta
     let cached = Cached::of(&guard);
     let ctx = f.ctx.clone();
     let pass = tokio::spawn(async move {
-        infisical_oidc_operator::reconcile::reconcile(Arc::new(cached), ctx).await
+        infisical_oidc_operator::reconcile::entry::reconcile(Arc::new(cached), ctx).await
     });
     expect(&mut f.handle, Method::GET, BASE, &stored).await;
     let (request, respond) = tokio::time::timeout(Duration::from_secs(10), f.handle.next_request())
@@ -510,7 +510,7 @@ async fn a_resource_gone_before_its_pass_makes_no_other_call() {
     let cached = Cached::of(&guard);
     let ctx = f.ctx.clone();
     let pass = tokio::spawn(async move {
-        infisical_oidc_operator::reconcile::reconcile(Arc::new(cached), ctx).await
+        infisical_oidc_operator::reconcile::entry::reconcile(Arc::new(cached), ctx).await
     });
     let not_found = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
         "reason": "NotFound", "code": 404, "message": "not found"});

@@ -9,8 +9,9 @@ use infisical_emulator::{Fault, FaultKind, HostAnswer, OrgFlags, OrgSeed, TokenM
 use std::sync::Arc;
 
 use infisical_oidc_operator::api::OidcSsoConfig;
-use infisical_oidc_operator::controller::{self, OperatorConfig};
+use infisical_oidc_operator::controller;
 use infisical_oidc_operator::infisical::AllowedHosts;
+use infisical_oidc_operator::lifecycle::{self, OperatorConfig};
 use infisical_oidc_operator::metrics::Metrics;
 use infisical_oidc_operator::reconcile::context::{BeforePass, Settings};
 use infisical_oidc_operator::reconcile::idp_hosts::IdpResolver;
@@ -959,7 +960,7 @@ async fn a_status_write_from_a_stale_copy_is_refused_by_the_api_server() {
     if let Some(status) = stale.status.as_mut() {
         status.inputs_digest = None;
     }
-    let ctx = controller::context(
+    let ctx = lifecycle::context(
         env.client.clone(),
         &OperatorConfig {
             settings: Settings {

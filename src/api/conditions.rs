@@ -9,22 +9,32 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
-/// Present (True) while the static access token expires within the warning period.
-pub const TOKEN_EXPIRING: &str = "TokenExpiring";
+/// Present (True) while the static access token expires within the warning period; its reason
+/// is the same word.
+pub const TOKEN_EXPIRING: &str = super::reasons::TOKEN_EXPIRING;
 
 /// Where a resource stands after a pass.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Health {
     /// Infisical matches the spec.
-    Ready { reason: String, message: String },
+    Ready {
+        reason: &'static str,
+        message: String,
+    },
     /// Work in progress or a transient failure that will be retried.
-    Reconciling { reason: String, message: String },
+    Reconciling {
+        reason: &'static str,
+        message: String,
+    },
     /// A failure that needs a change to the spec, a Secret or Infisical.
-    Stalled { reason: String, message: String },
+    Stalled {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 impl Health {
-    pub fn reason(&self) -> &str {
+    pub fn reason(&self) -> &'static str {
         match self {
             Self::Ready { reason, .. }
             | Self::Reconciling { reason, .. }
@@ -75,13 +85,13 @@ pub fn conditions_for(
 pub fn true_condition(
     existing: &[Condition],
     type_: &str,
-    reason: &str,
+    reason: &'static str,
     message: &str,
     generation: i64,
     now: &Time,
 ) -> Condition {
     let health = Health::Ready {
-        reason: reason.to_string(),
+        reason,
         message: message.to_string(),
     };
     condition(existing, type_, "True", &health, generation, now)
@@ -121,7 +131,7 @@ mod tests {
 
     fn ready() -> Health {
         Health::Ready {
-            reason: "Synced".into(),
+            reason: "Synced",
             message: "in sync".into(),
         }
     }
@@ -137,7 +147,7 @@ mod tests {
     #[test]
     fn stalled_sets_ready_false_and_stalled_true() {
         let h = Health::Stalled {
-            reason: "InvalidSpec".into(),
+            reason: "InvalidSpec",
             message: "bad".into(),
         };
         let c = conditions_for(&[], &h, 1, &at(10));
@@ -161,7 +171,7 @@ mod tests {
         let flipped = conditions_for(
             &again,
             &Health::Reconciling {
-                reason: "Backoff".into(),
+                reason: "Backoff",
                 message: "x".into(),
             },
             2,

@@ -1,6 +1,7 @@
 //! The custom resource and its status.
 
 pub mod conditions;
+pub mod reasons;
 mod spec;
 mod status;
 

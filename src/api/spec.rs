@@ -1,6 +1,9 @@
 //! The `OidcSsoConfig` custom resource: what a platform team declares.
 //!
 //! Doc comments on fields are user documentation: they become `kubectl explain` text.
+//!
+//! Over 400 lines, on purpose: the spec is one type, and most of this file is its field
+//! documentation and CEL rules, which read best in the order `kubectl explain` shows them.
 
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;

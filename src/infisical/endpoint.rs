@@ -39,9 +39,14 @@ impl std::fmt::Display for AllowedHosts {
     }
 }
 
-/// The base URL of an Infisical instance, normalised: no trailing `/` or `/api`.
+/// The base URL of an Infisical instance, normalised: no trailing `/` or `/api`; with its host
+/// and its instance key, read once when it is parsed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct BaseUrl(String);
+pub struct BaseUrl {
+    url: String,
+    host: String,
+    instance: String,
+}
 
 impl BaseUrl {
     /// Parses `hostAPI`: https, or http for loopback only; the host must be allowed.
@@ -74,23 +79,29 @@ impl BaseUrl {
                 allowed: allowed.to_string(),
             });
         }
-        Ok(Self(normalised(&url)))
+        Ok(Self {
+            instance: instance_of(url.clone()).unwrap_or_else(|| normalised(&url)),
+            url: normalised(&url),
+            host,
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.url
     }
 
     pub fn join(&self, path: &str) -> String {
-        format!("{}{}", self.0, path)
+        format!("{}{}", self.url, path)
     }
 
     /// The host part, for messages and metric labels.
-    pub fn host(&self) -> String {
-        Url::parse(&self.0)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default()
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// This instance's [`instance_key`].
+    pub fn instance_key(&self) -> &str {
+        &self.instance
     }
 }
 
@@ -99,7 +110,10 @@ impl BaseUrl {
 /// two names (`app.` and `us.infisical.com`) as one. Used to decide which resources compete for
 /// one organisation; `None` when it is not a URL.
 pub fn instance_key(host_api: &str) -> Option<String> {
-    let mut url = Url::parse(host_api.trim()).ok()?;
+    instance_of(Url::parse(host_api.trim()).ok()?)
+}
+
+fn instance_of(mut url: Url) -> Option<String> {
     if url.host_str() == Some("app.infisical.com") {
         url.set_host(Some("us.infisical.com")).ok()?;
     }
@@ -168,6 +182,21 @@ mod tests {
         let err = BaseUrl::parse("http://us.infisical.com", &cloud()).unwrap_err();
         assert_eq!(err.reason(), "InvalidSpec");
         assert!(err.to_string().contains("spec.hostAPI"));
+    }
+
+    #[test]
+    fn a_parsed_base_url_knows_its_host_and_instance_key() {
+        for input in [
+            "https://app.infisical.com/api",
+            "https://US.infisical.com:443/",
+        ] {
+            let base = BaseUrl::parse(input, &AllowedHosts::new(["*"])).unwrap();
+            assert_eq!(
+                base.host(),
+                url::Url::parse(input).unwrap().host_str().unwrap()
+            );
+            assert_eq!(Some(base.instance_key()), instance_key(input).as_deref());
+        }
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl HostClient {
                 message: chain(&e),
             },
             None => Error::Transport {
-                host: base.host(),
+                host: base.host().to_string(),
                 message: chain(&e),
             },
         })?;
@@ -194,7 +194,7 @@ impl HostClient {
             Err(e) => {
                 self.metrics.infisical_request(endpoint, "error");
                 return Err(Error::Transport {
-                    host: self.base.host(),
+                    host: self.base.host().to_string(),
                     message: chain(&e),
                 });
             }
@@ -217,14 +217,14 @@ impl HostClient {
             Ok(b) => b.to_vec(),
             Err(e) => {
                 return Err(Error::Transport {
-                    host: self.base.host(),
+                    host: self.base.host().to_string(),
                     message: chain(&e),
                 });
             }
         };
         let has_body = !body.iter().all(u8::is_ascii_whitespace);
         let not_infisical = |what: String| Error::NotInfisical {
-            host: self.base.host(),
+            host: self.base.host().to_string(),
             detail: what,
         };
         if status.is_success() {

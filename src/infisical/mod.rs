@@ -1,10 +1,13 @@
 //! The operator's Infisical client: typed calls, shared token cache, per-host budgets.
 
 mod auth;
+mod credentials;
 mod endpoint;
 mod http;
 mod limiter;
+mod refusals;
 mod secret;
+mod tokens;
 pub mod wire;
 
 use std::collections::HashMap;
@@ -13,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 use sha2::{Digest, Sha256};
 
-pub use auth::{Credentials, ServiceAccountTokens, is_lockout};
+pub use credentials::{Credentials, ServiceAccountTokens};
 pub use endpoint::{AllowedHosts, BaseUrl, instance_key, is_loopback};
 pub use http::{HttpSettings, chain as error_chain};
 pub use limiter::Priority;
@@ -207,21 +210,9 @@ impl Infisical {
         connection: &Connection,
         body: &CreateOidcConfig,
     ) -> Result<OidcConfigSummary> {
-        let priority = connection.priority;
-        self.authorised(connection, |host, token| async move {
-            let answer = host
-                .send(
-                    priority,
-                    "oidc-config-create",
-                    Method::POST,
-                    "/api/v1/sso/oidc/config",
-                    Some(&token),
-                    Some(body),
-                )
-                .await?;
-            answer.json()
-        })
-        .await
+        self.write_config(connection, "oidc-config-create", Method::POST, body)
+            .await?
+            .json()
     }
 
     /// Applies a partial update. `None` when Infisical answered with an empty body (no config).
@@ -230,22 +221,37 @@ impl Infisical {
         connection: &Connection,
         body: &UpdateOidcConfig,
     ) -> Result<Option<OidcConfigSummary>> {
+        let answer = self
+            .write_config(connection, "oidc-config-update", Method::PATCH, body)
+            .await?;
+        if answer.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        answer.json().map(Some)
+    }
+
+    /// Sends a write of the organisation's configuration (`endpoint` names it in metrics).
+    async fn write_config<B: serde::Serialize + Sync>(
+        &self,
+        connection: &Connection,
+        endpoint: &'static str,
+        method: Method,
+        body: &B,
+    ) -> Result<http::Answer> {
         let priority = connection.priority;
-        self.authorised(connection, |host, token| async move {
-            let answer = host
-                .send(
+        self.authorised(connection, |host, token| {
+            let method = method.clone();
+            async move {
+                host.send(
                     priority,
-                    "oidc-config-update",
-                    Method::PATCH,
+                    endpoint,
+                    method,
                     "/api/v1/sso/oidc/config",
                     Some(&token),
                     Some(body),
                 )
-                .await?;
-            if answer.body.iter().all(u8::is_ascii_whitespace) {
-                return Ok(None);
+                .await
             }
-            answer.json().map(Some)
         })
         .await
     }

@@ -1,113 +1,166 @@
-//! Step 5: carry out the plan. The create path is guarded so that a crash between Infisical's
-//! answer and the status write cannot lead to a second create.
+//! Step 6: carry out the plan. A create or an update passes step 5 (`preflight`) first, then
+//! is written; a configuration in sync is only claimed (the finalizer). The create path sets the
+//! create-pending mark first (`pending`), so that a crash between Infisical's answer and the
+//! status write cannot lead to a second create. Every PATCH is followed by the warning that
+//! Infisical turned enforce-SSO and SCIM off.
 
-use kube::api::{Patch, PatchParams};
+use std::time::SystemTime;
+
 use kube::{Api, ResourceExt};
 
-use crate::api::{CREATE_PENDING_ANNOTATION, FIELD_MANAGER, OidcSsoConfig};
+use super::context::Context;
+use super::decide::{Ownership, Plan, UpdateCause};
+use super::kind::SsoKind;
+use super::notify::{self, EventNote};
+use super::oidc::Oidc;
+use super::outcome::Outcome;
+use super::waiting::Waiter;
+use super::{finalizer, pending, preflight};
+use crate::api::{OidcSsoConfig, reasons};
 use crate::error::{Error, ErrorClass, Result};
 use crate::infisical::Connection;
-use crate::infisical::wire::{OidcConfigSummary, UpdateOidcConfig};
 
-use super::context::Context;
-use super::validate::Desired;
-
-/// Marks the resource before the create call: if the process dies after Infisical committed
-/// but before `status.id` is written, the next pass knows the configuration is ours.
-/// `resource` is updated to the marked version, so later writes carry its resourceVersion.
-pub async fn mark_create_pending(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<()> {
-    if resource
-        .annotations()
-        .contains_key(CREATE_PENDING_ANNOTATION)
-    {
-        return Ok(());
-    }
-    let now = k8s_openapi::jiff::Timestamp::now().to_string();
-    if !super::finalizer::has_finalizer(resource) {
-        // The first write of a new resource: finalizer and mark together.
-        let api: Api<OidcSsoConfig> = Api::namespaced(
-            ctx.client.clone(),
-            &resource.namespace().unwrap_or_default(),
-        );
-        *resource =
-            super::finalizer::add_with_annotation(&api, resource, CREATE_PENDING_ANNOTATION, &now)
-                .await?;
-        return Ok(());
-    }
-    set_mark(ctx, resource, Some(now)).await
+/// What applying a plan works with, from the steps before it.
+pub struct Applying<'a> {
+    pub desired: &'a <Oidc as SsoKind>::Desired,
+    pub connection: &'a Connection,
+    pub owner: &'a Ownership,
+    /// `spec.idpCaBundleRef`: the CAs the preflight trusts for the IdP.
+    pub idp_ca_pem: Option<&'a [u8]>,
+    pub waiter: &'a Waiter,
+    pub token_expires: Option<SystemTime>,
+    /// The fields an update corrects, when it corrects drift.
+    pub drift: Option<Vec<String>>,
 }
 
-/// Adds the finalizer unless present, moving `resource` to the version written.
-pub async fn ensure_finalizer(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<()> {
-    if super::finalizer::has_finalizer(resource) {
-        return Ok(());
-    }
-    let api: Api<OidcSsoConfig> = Api::namespaced(
-        ctx.client.clone(),
-        &resource.namespace().unwrap_or_default(),
-    );
-    *resource = super::finalizer::add(&api, resource).await?;
-    Ok(())
-}
-
-/// Sets (`Some`) or clears (`None`) the mark, and moves `resource` to the version written.
-async fn set_mark(
+/// Carries out `plan`, moving `resource` to the version its writes produced.
+pub async fn apply(
     ctx: &Context,
     resource: &mut OidcSsoConfig,
-    value: Option<String>,
-) -> Result<()> {
-    let json = value
-        .clone()
-        .map_or(serde_json::Value::Null, serde_json::Value::String);
-    resource.metadata.resource_version = set_annotation(ctx, resource, json).await?;
-    match value {
-        Some(v) => resource
-            .annotations_mut()
-            .insert(CREATE_PENDING_ANNOTATION.to_string(), v),
-        None => resource.annotations_mut().remove(CREATE_PENDING_ANNOTATION),
+    with: Applying<'_>,
+    plan: Plan<Oidc>,
+    observed: Option<<Oidc as SsoKind>::Stored>,
+) -> Result<Outcome> {
+    match plan {
+        Plan::Create => preflight_then_apply(ctx, resource, with, Change::Create).await,
+        Plan::Update { id, patch, cause } => {
+            let change = Change::Update { id, patch, cause };
+            preflight_then_apply(ctx, resource, with, change).await
+        }
+        Plan::InSync { id, adopted } => {
+            let stored = observed.expect("in sync implies observed");
+            in_sync(ctx, resource, with, stored, &id, adopted).await
+        }
+    }
+}
+
+/// A write to Infisical: a create, or an update of the fields in `patch`.
+enum Change<K: SsoKind> {
+    Create,
+    Update {
+        id: String,
+        patch: Box<K::Patch>,
+        cause: UpdateCause,
+    },
+}
+
+/// The preflight (IdP hosts, then the identity provider as the policy says), then the write.
+async fn preflight_then_apply(
+    ctx: &Context,
+    resource: &mut OidcSsoConfig,
+    with: Applying<'_>,
+    change: Change<Oidc>,
+) -> Result<Outcome> {
+    let patch = match &change {
+        Change::Create => None,
+        Change::Update { patch, .. } => Some(patch.as_ref()),
     };
-    Ok(())
+    preflight::check::<Oidc>(ctx, resource, with.desired, with.idp_ca_pem, patch).await?;
+    let (config, events, reset) = match change {
+        Change::Create => {
+            let created = create::<Oidc>(ctx, resource, with.connection, with.desired).await;
+            let answer = ctx.note_instance(with.waiter, with.connection, created)?;
+            let config = Oidc::created(answer, with.desired);
+            let events = vec![notify::created(Oidc::LABEL, &config.config.id)];
+            (config, events, false)
+        }
+        Change::Update { id, patch, cause } => {
+            ensure_finalizer(ctx, resource).await?;
+            let mut events = recovered_create(ctx, resource, with.owner, &id).await?;
+            let updated = update::<Oidc>(ctx, with.connection, &patch).await;
+            let answer = ctx.note_instance(with.waiter, with.connection, updated)?;
+            let fields = Oidc::changed_fields(&patch);
+            events.push(notify::updated(
+                cause.event_reason(),
+                Oidc::LABEL,
+                &id,
+                &fields,
+            ));
+            events.push(notify::enforcement_reset());
+            (Oidc::updated(answer, with.desired), events, true)
+        }
+    };
+    Ok(Outcome::Synced {
+        config: Box::new(config),
+        events,
+        // A create clears the mark it set; an update completes a create an earlier pass made.
+        clear_create_pending: !reset || with.owner.create_pending,
+        token_expires: with.token_expires,
+        drift: if reset { with.drift } else { None },
+        enforcement_reset: reset,
+    })
 }
 
-pub async fn clear_create_pending(ctx: &Context, resource: &OidcSsoConfig) -> Result<()> {
-    set_annotation(ctx, resource, serde_json::Value::Null).await?;
-    Ok(())
+/// The configuration is ours and equal to the spec: nothing is written to Infisical.
+async fn in_sync(
+    ctx: &Context,
+    resource: &mut OidcSsoConfig,
+    with: Applying<'_>,
+    stored: <Oidc as SsoKind>::Stored,
+    id: &str,
+    adopted: bool,
+) -> Result<Outcome> {
+    ensure_finalizer(ctx, resource).await?;
+    let mut events = Vec::new();
+    if adopted {
+        events.push(notify::adopted(Oidc::LABEL, id));
+    }
+    events.extend(recovered_create(ctx, resource, with.owner, id).await?);
+    Ok(Outcome::Synced {
+        config: Box::new(Oidc::in_sync(stored, with.desired)),
+        events,
+        clear_create_pending: with.owner.create_pending,
+        token_expires: with.token_expires,
+        drift: None,
+        enforcement_reset: false,
+    })
 }
 
-async fn set_annotation(
+/// A pass that starts with the create-pending mark and finds the configuration completes a
+/// create that an earlier pass made but could not record: that create gets its Created Event
+/// here, unless the earlier pass recorded it before it stopped.
+async fn recovered_create(
     ctx: &Context,
     resource: &OidcSsoConfig,
-    value: serde_json::Value,
-) -> Result<Option<String>> {
-    let api: Api<OidcSsoConfig> = Api::namespaced(
-        ctx.client.clone(),
-        &resource.namespace().unwrap_or_default(),
-    );
-    let patch =
-        serde_json::json!({"metadata": {"annotations": {CREATE_PENDING_ANNOTATION: value}}});
-    let patched = api
-        .patch_metadata(
-            &resource.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await?;
-    Ok(patched.metadata.resource_version)
+    owner: &Ownership,
+    id: &str,
+) -> Result<Vec<EventNote>> {
+    if !owner.create_pending || notify::recorded(ctx, resource, reasons::CREATED).await? {
+        return Ok(Vec::new());
+    }
+    Ok(vec![notify::created_before_restart(Oidc::LABEL, id)])
 }
 
 /// Creates the configuration. Leaves the create-pending mark in place unless Infisical
 /// definitely did not create anything (a 4xx answer).
-pub async fn create(
+async fn create<K: SsoKind>(
     ctx: &Context,
     resource: &mut OidcSsoConfig,
     connection: &Connection,
-    desired: &Desired,
-) -> Result<OidcConfigSummary> {
-    mark_create_pending(ctx, resource).await?;
-    let result = ctx
-        .infisical
-        .create_config(connection, &desired.create_body())
-        .await;
+    desired: &K::Desired,
+) -> Result<K::Answer> {
+    pending::mark_create_pending(ctx, resource).await?;
+    let result = K::create(&ctx.infisical, connection, desired).await;
     match &result {
         Ok(_) => ctx.metrics.infisical_write("create"),
         Err(error)
@@ -116,28 +169,38 @@ pub async fn create(
                 ErrorClass::Permanent | ErrorClass::Auth | ErrorClass::RateLimited
             ) =>
         {
-            set_mark(ctx, resource, None).await?;
+            pending::set_mark(ctx, resource, None).await?;
         }
         Err(_) => {}
     }
     result
 }
 
-pub async fn update(
+/// Patches the fields in `patch`.
+pub async fn update<K: SsoKind>(
     ctx: &Context,
     connection: &Connection,
-    patch: &UpdateOidcConfig,
-) -> Result<OidcConfigSummary> {
-    let answer = ctx.infisical.update_config(connection, patch).await?;
+    patch: &K::Patch,
+) -> Result<K::Answer> {
+    let answer = K::update(&ctx.infisical, connection, patch).await?;
     ctx.metrics.infisical_write("update");
     answer.ok_or_else(|| {
-        Error::Decode(
-            "update answered with an empty body: the organization has no OIDC configuration".into(),
-        )
+        Error::Decode(format!(
+            "update answered with an empty body: the organization has no {} configuration",
+            K::LABEL
+        ))
     })
 }
 
-/// Field manager options for status writes.
-pub fn status_apply_params() -> PatchParams {
-    PatchParams::apply(FIELD_MANAGER).force()
+/// Adds the finalizer unless present, moving `resource` to the version written.
+async fn ensure_finalizer(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<()> {
+    if finalizer::has_finalizer(resource) {
+        return Ok(());
+    }
+    let api: Api<OidcSsoConfig> = Api::namespaced(
+        ctx.client.clone(),
+        &resource.namespace().unwrap_or_default(),
+    );
+    *resource = finalizer::add(&api, resource).await?;
+    Ok(())
 }

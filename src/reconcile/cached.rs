@@ -1,6 +1,6 @@
 //! What the controller's cache keeps of each resource: enough to route events (which passes to
 //! start, when to retry, what to forget), never the resource itself. A pass reads the whole
-//! object from the API server when it starts (`reconcile::reconcile`), so the spec and status of
+//! object from the API server when it starts (`entry::reconcile`), so the spec and status of
 //! 10,000 resources are not held between passes, and every pass works from the latest version.
 //!
 //! The watch delivers whole objects; `Cached::of` keeps this much of each one and the rest is
@@ -15,6 +15,7 @@ use kube::core::{DeserializeGuard, NamespaceResourceScope};
 use kube::runtime::watcher;
 use serde::Deserialize;
 
+use super::keys::guard_meta;
 use crate::api::{OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION};
 
 type Guarded = DeserializeGuard<OidcSsoConfig>;
@@ -38,7 +39,7 @@ pub struct Cached {
 impl Cached {
     /// The part of `guard` the cache keeps.
     pub fn of(guard: &Guarded) -> Self {
-        let meta = super::context::guard_meta(guard);
+        let meta = guard_meta(guard);
         Self {
             metadata: ObjectMeta {
                 name: meta.name.clone(),
@@ -87,7 +88,7 @@ impl Cached {
 /// create-pending mark, the finalizer) change none of them, so they wake nothing: a create costs
 /// one pass. Secrets, resyncs and recoveries trigger passes on their own.
 fn wants_pass(guard: &Guarded) -> u64 {
-    let meta = super::context::guard_meta(guard);
+    let meta = guard_meta(guard);
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     meta.generation.hash(&mut hasher);
     meta.deletion_timestamp.is_some().hash(&mut hasher);

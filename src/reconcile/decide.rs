@@ -1,11 +1,15 @@
 //! Step 4: the pure decision. Given what we want, what Infisical holds and what we know about
-//! ownership, choose one action. No I/O, so every ownership and diff rule is unit-tested here.
+//! ownership, choose one action. No I/O, so every ownership and diff rule is unit-tested here;
+//! the kind supplies the diff (`kind::SsoKind`).
+//!
+//! [`check_claim`] runs before Infisical is called (a resource that another takes precedence over
+//! never calls it), [`plan`] once the configuration is observed; [`decide`] is both.
 
-use crate::api::{AdoptionPolicy, OidcSsoConfigStatus, PlannedChange};
+use crate::api::reasons;
+use crate::api::{AdoptionPolicy, PlannedChange};
 use crate::error::Error;
-use crate::infisical::wire::{OidcConfig, UpdateOidcConfig};
 
-use super::validate::Desired;
+use super::kind::SsoKind;
 
 /// What this resource knows about its claim on the organisation's configuration.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,34 +39,34 @@ pub enum UpdateCause {
 impl UpdateCause {
     pub fn event_reason(self) -> &'static str {
         match self {
-            Self::SpecChanged => "Updated",
-            Self::SecretRotated => "SecretRotated",
-            Self::Drift => "DriftCorrected",
-            Self::Adopted => "Adopted",
+            Self::SpecChanged => reasons::UPDATED,
+            Self::SecretRotated => reasons::SECRET_ROTATED,
+            Self::Drift => reasons::DRIFT_CORRECTED,
+            Self::Adopted => reasons::ADOPTED,
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Plan {
+pub enum Plan<K: SsoKind> {
     /// The organisation has no configuration: create it.
     Create,
     /// The configuration is ours and differs: patch only `patch`'s fields.
     Update {
         id: String,
-        patch: Box<UpdateOidcConfig>,
+        patch: Box<K::Patch>,
         cause: UpdateCause,
     },
     /// The configuration is ours and equal to the spec: write nothing.
     InSync { id: String, adopted: bool },
 }
 
-impl Plan {
+impl<K: SsoKind> Plan<K> {
     /// What `managementPolicy: Observe` reports of the plan.
     pub fn summary(&self) -> PlannedChange {
         let (action, fields) = match self {
             Self::Create => ("Create", Vec::new()),
-            Self::Update { patch, .. } => ("Update", owned(patch.changed_fields())),
+            Self::Update { patch, .. } => ("Update", owned(K::changed_fields(patch))),
             Self::InSync { .. } => ("None", Vec::new()),
         };
         PlannedChange {
@@ -78,7 +82,7 @@ impl Plan {
                 patch,
                 cause: UpdateCause::Drift,
                 ..
-            } => Some(owned(patch.changed_fields())),
+            } => Some(owned(K::changed_fields(patch))),
             _ => None,
         }
     }
@@ -95,44 +99,62 @@ pub struct Hints {
     pub secret_changed: bool,
 }
 
-pub fn decide(
-    desired: &Desired,
-    observed: Option<&OidcConfig>,
+/// The whole decision: [`check_claim`], then [`plan`].
+pub fn decide<K: SsoKind>(
+    desired: &K::Desired,
+    observed: Option<&K::Stored>,
     ownership: &Ownership,
     hints: Hints,
-) -> Result<Plan, Error> {
-    if let Some(other) = &ownership.competing_owner {
-        return Err(Error::OwnershipConflict {
-            org: desired.organization_id.clone(),
+) -> Result<Plan<K>, Error> {
+    check_claim(ownership, K::organization_id(desired))?;
+    plan::<K>(desired, observed, ownership, hints)
+}
+
+/// A resource that another resource takes precedence over for the organisation stops here,
+/// before it calls Infisical: never a tug of war.
+pub fn check_claim(ownership: &Ownership, organization_id: &str) -> Result<(), Error> {
+    match &ownership.competing_owner {
+        Some(other) => Err(Error::OwnershipConflict {
+            org: organization_id.to_string(),
             other: other.clone(),
-        });
+        }),
+        None => Ok(()),
     }
+}
+
+/// What to do about the observed configuration, for a resource whose claim stands.
+pub fn plan<K: SsoKind>(
+    desired: &K::Desired,
+    observed: Option<&K::Stored>,
+    ownership: &Ownership,
+    hints: Hints,
+) -> Result<Plan<K>, Error> {
     let Some(observed) = observed else {
         return Ok(Plan::Create);
     };
+    let id = K::id(observed);
 
     let adopted = match &ownership.recorded_id {
-        Some(id) if *id == observed.config.id => false,
-        Some(id) if ownership.adoption_policy != AdoptionPolicy::Adopt => {
+        Some(recorded) if recorded == id => false,
+        Some(recorded) if ownership.adoption_policy != AdoptionPolicy::Adopt => {
             return Err(Error::IdMismatch {
-                recorded: id.clone(),
-                found: observed.config.id.clone(),
+                recorded: recorded.clone(),
+                found: id.to_string(),
             });
         }
         // Our create may have committed before we crashed: the configuration is ours.
         None if ownership.create_pending => false,
         _ if ownership.adoption_policy == AdoptionPolicy::Adopt => true,
         _ => {
-            return Err(Error::AdoptionRequired {
-                id: observed.config.id.clone(),
-            });
+            return Err(Error::AdoptionRequired { id: id.to_string() });
         }
     };
 
-    let patch = diff(desired, observed);
-    if patch.is_empty() {
+    let patch = K::diff(desired, observed);
+    let fields = K::changed_fields(&patch);
+    if fields.is_empty() {
         return Ok(Plan::InSync {
-            id: observed.config.id.clone(),
+            id: id.to_string(),
             adopted,
         });
     }
@@ -140,140 +162,34 @@ pub fn decide(
         UpdateCause::Adopted
     } else if hints.spec_changed {
         UpdateCause::SpecChanged
-    } else if hints.secret_changed && patch.changed_fields() == ["clientSecret"] {
+    } else if hints.secret_changed && fields.iter().all(|f| K::SECRET_FIELDS.contains(f)) {
         UpdateCause::SecretRotated
     } else {
         UpdateCause::Drift
     };
     Ok(Plan::Update {
-        id: observed.config.id.clone(),
+        id: id.to_string(),
         patch: Box::new(patch),
         cause,
     })
-}
-
-/// Whether the spec asks for something other than what the last successful pass left in
-/// Infisical, as recorded in status: a spec edit, rather than drift in Infisical. Derived from
-/// status, not from `observedGeneration`, which also advances on failed passes: an edit whose
-/// first attempt failed is still an edit when it finally applies. Unknown fields (a status
-/// written by an older version) never count as a change.
-pub fn spec_differs_from_last_sync(desired: &Desired, status: &OidcSsoConfigStatus) -> bool {
-    let text = |v: &Option<String>| v.as_deref().unwrap_or("").to_string();
-    let stored_domains = text(&status.allowed_email_domains);
-    [
-        Some(desired.configuration_type) != status.configuration_type.as_deref(),
-        desired.issuer != text(&status.issuer),
-        desired.discovery_url != text(&status.discovery_url),
-        desired.authorization_endpoint != text(&status.authorization_endpoint),
-        desired.jwks_uri != text(&status.jwks_uri),
-        desired.token_endpoint != text(&status.token_endpoint),
-        desired.userinfo_endpoint != text(&status.userinfo_endpoint),
-        desired.allowed_email_domains != stored_domains,
-        status.is_active.is_some_and(|a| a != desired.is_active),
-        status
-            .manage_group_memberships
-            .is_some_and(|m| m != desired.manage_group_memberships),
-        status
-            .jwt_signature_algorithm
-            .as_deref()
-            .is_some_and(|a| a != desired.jwt_signature_algorithm),
-        status
-            .client_id
-            .as_deref()
-            .is_some_and(|c| c != desired.client_id),
-    ]
-    .into_iter()
-    .any(|changed| changed)
-}
-
-/// The fields whose stored value differs from the desired one. A stored `null` equals `""`,
-/// and stored strings are compared trimmed and, for domains, re-normalised, so a configuration
-/// written through Infisical's UI compares equal when it means the same.
-pub fn diff(desired: &Desired, stored: &OidcConfig) -> UpdateOidcConfig {
-    let observed = &stored.config;
-    fn text(stored: &Option<String>) -> &str {
-        stored.as_deref().map(str::trim).unwrap_or("")
-    }
-    fn changed(want: &str, have: &str) -> Option<String> {
-        (want != have).then(|| want.to_string())
-    }
-    let stored_domains = text(&observed.allowed_email_domains)
-        .split(',')
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .collect::<Vec<_>>()
-        .join(", ");
-    UpdateOidcConfig {
-        organization_id: desired.organization_id.clone(),
-        allowed_email_domains: changed(&desired.allowed_email_domains, &stored_domains),
-        configuration_type: changed(
-            desired.configuration_type,
-            observed.configuration_type.trim(),
-        ),
-        issuer: changed(&desired.issuer, text(&observed.issuer)),
-        discovery_url: changed(&desired.discovery_url, text(&observed.discovery_url)),
-        authorization_endpoint: changed(
-            &desired.authorization_endpoint,
-            text(&observed.authorization_endpoint),
-        ),
-        jwks_uri: changed(&desired.jwks_uri, text(&observed.jwks_uri)),
-        token_endpoint: changed(&desired.token_endpoint, text(&observed.token_endpoint)),
-        userinfo_endpoint: changed(
-            &desired.userinfo_endpoint,
-            text(&observed.userinfo_endpoint),
-        ),
-        client_id: changed(&desired.client_id, stored.client_id.trim()),
-        client_secret: (desired.client_secret.expose() != stored.client_secret.expose().trim())
-            .then(|| desired.client_secret.clone()),
-        is_active: (desired.is_active != observed.is_active).then_some(desired.is_active),
-        manage_group_memberships: (desired.manage_group_memberships
-            != observed.manage_group_memberships)
-            .then_some(desired.manage_group_memberships),
-        jwt_signature_algorithm: changed(
-            desired.jwt_signature_algorithm,
-            observed
-                .jwt_signature_algorithm
-                .as_deref()
-                .unwrap_or("RS256")
-                .trim(),
-        ),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::infisical::SecretString;
+    use crate::infisical::wire::OidcConfig;
+    use crate::reconcile::oidc::diff::tests::{desired, stored};
+    use crate::reconcile::oidc::{Desired, Oidc};
 
-    fn desired() -> Desired {
-        Desired {
-            organization_id: "org".into(),
-            configuration_type: "discoveryURL",
-            issuer: String::new(),
-            discovery_url: "https://idp.example.com/.well-known/openid-configuration".into(),
-            authorization_endpoint: String::new(),
-            jwks_uri: String::new(),
-            token_endpoint: String::new(),
-            userinfo_endpoint: String::new(),
-            client_id: "infisical".into(),
-            client_secret: SecretString::new("s3cret"),
-            is_active: true,
-            allowed_email_domains: "example.com, example.org".into(),
-            manage_group_memberships: false,
-            jwt_signature_algorithm: "RS256",
-        }
-    }
-
-    /// What Infisical's GET returns for `desired()` created through the API.
-    fn stored() -> OidcConfig {
-        serde_json::from_value(serde_json::json!({
-            "id": "cfg-1", "orgId": "org", "configurationType": "discoveryURL", "isActive": true,
-            "issuer": "", "discoveryURL": "https://idp.example.com/.well-known/openid-configuration",
-            "authorizationEndpoint": "", "jwksUri": "", "tokenEndpoint": "", "userinfoEndpoint": "",
-            "allowedEmailDomains": "example.com, example.org", "manageGroupMemberships": false,
-            "jwtSignatureAlgorithm": "RS256", "clientId": "infisical", "clientSecret": "s3cret"
-        }))
-        .unwrap()
+    /// The decision for the OIDC kind.
+    fn decide(
+        desired: &Desired,
+        observed: Option<&OidcConfig>,
+        ownership: &Ownership,
+        hints: Hints,
+    ) -> Result<Plan<Oidc>, Error> {
+        super::decide::<Oidc>(desired, observed, ownership, hints)
     }
 
     fn ours() -> Ownership {
@@ -301,15 +217,6 @@ mod tests {
                 adopted: false
             }
         );
-    }
-
-    #[test]
-    fn nulls_and_ui_formatting_compare_equal() {
-        let mut s = stored();
-        s.config.issuer = None;
-        s.config.jwks_uri = None;
-        s.config.allowed_email_domains = Some("example.com,example.org ".into());
-        assert!(diff(&desired(), &s).is_empty());
     }
 
     #[test]
@@ -444,39 +351,6 @@ mod tests {
         let err = decide(&desired(), None, &own, Hints::default()).unwrap_err();
         assert_eq!(err.reason(), "OwnershipConflict");
         assert!(err.to_string().contains("platform/first"));
-    }
-
-    fn status_after_sync() -> OidcSsoConfigStatus {
-        let d = desired();
-        OidcSsoConfigStatus {
-            id: Some("cfg".into()),
-            configuration_type: Some(d.configuration_type.into()),
-            discovery_url: Some(d.discovery_url.clone()),
-            allowed_email_domains: Some(d.allowed_email_domains.clone()),
-            is_active: Some(d.is_active),
-            manage_group_memberships: Some(d.manage_group_memberships),
-            jwt_signature_algorithm: Some(d.jwt_signature_algorithm.into()),
-            client_id: Some(d.client_id.clone()),
-            ..OidcSsoConfigStatus::default()
-        }
-    }
-
-    #[test]
-    fn a_spec_edit_is_told_from_drift_by_what_status_recorded() {
-        let status = status_after_sync();
-        assert!(!spec_differs_from_last_sync(&desired(), &status));
-        let mut edited = desired();
-        edited.issuer = "https://idp.example.com".into();
-        assert!(spec_differs_from_last_sync(&edited, &status));
-        let mut edited = desired();
-        edited.client_id = "other".into();
-        assert!(spec_differs_from_last_sync(&edited, &status));
-        // A status from before clientId was recorded: unknown, so not an edit.
-        let old_status = OidcSsoConfigStatus {
-            client_id: None,
-            ..status
-        };
-        assert!(!spec_differs_from_last_sync(&edited, &old_status));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::infisical::wire::UpdateOidcConfig;
 
-use super::validate::Desired;
+use super::oidc::desired::Desired;
 
 /// How IdP host names are resolved: aliases first (hosts(5) entries, `*.suffix` allowed), then
 /// the system resolver unless `system` is off.

@@ -13,6 +13,8 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 
 use super::cached::Cached;
+use super::dereference::secret_names;
+use super::keys::{guard_meta, resource_key};
 use super::ownership::{Claim, Claimant};
 use crate::api::OidcSsoConfig;
 
@@ -193,9 +195,7 @@ fn normalise(organization_id: &str) -> String {
 }
 
 fn key_of(guard: &Guarded) -> Key {
-    Arc::from(super::context::resource_key(super::context::guard_meta(
-        guard,
-    )))
+    Arc::from(resource_key(guard_meta(guard)))
 }
 
 /// The entry of a readable resource; `None` for one that does not match the schema (it reads
@@ -212,9 +212,7 @@ fn entry_of(guard: &Guarded) -> Option<(Key, Entry)> {
             created: claimant.created,
         }
     });
-    let mut secrets: Vec<Box<str>> = crate::controller::secret_names(resource)
-        .map(Box::from)
-        .collect();
+    let mut secrets: Vec<Box<str>> = secret_names(&resource.spec).map(Box::from).collect();
     secrets.sort();
     secrets.dedup();
     let entry = Entry {

@@ -8,8 +8,10 @@
 
 use kube::ResourceExt;
 
+use super::decide::Ownership;
+use super::keys::resource_key;
 use crate::api::{CREATE_PENDING_ANNOTATION, OidcSsoConfig};
-use crate::infisical::instance_key;
+use crate::infisical::{BaseUrl, instance_key};
 
 /// The facts precedence is decided on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +33,16 @@ pub enum Claim {
 }
 
 impl Claimant {
+    /// The resource's claim, its instance read from its `hostAPI` (which may not parse: a claim
+    /// stands whatever the spec's validity).
     pub fn of(resource: &OidcSsoConfig) -> Self {
+        let host = instance_key(&resource.spec.host_api)
+            .unwrap_or_else(|| resource.spec.host_api.trim().to_ascii_lowercase());
+        Self::at(resource, host)
+    }
+
+    /// The resource's claim on `instance` (an instance key).
+    fn at(resource: &OidcSsoConfig, instance: String) -> Self {
         let claim = if resource.status.as_ref().is_some_and(|s| s.id.is_some()) {
             Claim::Recorded
         } else if resource
@@ -43,8 +54,11 @@ impl Claimant {
             Claim::None
         };
         Self {
-            key: super::context::resource_key(&resource.metadata),
-            target: target(resource),
+            key: resource_key(&resource.metadata),
+            target: (
+                resource.spec.organization_id.trim().to_ascii_lowercase(),
+                instance,
+            ),
             claim,
             created: resource.creation_timestamp().map(|t| t.0.as_second()),
         }
@@ -57,15 +71,18 @@ impl Claimant {
     }
 }
 
-/// The organisation and instance a resource targets, normalised as the client normalises them,
-/// so two spellings of one instance compete instead of correcting each other.
-fn target(resource: &OidcSsoConfig) -> (String, String) {
-    let host = instance_key(&resource.spec.host_api)
-        .unwrap_or_else(|| resource.spec.host_api.trim().to_ascii_lowercase());
-    (
-        resource.spec.organization_id.trim().to_ascii_lowercase(),
-        host,
-    )
+/// What `resource` knows of its claim on its organisation's configuration at `base` (its
+/// `hostAPI`, already parsed), against the other resources that claim it (`claimants`).
+pub fn ownership(resource: &OidcSsoConfig, base: &BaseUrl, claimants: &[Claimant]) -> Ownership {
+    let me = Claimant::at(resource, base.instance_key().to_string());
+    Ownership {
+        recorded_id: resource.status.as_ref().and_then(|s| s.id.clone()),
+        create_pending: resource
+            .annotations()
+            .contains_key(CREATE_PENDING_ANNOTATION),
+        adoption_policy: resource.spec.adoption_policy,
+        competing_owner: competing_owner(&me, claimants),
+    }
 }
 
 /// The resource that takes precedence over `me` for the same organisation, if any.

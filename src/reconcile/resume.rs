@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::api::OidcSsoConfigStatus;
 use crate::api::conditions::READY;
+use crate::api::{OidcSsoConfig, OidcSsoConfigStatus};
 use crate::infisical::Priority;
 
 /// `status.inputsDigest`: the pass's input fingerprint hashed with the object's uid, in hex, so
@@ -48,7 +48,17 @@ pub struct Record<'a> {
     pub digest: &'a str,
 }
 
-impl Record<'_> {
+impl<'a> Record<'a> {
+    /// What `resource`'s status records, set against inputs of status digest `digest`.
+    pub fn of(resource: &'a OidcSsoConfig, create_pending: bool, digest: &'a str) -> Self {
+        Self {
+            status: resource.status.as_ref(),
+            generation: resource.metadata.generation,
+            create_pending,
+            digest,
+        }
+    }
+
     /// The status says the resource was Ready for this generation with exactly these inputs,
     /// and no create may need completing.
     pub fn in_sync(&self) -> bool {
@@ -106,6 +116,53 @@ pub fn priority(record: &Record<'_>, sync_requested: bool) -> Priority {
         Priority::Background
     } else {
         Priority::Foreground
+    }
+}
+
+/// On a resource's first pass since the operator started: how long to wait before checking
+/// Infisical, when its status already records these inputs (of status digest `digest`) in sync.
+pub fn recheck_later(
+    resource: &OidcSsoConfig,
+    create_pending: bool,
+    digest: Option<&str>,
+    resync: Duration,
+) -> Option<Duration> {
+    let uid = resource.metadata.uid.as_deref()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    match first_pass(Start {
+        record: Record::of(resource, create_pending, digest?),
+        uid,
+        resync,
+        now,
+    }) {
+        FirstPass::CheckNow => None,
+        FirstPass::RecheckIn(wait) => {
+            // The status says Ready with exactly these inputs: it stays as it is until the
+            // recheck, and the budget goes to resources that changed while we were away.
+            tracing::debug!(
+                recheck_in_s = wait.as_secs(),
+                "in sync when last checked; rechecking later"
+            );
+            Some(wait)
+        }
+    }
+}
+
+/// [`priority`] of a pass over `resource` whose inputs have status digest `digest`.
+pub fn pass_priority(
+    resource: &OidcSsoConfig,
+    create_pending: bool,
+    digest: Option<&str>,
+    sync_requested: bool,
+) -> Priority {
+    match digest {
+        Some(digest) => priority(
+            &Record::of(resource, create_pending, digest),
+            sync_requested,
+        ),
+        None => Priority::Foreground,
     }
 }
 

@@ -1,27 +1,48 @@
-//! The one retry policy. Every failed pass, whether its error was reported on the object
-//! (`report`) or escaped the pipeline (`controller::error_policy`: status writes, finalizer
-//! patches, deletion policy), waits as decided here:
+//! The one retry policy: when a resource is looked at again, and which passes wait instead of
+//! calling Infisical. Every pass's outcome (`report`) and every failure that escaped the pipeline
+//! (`entry::error_policy`: status writes, finalizer patches, deletion policy) is timed here:
 //!
+//! - Success: the next drift check after the resync interval, ±10%.
 //! - Permanent and Auth: a slow retry at the resync interval. The pass also resumes as soon as
 //!   the spec or a referenced Secret changes, since those change its inputs.
 //! - RateLimited: the delay Infisical asked for, plus up to a second of jitter.
 //! - Transient: exponential backoff with jitter, `base·2^(n-1)` capped at `max_backoff`,
 //!   counted per resource and reset by any pass that does not fail transiently.
+//!
+//! Holds: once an outcome is on the object, passes with the same inputs (our own metadata
+//! writes, a Secret event that changed nothing) wait until its retry or resync is due instead of
+//! calling Infisical again. A recovered Infisical instance lifts its waiters' holds. Two shorter
+//! waits are decided here too: the first pass after a start that finds its status in sync
+//! (`resume`), and a pass that read a stale copy of its object ([`STALE_COPY`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 
+use super::memory::{Hold, Memory};
+use super::settings::Settings;
 use crate::error::{Error, ErrorClass};
 
-use super::context::Context;
+/// A pass that worked from a copy of its object older than the API server's tries again after
+/// this long, with the newer copy.
+pub const STALE_COPY: Duration = Duration::from_millis(300);
 
-/// Records the failure against the resource's memory and returns how long to wait.
-pub fn after_failure(ctx: &Context, key: &str, error: &Error, resync: Duration) -> Duration {
-    let settings = &ctx.settings;
+/// The wait after a pass that ended in sync (or observed): the next drift check.
+pub fn after_success(memory: &mut Memory, resync: Duration) -> Duration {
+    memory.consecutive_failures = 0;
+    jitter(resync)
+}
+
+/// Records the failure in the resource's memory and returns how long to wait.
+pub fn after_failure(
+    settings: &Settings,
+    memory: &mut Memory,
+    error: &Error,
+    resync: Duration,
+) -> Duration {
     match error.class() {
         ErrorClass::Permanent | ErrorClass::Auth => {
-            ctx.update_memory(key, |m| m.consecutive_failures = 0);
+            memory.consecutive_failures = 0;
             jitter(resync)
         }
         ErrorClass::RateLimited => {
@@ -30,14 +51,45 @@ pub fn after_failure(ctx: &Context, key: &str, error: &Error, resync: Duration) 
                 + Duration::from_millis(rand::rng().random_range(0..1000))
         }
         ErrorClass::Transient => {
-            let mut failures = 0;
-            ctx.update_memory(key, |m| {
-                m.consecutive_failures = m.consecutive_failures.saturating_add(1);
-                failures = m.consecutive_failures;
-            });
-            backoff(settings.base_backoff, settings.max_backoff, failures)
+            memory.consecutive_failures = memory.consecutive_failures.saturating_add(1);
+            backoff(
+                settings.base_backoff,
+                settings.max_backoff,
+                memory.consecutive_failures,
+            )
         }
     }
+}
+
+/// Holds passes with `inputs` until `wait` is over: after a failure, until its retry is due;
+/// after a success, until the next resync (a little before, so the timed pass itself runs).
+/// Set only once the outcome is on the object, or a held pass could never report it.
+pub fn hold_after_outcome(memory: &mut Memory, inputs: Option<[u8; 32]>, wait: Duration) {
+    memory.hold = inputs.map(|inputs| Hold {
+        inputs,
+        until: Instant::now() + wait.saturating_sub(Duration::from_millis(50)),
+    });
+}
+
+/// Holds passes with `inputs` for exactly `wait` (a deferred first pass, see `resume`).
+pub fn hold_for(memory: &mut Memory, inputs: [u8; 32], wait: Duration) {
+    memory.hold = Some(Hold {
+        inputs,
+        until: Instant::now() + wait,
+    });
+}
+
+/// How long a pass with `inputs` still waits, if a hold covers it.
+pub fn held(memory: &Memory, inputs: &[u8; 32]) -> Option<Duration> {
+    let hold = memory.hold.as_ref().filter(|h| h.inputs == *inputs)?;
+    let now = Instant::now();
+    (now < hold.until).then(|| hold.until - now)
+}
+
+/// The instance a resource waited on answers again: retry it now, from a fresh backoff.
+pub fn lift(memory: &mut Memory) {
+    memory.hold = None;
+    memory.consecutive_failures = 0;
 }
 
 /// Exponential backoff with full jitter on the upper half: base·2^(n-1), capped.
@@ -83,5 +135,27 @@ mod tests {
             let j = jitter(Duration::from_secs(600));
             assert!(j >= Duration::from_secs(540) && j <= Duration::from_secs(660));
         }
+    }
+
+    #[test]
+    fn a_hold_covers_only_its_inputs_and_only_until_it_ends() {
+        let mut memory = Memory::default();
+        hold_for(&mut memory, [1; 32], Duration::from_secs(60));
+        assert!(held(&memory, &[1; 32]).is_some_and(|w| w <= Duration::from_secs(60)));
+        assert_eq!(held(&memory, &[2; 32]), None);
+        hold_after_outcome(&mut memory, Some([1; 32]), Duration::from_millis(10));
+        assert_eq!(held(&memory, &[1; 32]), None, "shorter than the margin");
+        hold_after_outcome(&mut memory, None, Duration::from_secs(60));
+        assert_eq!(
+            memory.hold, None,
+            "a pass that read no inputs holds nothing"
+        );
+        hold_for(&mut memory, [1; 32], Duration::from_secs(60));
+        memory.consecutive_failures = 3;
+        lift(&mut memory);
+        assert_eq!(
+            (memory.hold.clone(), memory.consecutive_failures),
+            (None, 0)
+        );
     }
 }

@@ -25,8 +25,8 @@ use infisical_oidc_operator::api::PreflightPolicy;
 use infisical_oidc_operator::api::{
     CREATE_PENDING_ANNOTATION, OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION,
 };
-use infisical_oidc_operator::controller::{self, OperatorConfig, Stopped};
 use infisical_oidc_operator::infisical::AllowedHosts;
+use infisical_oidc_operator::lifecycle::{self, OperatorConfig, Stopped};
 use infisical_oidc_operator::metrics::Metrics;
 use infisical_oidc_operator::reconcile::context::Context;
 use infisical_oidc_operator::reconcile::context::Settings;
@@ -523,8 +523,8 @@ impl TestEnv {
         customise(&mut config);
         let metrics = Arc::new(Metrics::default());
         let (stop, stopped) = oneshot::channel();
-        let context = controller::context(self.client.clone(), &config, metrics.clone());
-        let task = tokio::spawn(controller::run_with(context.clone(), config, async move {
+        let context = lifecycle::context(self.client.clone(), &config, metrics.clone());
+        let task = tokio::spawn(lifecycle::run_with(context.clone(), config, async move {
             let _ = stopped.await;
         }));
         Operator {

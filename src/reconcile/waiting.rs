@@ -1,0 +1,98 @@
+//! Resources that wait for an Infisical instance to answer again (an outage, a 5xx): the recovery
+//! probe checks each such instance and retries its waiters as soon as it answers, instead of
+//! leaving each to its own backoff.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
+
+use super::cached::Cached;
+use super::keys::memory_key;
+use crate::api::OidcSsoConfig;
+use crate::infisical::{BaseUrl, Connection};
+
+/// An Infisical instance, as reached (base URL and the CAs trusted for it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Instance {
+    pub base: BaseUrl,
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl Instance {
+    pub fn of(connection: &Connection) -> Self {
+        Self {
+            base: connection.base.clone(),
+            ca_pem: connection.ca_pem.clone(),
+        }
+    }
+}
+
+/// A resource waiting on an instance: how to trigger it and where its memory is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Waiter {
+    pub object: ObjectRef<Cached>,
+    pub memory_key: String,
+}
+
+impl Waiter {
+    pub fn of(resource: &OidcSsoConfig) -> Self {
+        Self {
+            object: ObjectRef::new(&resource.name_any())
+                .within(&resource.namespace().unwrap_or_default()),
+            memory_key: memory_key(&resource.metadata),
+        }
+    }
+}
+
+/// The waiters of each instance.
+#[derive(Default)]
+pub struct Waiting {
+    by_instance: Mutex<HashMap<Instance, HashSet<Waiter>>>,
+}
+
+impl Waiting {
+    /// Records that a resource waits for `instance` to answer again.
+    pub fn wait_for(&self, instance: Instance, waiter: Waiter) {
+        self.by_instance
+            .lock()
+            .expect("waiting lock")
+            .entry(instance)
+            .or_default()
+            .insert(waiter);
+    }
+
+    /// The resource no longer waits on any instance.
+    pub fn stop(&self, memory_key: &str) {
+        self.retain(|w| w.memory_key != memory_key);
+    }
+
+    /// Keeps only the waiters `keep` accepts.
+    pub fn retain(&self, keep: impl Fn(&Waiter) -> bool) {
+        let mut waiting = self.by_instance.lock().expect("waiting lock");
+        for waiters in waiting.values_mut() {
+            waiters.retain(&keep);
+        }
+        waiting.retain(|_, waiters| !waiters.is_empty());
+    }
+
+    /// Instances that resources are waiting on.
+    pub fn instances(&self) -> Vec<Instance> {
+        self.by_instance
+            .lock()
+            .expect("waiting lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// `instance` answers again: its waiters, who no longer wait.
+    pub fn recovered(&self, instance: &Instance) -> HashSet<Waiter> {
+        self.by_instance
+            .lock()
+            .expect("waiting lock")
+            .remove(instance)
+            .unwrap_or_default()
+    }
+}
