@@ -225,6 +225,12 @@ fn fault(method: &str, path: &str, count: u32, kind: FaultKind) -> Fault {
     }
 }
 
+/// Infisical answers the next call of `method` on the configuration endpoint with `status` (and
+/// `body`, else the emulator's default answer for that status); later calls are served again.
+fn answer_config_once(control: &Control, method: &str, status: u16, body: Option<Value>) {
+    control.inject_fault(fault(method, CONFIG, 1, FaultKind::Status { status, body }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Create, read, update
 
@@ -781,25 +787,9 @@ async fn every_infisical_error_carries_its_req_id() {
             .unwrap_err(),
     );
 
-    w.control.inject_fault(fault(
-        "GET",
-        CONFIG,
-        1,
-        FaultKind::Status {
-            status: 429,
-            body: None,
-        },
-    ));
+    answer_config_once(&w.control, "GET", 429, None);
     errors.push(w.client.get_config(&w.conn, &w.org).await.unwrap_err());
-    w.control.inject_fault(fault(
-        "GET",
-        CONFIG,
-        1,
-        FaultKind::Status {
-            status: 503,
-            body: None,
-        },
-    ));
+    answer_config_once(&w.control, "GET", 503, None);
     errors.push(w.client.get_config(&w.conn, &w.org).await.unwrap_err());
 
     w.control
@@ -919,19 +909,16 @@ async fn a_refused_token_is_retried_once_then_reported() {
     w.client.get_config(&w.conn, &w.org).await.unwrap();
     for (status, error) in [(401, "UnauthorizedError"), (403, "TokenError")] {
         w.control.clear_requests();
-        w.control.inject_fault(fault(
+        answer_config_once(
+            &w.control,
             "GET",
-            CONFIG,
-            1,
-            FaultKind::Status {
+            status,
+            Some(envelope(
                 status,
-                body: Some(envelope(
-                    status,
-                    error,
-                    "Your token has expired. Please re-authenticate.",
-                )),
-            },
-        ));
+                error,
+                "Your token has expired. Please re-authenticate.",
+            )),
+        );
         assert_eq!(w.client.get_config(&w.conn, &w.org).await.unwrap(), None);
         assert_eq!(logins(&w.control), 1, "one new login after {status}");
         assert_eq!(requests_to(&w.control, "GET", CONFIG).len(), 2);
@@ -1037,15 +1024,7 @@ async fn a_short_429_is_waited_out_and_retried() {
     w.client.get_config(&w.conn, &w.org).await.unwrap();
 
     // Default fault: Retry-After header and message both say 1 s.
-    w.control.inject_fault(fault(
-        "GET",
-        CONFIG,
-        1,
-        FaultKind::Status {
-            status: 429,
-            body: None,
-        },
-    ));
+    answer_config_once(&w.control, "GET", 429, None);
     let start = Instant::now();
     assert_eq!(w.client.get_config(&w.conn, &w.org).await.unwrap(), None);
     let elapsed = start.elapsed();
@@ -1055,19 +1034,16 @@ async fn a_short_429_is_waited_out_and_retried() {
     );
 
     // No header: the wait comes from the message.
-    w.control.inject_fault(fault(
+    answer_config_once(
+        &w.control,
         "GET",
-        CONFIG,
-        1,
-        FaultKind::Status {
-            status: 429,
-            body: Some(envelope(
-                429,
-                "RateLimitExceeded",
-                "Rate limit exceeded. Please try again in 1 seconds",
-            )),
-        },
-    ));
+        429,
+        Some(envelope(
+            429,
+            "RateLimitExceeded",
+            "Rate limit exceeded. Please try again in 1 seconds",
+        )),
+    );
     let start = Instant::now();
     assert_eq!(w.client.get_config(&w.conn, &w.org).await.unwrap(), None);
     let elapsed = start.elapsed();
@@ -1093,19 +1069,16 @@ async fn a_429_longer_than_the_inline_budget_is_returned_with_its_wait() {
     .await;
     w.client.get_config(&w.conn, &w.org).await.unwrap();
 
-    w.control.inject_fault(fault(
+    answer_config_once(
+        &w.control,
         "GET",
-        CONFIG,
-        1,
-        FaultKind::Status {
-            status: 429,
-            body: Some(envelope(
-                429,
-                "RateLimitExceeded",
-                "Rate limit exceeded. Please try again in 3 seconds",
-            )),
-        },
-    ));
+        429,
+        Some(envelope(
+            429,
+            "RateLimitExceeded",
+            "Rate limit exceeded. Please try again in 3 seconds",
+        )),
+    );
     let start = Instant::now();
     let err = w.client.get_config(&w.conn, &w.org).await.unwrap_err();
     assert!(
@@ -1118,15 +1091,7 @@ async fn a_429_longer_than_the_inline_budget_is_returned_with_its_wait() {
     assert_eq!(api(&err).status, 429);
 
     // The Retry-After header (1 s) also exceeds a 500 ms budget.
-    w.control.inject_fault(fault(
-        "POST",
-        CONFIG,
-        1,
-        FaultKind::Status {
-            status: 429,
-            body: None,
-        },
-    ));
+    answer_config_once(&w.control, "POST", 429, None);
     let err = w
         .client
         .create_config(&w.conn, &discovery_config(&w.org))
@@ -1176,15 +1141,7 @@ async fn server_errors_and_resets_are_transient() {
     let w = world().await;
     w.client.get_config(&w.conn, &w.org).await.unwrap();
 
-    w.control.inject_fault(fault(
-        "GET",
-        CONFIG,
-        1,
-        FaultKind::Status {
-            status: 503,
-            body: None,
-        },
-    ));
+    answer_config_once(&w.control, "GET", 503, None);
     let err = w.client.get_config(&w.conn, &w.org).await.unwrap_err();
     assert_eq!(api(&err).status, 503);
     assert_eq!(err.class(), ErrorClass::Transient);

@@ -65,6 +65,29 @@ fn names(prefix: &str, count: usize) -> Vec<String> {
     (0..count).map(|i| format!("{prefix}-{i}")).collect()
 }
 
+/// Creates one resource (and its Secret) served by the release, and waits for it to be Ready.
+async fn create_ready(
+    world: &World,
+    node: &Node,
+    release: &Release,
+    name: &str,
+) -> Vec<(String, String)> {
+    let created = create_resources_with(world, &[name.to_string()], target(world, node)).await;
+    wait_ready(world, release, name).await;
+    created
+}
+
+/// Waits for one resource to be Ready, describing the release's pods if it does not get there.
+async fn wait_ready(world: &World, release: &Release, name: &str) {
+    fleet::wait_all_ready(
+        world,
+        &[name.to_string()],
+        TIMEOUT,
+        describe(world, release),
+    )
+    .await;
+}
+
 /// The logs of the release's pods, for failure messages.
 fn describe(world: &World, release: &Release) -> impl Fn() -> String {
     let kubeconfig = world.kubeconfig.clone();
@@ -144,15 +167,7 @@ async fn the_chart_from_the_registry_runs_two_ready_pods_that_reconcile_in_the_c
         refused.stderr
     );
 
-    let resources =
-        create_resources_with(&world, &["in-cluster".to_string()], target(&world, &node)).await;
-    fleet::wait_all_ready(
-        &world,
-        &["in-cluster".to_string()],
-        TIMEOUT,
-        describe(&world, &release),
-    )
-    .await;
+    let resources = create_ready(&world, &node, &release, "in-cluster").await;
     assert!(
         lost_or_duplicated(&world, &resources).await.is_empty(),
         "created once, and status.id is the id Infisical stored"
@@ -198,15 +213,7 @@ async fn the_container_runs_as_65532_without_capabilities_writes_nothing_and_log
         ],
     );
     let pod = release.wait_ready_pods(1, PODS_READY).await.remove(0);
-    let resources =
-        create_resources_with(&world, &["secure".to_string()], target(&world, &node)).await;
-    fleet::wait_all_ready(
-        &world,
-        &["secure".to_string()],
-        TIMEOUT,
-        describe(&world, &release),
-    )
-    .await;
+    let resources = create_ready(&world, &node, &release, "secure").await;
     assert!(lost_or_duplicated(&world, &resources).await.is_empty());
 
     let process = container(&node, &pod, "operator");
@@ -366,14 +373,7 @@ async fn helm_uninstall_takes_the_lease_with_it_and_a_reinstall_leads_at_once() 
     let release = Release::install(&world, &node, &IDP_HOST_ALIAS);
     release.wait_ready_pods(2, PODS_READY).await;
     let (first, _) = release.wait_holder(None, TIMEOUT).await;
-    create_resources_with(&world, &["reinstalled".to_string()], target(&world, &node)).await;
-    fleet::wait_all_ready(
-        &world,
-        &["reinstalled".to_string()],
-        TIMEOUT,
-        describe(&world, &release),
-    )
-    .await;
+    create_ready(&world, &node, &release, "reinstalled").await;
 
     release.uninstall();
     let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
@@ -418,13 +418,7 @@ async fn helm_uninstall_takes_the_lease_with_it_and_a_reinstall_leads_at_once() 
         "-p",
         r#"{"spec":{"clientId":"reinstalled"}}"#,
     ]));
-    fleet::wait_all_ready(
-        &world,
-        &["reinstalled".to_string()],
-        TIMEOUT,
-        describe(&world, &again),
-    )
-    .await;
+    wait_ready(&world, &again, "reinstalled").await;
 }
 
 /// Each writer's first and last write, ordered by the first.
@@ -589,15 +583,7 @@ async fn the_kubelet_restarts_a_stopped_operator_and_the_resource_is_served_agai
         ]),
     );
     let pod = release.wait_ready_pods(1, PODS_READY).await.remove(0);
-    let created =
-        create_resources_with(&world, &["alive".to_string()], target(&world, &node)).await;
-    fleet::wait_all_ready(
-        &world,
-        &["alive".to_string()],
-        TIMEOUT,
-        describe(&world, &release),
-    )
-    .await;
+    let created = create_ready(&world, &node, &release, "alive").await;
 
     // The operator stops: it answers nothing, reconciles nothing.
     container(&node, &pod, "operator").signal("STOP");
@@ -632,13 +618,7 @@ async fn the_kubelet_restarts_a_stopped_operator_and_the_resource_is_served_agai
         "-p",
         r#"{"spec":{"allowedEmailDomains":["example.com","example.org"]}}"#,
     ]));
-    fleet::wait_all_ready(
-        &world,
-        &["alive".to_string()],
-        TIMEOUT,
-        describe(&world, &release),
-    )
-    .await;
+    wait_ready(&world, &release, "alive").await;
     let (_, org) = &created[0];
     let stored = world
         .emulator
