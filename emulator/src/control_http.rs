@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::api::{err, json_resp};
+use crate::reply::{err, json_resp};
 use crate::state::{Control, Shared};
 use crate::types::*;
 

@@ -16,11 +16,18 @@
 //! # Ok(()) }
 //! ```
 
-mod api;
+mod auth;
+mod clock;
 mod control_http;
 mod dns;
+mod identity_api;
 mod jwt;
 mod k8s;
+mod oidc;
+mod random;
+mod rate_limit;
+mod redact;
+mod reply;
 mod reqlog;
 mod server;
 mod state;

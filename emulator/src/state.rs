@@ -2,45 +2,17 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rand::Rng;
-use rand::distr::Alphanumeric;
 use serde_json::{Map, Value, json};
 
+use crate::clock::now_secs;
 use crate::dns::Guard;
+use crate::random::random_hex;
 use crate::reqlog::{RequestIter, RequestLog};
 use crate::types::*;
 use crate::{jwt, tokens};
-
-pub(crate) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-pub(crate) fn unix_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
-
-pub(crate) fn random_alnum(n: usize) -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(n)
-        .map(char::from)
-        .collect()
-}
-
-pub(crate) fn random_hex(bytes: usize) -> String {
-    let mut rng = rand::rng();
-    (0..bytes)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
-}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Org {
@@ -138,6 +110,10 @@ pub(crate) struct Inner {
     /// Deadline of one TokenReview (Infisical's `TOKEN_REVIEW_TIMEOUT_MS`, 10 s).
     pub token_review_timeout: Duration,
 }
+
+/// Infisical's `TOKEN_REVIEW_TIMEOUT_MS` (the Kubernetes Auth service's `AbortSignal.timeout` and
+/// axios `timeout`): the default deadline of one TokenReview.
+pub(crate) const TOKEN_REVIEW_TIMEOUT_MS: u64 = 10_000;
 
 /// TokenReview records kept (the oldest are dropped).
 pub(crate) const TOKEN_REVIEW_LOG_CAPACITY: usize = 1000;
@@ -266,7 +242,7 @@ impl Shared {
                 since_sweep: 0,
                 token_reviews: VecDeque::new(),
                 token_reviews_sent: 0,
-                token_review_timeout: Duration::from_millis(crate::k8s::TOKEN_REVIEW_TIMEOUT_MS),
+                token_review_timeout: Duration::from_millis(TOKEN_REVIEW_TIMEOUT_MS),
             }),
             jwt_key: key,
         });
@@ -937,9 +913,4 @@ impl Control {
             request_log_capacity: inner.requests.stats().capacity,
         }
     }
-}
-
-/// For lockout expiry arithmetic.
-pub(crate) fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
 }
