@@ -168,8 +168,15 @@ pub(crate) fn authenticate(
 }
 
 /// `getOrgPermission` (`ee/services/permission/permission-service.ts`): the token's organisation
-/// first (a `ForbiddenRequestError` without a name), then the CASL rule on `sso`.
-pub(crate) fn permit(who: &Authed, org_id: &str, action: &str) -> Result<(), Response> {
+/// first (a `ForbiddenRequestError` without a name), then the CASL rule on `subject`
+/// (`ee/services/permission/org-permission.ts`: `OrgPermissionSubjects.Sso = "sso"`,
+/// `OrgPermissionSubjects.Ldap = "ldap"`).
+pub(crate) fn permit(
+    who: &Authed,
+    org_id: &str,
+    action: &str,
+    subject: &str,
+) -> Result<(), Response> {
     if who.org_id != org_id {
         return Err(err(
             403,
@@ -180,16 +187,25 @@ pub(crate) fn permit(who: &Authed, org_id: &str, action: &str) -> Result<(), Res
             ),
         ));
     }
-    if !who.permissions.iter().any(|p| p == action) {
+    if !who.permissions.iter().any(|p| grants(p, action, subject)) {
         return Err(json_resp(
             403,
             error_body(
                 403,
                 "PermissionDenied",
-                format!("You are not allowed to {action} on sso"),
+                format!("You are not allowed to {action} on {subject}"),
                 Some(json!([])),
             ),
         ));
     }
     Ok(())
+}
+
+/// A seeded permission: `<action>` (subject `sso`, as before the emulator knew other subjects)
+/// or `<subject>:<action>`.
+fn grants(permission: &str, action: &str, subject: &str) -> bool {
+    match permission.split_once(':') {
+        Some((s, a)) => s == subject && a == action,
+        None => subject == "sso" && permission == action,
+    }
 }

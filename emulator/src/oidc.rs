@@ -122,7 +122,7 @@ pub(crate) async fn get(State(sh): State<Arc<Shared>>, uri: Uri, headers: Header
         let Some(cfg) = org.config.as_ref() else {
             return Err(err(404, "NotFound", NO_OIDC_CONFIG));
         };
-        permit(&who, &org_id, "read")?;
+        permit(&who, &org_id, "read", "sso")?;
         Ok(json_resp(200, pick(cfg, GET_KEYS)))
     })();
     finish(r, meta)
@@ -170,7 +170,7 @@ pub(crate) async fn post(
                     "Failed to create OIDC SSO configuration due to plan restriction. Upgrade plan to update SSO configuration.",
                 ));
             }
-            permit(&who, &org_id, "create")?;
+            permit(&who, &org_id, "create", "sso")?;
             let is_active = v["isActive"].as_bool().unwrap_or(false);
             if org.google_sso_enforced && is_active {
                 return Err(err(400, "BadRequest", GOOGLE_MSG));
@@ -238,7 +238,7 @@ pub(crate) async fn patch(
                     "Failed to update OIDC SSO configuration due to plan restriction. Upgrade plan to update SSO configuration.",
                 ));
             }
-            permit(&who, &org_id, "edit")?;
+            permit(&who, &org_id, "edit", "sso")?;
             let activating = v.get("isActive").and_then(Value::as_bool) == Some(true);
             if activating && org.google_sso_enforced {
                 return Err(err(400, "BadRequest", GOOGLE_MSG));

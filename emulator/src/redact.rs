@@ -8,6 +8,8 @@ fn is_sensitive_key(k: &str) -> bool {
         || k.contains("token")
         || k.contains("password")
         || k == "authorization"
+        || k == "bindpass"
+        || k == "clientkeycertificate"
         || k.ends_with("jwt")
 }
 

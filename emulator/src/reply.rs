@@ -125,3 +125,22 @@ pub(crate) fn query_values(uri: &Uri, key: &str) -> Vec<String> {
         .map(|(_, v)| v.into_owned())
         .collect()
 }
+
+/// The `organizationId` query parameter of the config GET routes, as `z.string().trim()` reads
+/// it: absent → 422 `Required`; given twice (Fastify makes an array) → 422 `Expected string`.
+pub(crate) fn organization_id_query(uri: &Uri) -> Result<String, Response> {
+    let values = query_values(uri, "organizationId");
+    match values.as_slice() {
+        [one] => Ok(one.trim().to_string()),
+        [] => Err(validation_failure(vec![crate::validate::invalid_type(
+            &["organizationId"],
+            "string",
+            "undefined",
+        )])),
+        _ => Err(validation_failure(vec![crate::validate::invalid_type(
+            &["organizationId"],
+            "string",
+            "array",
+        )])),
+    }
+}

@@ -17,12 +17,12 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::control_http;
 use crate::redact::redact;
 use crate::reply::{Meta, error_body, json_resp, not_found};
 use crate::state::{Inner, Shared};
 use crate::types::{Fault, FaultKind, LoggedRequest, TlsFiles};
-use crate::{identity_api, k8s, oidc};
+use crate::{control_http, control_sso_http};
+use crate::{identity_api, k8s, oidc, saml};
 
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -68,7 +68,15 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
                 .patch(oidc::patch)
                 .fallback(not_found),
         )
+        .route(
+            "/api/v1/sso/config",
+            get(saml::get)
+                .post(saml::post)
+                .patch(saml::patch)
+                .fallback(not_found),
+        )
         .merge(control_http::router())
+        .merge(control_sso_http::router())
         .fallback(not_found)
         .with_state(shared)
 }

@@ -11,6 +11,7 @@ use crate::clock::now_secs;
 use crate::dns::Guard;
 use crate::random::random_hex;
 use crate::reqlog::{RequestIter, RequestLog};
+use crate::sso_types::{ConfigCalls, LdapConfigState, SamlConfigState};
 use crate::types::*;
 use crate::{jwt, tokens};
 
@@ -22,9 +23,17 @@ pub(crate) struct Org {
     pub plan_oidc_sso: bool,
     pub smtp_ok: bool,
     pub google_sso_enforced: bool,
+    pub plan_saml_sso: bool,
+    pub plan_ldap: bool,
+    pub plan_groups: bool,
     pub auth_enforced: bool,
     pub scim_enabled: bool,
-    /// Stored config: GET-shape keys plus `lastUsed`.
+    pub saml: Option<SamlConfigState>,
+    pub ldap: Option<LdapConfigState>,
+    pub saml_calls: ConfigCalls,
+    pub ldap_calls: ConfigCalls,
+    pub ldap_binds: u64,
+    /// Stored OIDC config: GET-shape keys plus `lastUsed`.
     pub config: Option<Map<String, Value>>,
     pub posts: u64,
     pub patches: u64,
@@ -416,8 +425,16 @@ impl Control {
                 plan_oidc_sso: org.plan_oidc_sso,
                 smtp_ok: org.smtp_ok,
                 google_sso_enforced: org.google_sso_enforced,
+                plan_saml_sso: org.plan_saml_sso,
+                plan_ldap: org.plan_ldap,
+                plan_groups: org.plan_groups,
                 auth_enforced: existing.as_ref().is_some_and(|o| o.auth_enforced),
                 scim_enabled: existing.as_ref().is_some_and(|o| o.scim_enabled),
+                saml: existing.as_ref().and_then(|o| o.saml.clone()),
+                ldap: existing.as_ref().and_then(|o| o.ldap.clone()),
+                saml_calls: ConfigCalls::default(),
+                ldap_calls: ConfigCalls::default(),
+                ldap_binds: 0,
                 config: existing.and_then(|o| o.config),
                 posts: 0,
                 patches: 0,
@@ -575,6 +592,15 @@ impl Control {
             }
             if let Some(v) = flags.google_sso_enforced {
                 org.google_sso_enforced = v;
+            }
+            if let Some(v) = flags.plan_saml_sso {
+                org.plan_saml_sso = v;
+            }
+            if let Some(v) = flags.plan_ldap {
+                org.plan_ldap = v;
+            }
+            if let Some(v) = flags.plan_groups {
+                org.plan_groups = v;
             }
             if let Some(v) = flags.auth_enforced {
                 org.auth_enforced = v;
