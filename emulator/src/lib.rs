@@ -25,6 +25,8 @@ mod dns;
 mod identity_api;
 mod jwt;
 mod k8s;
+mod ldap;
+mod ldap_bind;
 mod ldap_defaults;
 mod oidc;
 mod org_lookup;

@@ -22,7 +22,7 @@ use crate::reply::{Meta, error_body, json_resp, not_found};
 use crate::state::{Inner, Shared};
 use crate::types::{Fault, FaultKind, LoggedRequest, TlsFiles};
 use crate::{control_http, control_sso_http};
-use crate::{identity_api, k8s, oidc, saml};
+use crate::{identity_api, k8s, ldap, oidc, saml};
 
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -73,6 +73,13 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
             get(saml::get)
                 .post(saml::post)
                 .patch(saml::patch)
+                .fallback(not_found),
+        )
+        .route(
+            "/api/v1/ldap/config",
+            get(ldap::get)
+                .post(ldap::post)
+                .patch(ldap::patch)
                 .fallback(not_found),
         )
         .merge(control_http::router())
