@@ -114,7 +114,12 @@ fn client_config(tls: TlsInputs) -> Option<Arc<rustls::ClientConfig>> {
 
 /// Connect to `url` and bind as `bind_dn`: `true` only for a successful bind.
 pub(crate) async fn bind(t: &BindTarget, tls: TlsInputs) -> bool {
-    let Some(config) = client_config(tls) else {
+    // ldapjs fails the connection for another scheme or a URL without a host; ldap3 would panic
+    // on the latter (and `ldapi://` means a local socket).
+    let dialable = url::Url::parse(&t.url).is_ok_and(|u| {
+        matches!(u.scheme(), "ldap" | "ldaps") && u.host_str().is_some_and(|h| !h.is_empty())
+    });
+    let Some(config) = client_config(tls).filter(|_| dialable) else {
         return false;
     };
     let attempt = async {

@@ -182,6 +182,17 @@ async fn create_runs_the_url_guard_always_before_any_bind() {
     let got = send(&e, "POST", PATH, &t, Some(create_body(&e.org, &url))).await;
     assert_err(&got, 400, "BadRequest", CONNECTION);
     assert_eq!(binds(&e), 1);
+    // With the guard off (Infisical's development mode) URLs it would refuse reach the bind,
+    // which fails for a scheme or a host ldapjs cannot dial.
+    e.c.set_url_guard(false);
+    for url in [
+        "ldap:no-host",
+        "http://127.0.0.1:1",
+        "ldapi:///run/slapd.sock",
+    ] {
+        let got = send(&e, "POST", PATH, &t, Some(create_body(&e.org, url))).await;
+        assert_err(&got, 400, "BadRequest", CONNECTION);
+    }
 }
 
 #[tokio::test]
