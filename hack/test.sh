@@ -27,13 +27,13 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 bash hack/tools.sh >&2
-# The Go builds (the cluster, the harnesses around kstatus, gopher-lua and a SAML IdP) run beside the
-# Rust builds: each spends long stretches on one core (linking, LTO), so side by side they finish
-# sooner. All are cached; the calls after the Rust builds only print where the results are.
+# The Go builds (the cluster, the harnesses around kstatus, gopher-lua, an OpenID provider and a SAML
+# IdP) run beside the Rust builds: each spends long stretches on one core (linking, LTO), so side by
+# side they finish sooner. All are cached; the calls after the Rust builds only print where the results are.
 mkdir -p .work
 (
   [ "$existing" != 1 ] && bash hack/controlplane/build.sh && bash hack/node/build.sh
-  bash hack/gitops/build.sh && bash hack/saml-idp/build.sh
+  bash hack/gitops/build.sh && bash hack/saml-idp/build.sh && bash hack/oidc-provider/build.sh
 ) >.work/go-builds.log 2>&1 &
 go_builds=$!
 # The LDAP tests' real server: Debian's slapd unpacked into a cache (no system daemon). Each test
@@ -53,7 +53,10 @@ if [ "$existing" != 1 ] || command -v go >/dev/null 2>&1; then
 fi
 GITOPS_BIN_DIR="$(bash hack/gitops/build.sh)"
 SAML_IDP_BIN_DIR="$(bash hack/saml-idp/build.sh)"
-export PATH GITOPS_BIN_DIR SLAPD_DIR SAML_IDP_BIN_DIR
+# Built here, not on a test's first call: the tests run inside the cluster's network namespace,
+# which reaches no Go module proxy.
+OIDC_PROVIDER_BIN_DIR="$(bash hack/oidc-provider/build.sh)"
+export PATH GITOPS_BIN_DIR SLAPD_DIR SAML_IDP_BIN_DIR OIDC_PROVIDER_BIN_DIR
 
 export CLUSTER_NAME="${CLUSTER_NAME:-oidc-test}"
 KUBECONFIG="$(bash hack/cluster.sh up)"
