@@ -2,15 +2,17 @@
 
 mod common;
 pub mod conditions;
+mod oidc;
 pub mod reasons;
 mod saml;
 mod spec;
 mod status;
 
 pub use common::{CommonSpec, CommonStatus, SsoResource};
+pub use oidc::*;
 pub use saml::*;
 pub use spec::*;
-pub use status::{Drift, EnforcementReset, OidcSsoConfigStatus, Plan as PlannedChange};
+pub use status::{Drift, EnforcementReset, Plan as PlannedChange};
 
 /// Finalizer that holds a resource until its deletion policy has run.
 pub const FINALIZER: &str = "oidc.infisical-operator.io/finalizer";

@@ -36,6 +36,8 @@ pub const TOKEN_WITHOUT_EXPIRY: &str = "TokenWithoutExpiry";
 pub const IDP_HOST_UNRESOLVABLE: &str = "IdpHostUnresolvable";
 pub const IDP_HOST_LOOKUP_FAILED: &str = "IdpHostLookupFailed";
 pub const IDP_PREFLIGHT_FAILED: &str = "IdpPreflightFailed";
+pub const IDP_CERTIFICATE_INVALID: &str = "IdpCertificateInvalid";
+pub const IDP_CERTIFICATE_EXPIRED: &str = "IdpCertificateExpired";
 pub const MALFORMED_RESOURCE: &str = "MalformedResource";
 pub const PLAN_RESTRICTED: &str = "PlanRestricted";
 pub const LOGIN_LOCKED: &str = "LoginLocked";
@@ -68,6 +70,8 @@ pub const DRIFT_DETECTED: &str = "DriftDetected";
 pub const SSO_ENFORCEMENT_RESET: &str = "SsoEnforcementReset";
 /// Also the reason of the `TokenExpiring` condition.
 pub const TOKEN_EXPIRING: &str = "TokenExpiring";
+/// Also the reason of the `IdpCertificateExpiring` condition (SAML).
+pub const IDP_CERTIFICATE_EXPIRING: &str = "IdpCertificateExpiring";
 
 /// Every reason the `Ready` condition (and `Reconciling` or `Stalled` beside it) can carry.
 pub const READY_REASONS: &[&str] = &[
@@ -94,6 +98,8 @@ pub const READY_REASONS: &[&str] = &[
     IDP_HOST_UNRESOLVABLE,
     IDP_HOST_LOOKUP_FAILED,
     IDP_PREFLIGHT_FAILED,
+    IDP_CERTIFICATE_INVALID,
+    IDP_CERTIFICATE_EXPIRED,
     MALFORMED_RESOURCE,
     PLAN_RESTRICTED,
     LOGIN_LOCKED,
@@ -129,4 +135,5 @@ pub const EVENT_REASONS: &[&str] = &[
     DRIFT_DETECTED,
     SSO_ENFORCEMENT_RESET,
     TOKEN_EXPIRING,
+    IDP_CERTIFICATE_EXPIRING,
 ];
