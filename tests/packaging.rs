@@ -460,7 +460,11 @@ fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() 
     );
 
     let docs = helm_template("rel", "ops", &[]);
-    assert_eq!(of_kind(&docs, "CustomResourceDefinition").len(), 2, "one per kind");
+    assert_eq!(
+        of_kind(&docs, "CustomResourceDefinition").len(),
+        2,
+        "one per kind"
+    );
     let crd = crd_named(&docs, CRD_NAME);
     assert_eq!(
         crd["spec"], generated["spec"],
@@ -782,8 +786,9 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
             out.push((Access::new(v, g, r, sub, ns), allowed));
         }
     }
+    // ConfigMaps are granted `get` (a SamlSsoConfig's certRef), nothing more: see the table.
     for (g, r) in [
-        ("", "configmaps"),
+        ("", "persistentvolumeclaims"),
         ("", "pods"),
         ("apiextensions.k8s.io", "customresourcedefinitions"),
         ("rbac.authorization.k8s.io", "roles"),
