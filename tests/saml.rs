@@ -494,7 +494,7 @@ async fn an_expired_or_unparsable_certificate_is_refused_before_any_write() {
         jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24),
     ));
     s.apply(
-        "expired",
+        "acme-saml",
         s.spec(
             json!({"preflight": "Enforce", "entryPoint": expired.entry_point,
             "issuer": expired.entity_id, "cert": expired.certificate_pem}),
@@ -503,16 +503,17 @@ async fn an_expired_or_unparsable_certificate_is_refused_before_any_write() {
     .await
     .unwrap();
     let r = s
-        .wait_reason("expired", "False", reasons::IDP_CERTIFICATE_EXPIRED)
+        .wait_reason("acme-saml", "False", reasons::IDP_CERTIFICATE_EXPIRED)
         .await;
     assert!(condition(&r, "Stalled").is_some_and(|(status, ..)| status == "True"));
+    // The same resource, its certificate replaced by text that is no certificate.
     s.apply(
-        "unparsable",
+        "acme-saml",
         s.spec(json!({"preflight": "Enforce", "cert": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----"})),
     )
     .await
     .unwrap();
-    s.wait_reason("unparsable", "False", reasons::IDP_CERTIFICATE_INVALID)
+    s.wait_reason("acme-saml", "False", reasons::IDP_CERTIFICATE_INVALID)
         .await;
     assert_eq!(s.calls().posts, 0, "nothing was sent to Infisical");
     operator.stop().await;
