@@ -76,6 +76,16 @@ pub enum Error {
         key: String,
     },
 
+    #[error("ConfigMap {namespace}/{name} not found")]
+    ConfigMapNotFound { namespace: String, name: String },
+
+    #[error("ConfigMap {namespace}/{name} has no key {key:?}")]
+    ConfigMapKeyMissing {
+        namespace: String,
+        name: String,
+        key: String,
+    },
+
     #[error(
         "ServiceAccount {namespace}/{name} not found (spec.authentication.kubernetesAuth.serviceAccountRef)"
     )]
@@ -102,14 +112,18 @@ pub enum Error {
     },
 
     #[error(
-        "organization already has an OIDC configuration {id} that this resource did not create; set spec.adoptionPolicy: Adopt to take it over"
+        "organization already has a {label} configuration {id} that this resource did not create; set spec.adoptionPolicy: Adopt to take it over"
     )]
-    AdoptionRequired { id: String },
+    AdoptionRequired { label: &'static str, id: String },
 
     #[error(
-        "organization {org} is already managed by {other}; only one OidcSsoConfig may target an organization"
+        "organization {org} is already managed by {other}; an organization has one {label} configuration, so only one resource of this kind may target it"
     )]
-    OwnershipConflict { org: String, other: String },
+    OwnershipConflict {
+        label: &'static str,
+        org: String,
+        other: String,
+    },
 
     #[error(
         "status.id {recorded} does not match the organization's configuration {found}; the configuration was replaced outside this operator"
@@ -154,6 +168,19 @@ pub enum Error {
     )]
     IdpPreflightFailed { check: &'static str, detail: String },
 
+    #[error(
+        "the identity provider's certificate ({field}) is not usable: {detail}; nothing was sent to Infisical, which would only fail at login"
+    )]
+    IdpCertificateInvalid { field: &'static str, detail: String },
+
+    #[error(
+        "the identity provider's certificate ({field}) expired at {not_after}; nothing was sent to Infisical: put the provider's current signing certificate in the spec"
+    )]
+    IdpCertificateExpired {
+        field: &'static str,
+        not_after: String,
+    },
+
     #[error("resource cannot be read: {0}")]
     MalformedResource(String),
 
@@ -197,6 +224,8 @@ impl Error {
         match self {
             Self::SecretNotFound { .. } => SECRET_NOT_FOUND,
             Self::SecretKeyMissing { .. } => SECRET_KEY_MISSING,
+            Self::ConfigMapNotFound { .. } => CONFIG_MAP_NOT_FOUND,
+            Self::ConfigMapKeyMissing { .. } => CONFIG_MAP_KEY_MISSING,
             Self::InvalidSpec { .. } => INVALID_SPEC,
             Self::ServiceAccountNotFound { .. } => SERVICE_ACCOUNT_NOT_FOUND,
             Self::ServiceAccountNotAllowed { .. } => SERVICE_ACCOUNT_NOT_ALLOWED,
@@ -211,6 +240,8 @@ impl Error {
             Self::IdpHostUnresolvable { .. } => IDP_HOST_UNRESOLVABLE,
             Self::IdpHostLookupFailed { .. } => IDP_HOST_LOOKUP_FAILED,
             Self::IdpPreflightFailed { .. } => IDP_PREFLIGHT_FAILED,
+            Self::IdpCertificateInvalid { .. } => IDP_CERTIFICATE_INVALID,
+            Self::IdpCertificateExpired { .. } => IDP_CERTIFICATE_EXPIRED,
             Self::MalformedResource(_) => MALFORMED_RESOURCE,
             Self::Infisical(api) => match api.status {
                 _ if api.is_plan_restriction() => PLAN_RESTRICTED,

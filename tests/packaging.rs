@@ -24,7 +24,16 @@ fn expected_operator_rules() -> BTreeSet<(String, String, String)> {
         ),
         (GROUP, "oidcssoconfigs/status", &["get", "patch", "update"]),
         (GROUP, "oidcssoconfigs/finalizers", &["update"]),
+        (
+            GROUP,
+            "samlssoconfigs",
+            &["get", "list", "watch", "patch", "update"],
+        ),
+        (GROUP, "samlssoconfigs/status", &["get", "patch", "update"]),
+        (GROUP, "samlssoconfigs/finalizers", &["update"]),
         ("", "secrets", &["get", "list", "watch"]),
+        // A SamlSsoConfig's certRef may name a ConfigMap: read, never watched.
+        ("", "configmaps", &["get"]),
         ("events.k8s.io", "events", &["create", "patch"]),
         // list: to find whether a create's Created Event was already recorded before a crash.
         ("", "events", &["create", "patch", "list"]),
@@ -235,7 +244,7 @@ fn cluster_mode_aggregates_read_and_write_access_into_the_default_user_roles() {
     assert!(
         rule_triples(edit)
             .iter()
-            .all(|(_, r, _)| r == "oidcssoconfigs"),
+            .all(|(_, r, _)| r == "oidcssoconfigs" || r == "samlssoconfigs"),
         "edit must not grant status or finalizers writes"
     );
 
@@ -451,11 +460,24 @@ fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() 
     );
 
     let docs = helm_template("rel", "ops", &[]);
-    let crd = one(&docs, "CustomResourceDefinition");
-    assert_eq!(name(crd), CRD_NAME);
+    assert_eq!(
+        of_kind(&docs, "CustomResourceDefinition").len(),
+        2,
+        "one per kind"
+    );
+    let crd = crd_named(&docs, CRD_NAME);
     assert_eq!(
         crd["spec"], generated["spec"],
         "the template must not alter the CRD"
+    );
+    let saml: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("crds/samlssoconfigs.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        crd_named(&docs, SAML_CRD_NAME)["spec"],
+        saml["spec"],
+        "the template must not alter the SAML CRD"
     );
     assert_eq!(
         crd["metadata"]["annotations"]["helm.sh/resource-policy"],
@@ -463,7 +485,7 @@ fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() 
     );
 
     let docs = helm_template("rel", "ops", &["--set", "crds.keep=false"]);
-    let crd = one(&docs, "CustomResourceDefinition");
+    let crd = crd_named(&docs, CRD_NAME);
     assert!(crd["metadata"]["annotations"]["helm.sh/resource-policy"].is_null());
 
     let docs = helm_template("rel", "ops", &["--set", "crds.install=false"]);
@@ -627,8 +649,8 @@ fn kustomize_base_matches_the_chart_defaults() {
     let kust = kustomize("deploy/base");
     let helm = helm_template("infisical-oidc-operator", "infisical-oidc-operator", &[]);
     assert_same(&comparable(&kust), &comparable(&helm));
-    let crd = one(&kust, "CustomResourceDefinition");
-    assert_eq!(name(crd), CRD_NAME);
+    crd_named(&kust, CRD_NAME);
+    crd_named(&kust, SAML_CRD_NAME);
     assert_eq!(
         name(one(&kust, "Namespace")),
         "infisical-oidc-operator",
@@ -742,7 +764,11 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
         (GROUP, "oidcssoconfigs", ""),
         (GROUP, "oidcssoconfigs", "status"),
         (GROUP, "oidcssoconfigs", "finalizers"),
+        (GROUP, "samlssoconfigs", ""),
+        (GROUP, "samlssoconfigs", "status"),
+        (GROUP, "samlssoconfigs", "finalizers"),
         ("", "secrets", ""),
+        ("", "configmaps", ""),
         ("events.k8s.io", "events", ""),
         ("", "events", ""),
         ("", "serviceaccounts", ""),
@@ -760,8 +786,9 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
             out.push((Access::new(v, g, r, sub, ns), allowed));
         }
     }
+    // ConfigMaps are granted `get` (a SamlSsoConfig's certRef), nothing more: see the table.
     for (g, r) in [
-        ("", "configmaps"),
+        ("", "persistentvolumeclaims"),
         ("", "pods"),
         ("apiextensions.k8s.io", "customresourcedefinitions"),
         ("rbac.authorization.k8s.io", "roles"),
@@ -937,7 +964,7 @@ fn a_crd_handed_to_the_release_is_managed_by_it_and_kept_on_uninstall() {
     let notes = helm(&kc, &["install", &release, chart, "--namespace", &ns]);
     assert!(!notes.contains("was already in the cluster"), "{notes}");
     let docs = release_manifest(&kc, &release, &ns);
-    assert_eq!(name(one(&docs, "CustomResourceDefinition")), CRD_NAME);
+    assert_eq!(name(crd_named(&docs, CRD_NAME)), CRD_NAME);
     helm(
         &kc,
         &[
@@ -952,7 +979,7 @@ fn a_crd_handed_to_the_release_is_managed_by_it_and_kept_on_uninstall() {
         ],
     );
     let docs = release_manifest(&kc, &release, &ns);
-    assert_eq!(name(one(&docs, "CustomResourceDefinition")), CRD_NAME);
+    assert_eq!(name(crd_named(&docs, CRD_NAME)), CRD_NAME);
     assert_eq!(crd_owner(&kc), Some(format!("{ns}/{release}")));
     helm(&kc, &["uninstall", &release, "--namespace", &ns]);
     wait_crd_established(&kc);

@@ -20,6 +20,8 @@ pub const WOULD_UPDATE: &str = "WouldUpdate";
 // Failures (`Error::reason`).
 pub const SECRET_NOT_FOUND: &str = "SecretNotFound";
 pub const SECRET_KEY_MISSING: &str = "SecretKeyMissing";
+pub const CONFIG_MAP_NOT_FOUND: &str = "ConfigMapNotFound";
+pub const CONFIG_MAP_KEY_MISSING: &str = "ConfigMapKeyMissing";
 pub const SERVICE_ACCOUNT_NOT_FOUND: &str = "ServiceAccountNotFound";
 pub const SERVICE_ACCOUNT_NOT_ALLOWED: &str = "ServiceAccountNotAllowed";
 pub const INVALID_SPEC: &str = "InvalidSpec";
@@ -34,6 +36,8 @@ pub const TOKEN_WITHOUT_EXPIRY: &str = "TokenWithoutExpiry";
 pub const IDP_HOST_UNRESOLVABLE: &str = "IdpHostUnresolvable";
 pub const IDP_HOST_LOOKUP_FAILED: &str = "IdpHostLookupFailed";
 pub const IDP_PREFLIGHT_FAILED: &str = "IdpPreflightFailed";
+pub const IDP_CERTIFICATE_INVALID: &str = "IdpCertificateInvalid";
+pub const IDP_CERTIFICATE_EXPIRED: &str = "IdpCertificateExpired";
 pub const MALFORMED_RESOURCE: &str = "MalformedResource";
 pub const PLAN_RESTRICTED: &str = "PlanRestricted";
 pub const LOGIN_LOCKED: &str = "LoginLocked";
@@ -66,6 +70,8 @@ pub const DRIFT_DETECTED: &str = "DriftDetected";
 pub const SSO_ENFORCEMENT_RESET: &str = "SsoEnforcementReset";
 /// Also the reason of the `TokenExpiring` condition.
 pub const TOKEN_EXPIRING: &str = "TokenExpiring";
+/// Also the reason of the `IdpCertificateExpiring` condition (SAML).
+pub const IDP_CERTIFICATE_EXPIRING: &str = "IdpCertificateExpiring";
 
 /// Every reason the `Ready` condition (and `Reconciling` or `Stalled` beside it) can carry.
 pub const READY_REASONS: &[&str] = &[
@@ -76,6 +82,8 @@ pub const READY_REASONS: &[&str] = &[
     WOULD_UPDATE,
     SECRET_NOT_FOUND,
     SECRET_KEY_MISSING,
+    CONFIG_MAP_NOT_FOUND,
+    CONFIG_MAP_KEY_MISSING,
     SERVICE_ACCOUNT_NOT_FOUND,
     SERVICE_ACCOUNT_NOT_ALLOWED,
     INVALID_SPEC,
@@ -90,6 +98,8 @@ pub const READY_REASONS: &[&str] = &[
     IDP_HOST_UNRESOLVABLE,
     IDP_HOST_LOOKUP_FAILED,
     IDP_PREFLIGHT_FAILED,
+    IDP_CERTIFICATE_INVALID,
+    IDP_CERTIFICATE_EXPIRED,
     MALFORMED_RESOURCE,
     PLAN_RESTRICTED,
     LOGIN_LOCKED,
@@ -125,4 +135,5 @@ pub const EVENT_REASONS: &[&str] = &[
     DRIFT_DETECTED,
     SSO_ENFORCEMENT_RESET,
     TOKEN_EXPIRING,
+    IDP_CERTIFICATE_EXPIRING,
 ];

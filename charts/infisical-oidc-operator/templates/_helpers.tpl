@@ -70,7 +70,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/*
 The operator's permissions, shared by the ClusterRole (cluster mode) and each Role (namespaced mode).
 Secrets are read-only: get for the referenced Secrets, list/watch for the metadata-only watch that
-re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no Secret writes.
+re-triggers a reconcile when one changes; ConfigMaps get only. No create/delete on the kinds, no Secret writes.
 */}}
 {{- define "infisical-oidc-operator.rules" -}}
 - apiGroups: ["oidc.infisical-operator.io"]
@@ -82,9 +82,22 @@ re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no
 - apiGroups: ["oidc.infisical-operator.io"]
   resources: ["oidcssoconfigs/finalizers"]
   verbs: ["update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["samlssoconfigs"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["samlssoconfigs/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["samlssoconfigs/finalizers"]
+  verbs: ["update"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
+# A SamlSsoConfig's certRef may name a ConfigMap: read when a pass runs, never watched.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
@@ -106,17 +119,18 @@ re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no
 {{- end }}
 
 {{/*
-Non-empty when the chart renders the CRD: crds.install, and the CRD is not in the cluster yet or
+Non-empty when the chart renders the CRD `.name` (called with `dict "root" $ "name" ...`):
+crds.install, and the CRD is not in the cluster yet or
 is this release's already. A CRD put there another way (kubectl apply -f crds/, the kustomize
 base, another release) is left to whoever put it there, instead of failing the install on
 Helm's ownership check. `lookup` finds nothing under `helm template`, which therefore renders it.
 */}}
 {{- define "infisical-oidc-operator.rendersCrd" -}}
-{{- if .Values.crds.install }}
-{{- $existing := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" "oidcssoconfigs.oidc.infisical-operator.io" }}
+{{- if .root.Values.crds.install }}
+{{- $existing := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name }}
 {{- $annotations := dig "metadata" "annotations" (dict) $existing }}
 {{- $release := get $annotations "meta.helm.sh/release-name" }}
 {{- $namespace := get $annotations "meta.helm.sh/release-namespace" }}
-{{- if or (not $existing) (and (eq $release .Release.Name) (eq $namespace .Release.Namespace)) }}true{{ end }}
+{{- if or (not $existing) (and (eq $release .root.Release.Name) (eq $namespace .root.Release.Namespace)) }}true{{ end }}
 {{- end }}
 {{- end }}
