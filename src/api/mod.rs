@@ -1,10 +1,14 @@
 //! The custom resource and its status.
 
 pub mod conditions;
+mod ldap;
+mod ldap_status;
 pub mod reasons;
 mod spec;
 mod status;
 
+pub use ldap::*;
+pub use ldap_status::LdapSsoConfigStatus;
 pub use spec::*;
 pub use status::{Drift, EnforcementReset, OidcSsoConfigStatus, Plan as PlannedChange};
 
