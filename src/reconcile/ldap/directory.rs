@@ -187,6 +187,21 @@ fn classify(desired: &Desired, error: &LdapError) -> Error {
                     format!("the TLS handshake with {url} failed: {tls}; {hint}"),
                 );
             }
+            // The connection was made and the directory hung up during the handshake: what a
+            // directory does when it wants a client certificate it did not get (GnuTLS-built
+            // slapd closes without an alert).
+            let hung_up = matches!(
+                source.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+            );
+            if hung_up && url.starts_with("ldaps://") {
+                return failed(
+                    LdapCheck::Tls,
+                    format!(
+                        "{url} closed the connection during the TLS handshake ({source}): it may require a client certificate (clientCertificateRef, clientKeyRef) or refuse the one given"
+                    ),
+                );
+            }
             failed(
                 LdapCheck::Unreachable,
                 format!("cannot connect to {url}: {source}"),
