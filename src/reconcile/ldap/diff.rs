@@ -92,3 +92,167 @@ pub fn spec_differs_from_last_sync(desired: &Desired, status: &LdapSsoConfigStat
     .into_iter()
     .any(|changed| changed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::ldap::desired::ClientIdentity;
+    use crate::reconcile::ldap::desired::desired_state;
+    use crate::reconcile::ldap::desired::tests::{password, spec_with};
+    use serde_json::json;
+
+    fn desired() -> Desired {
+        desired_state(
+            &spec_with(json!({"groupSearchBase": "ou=groups,dc=example,dc=org"})),
+            &password("s3cret"),
+        )
+        .unwrap()
+    }
+
+    /// What Infisical's GET answers for `desired()` created through the API (an instance
+    /// older than LDAP mTLS: no client certificate fields).
+    fn stored() -> LdapConfig {
+        serde_json::from_value(json!({
+            "id": "cfg-1", "organization": "7c1e0000-0000-4000-8000-000000000001",
+            "isActive": true, "url": "ldaps://ldap.example.org",
+            "bindDN": "cn=infisical,ou=services,dc=example,dc=org", "bindPass": "s3cret",
+            "uniqueUserAttribute": "uidNumber", "searchBase": "ou=people,dc=example,dc=org",
+            "searchFilter": "(uid={{username}})", "groupSearchBase": "ou=groups,dc=example,dc=org",
+            "groupSearchFilter": "(|(memberUid={{.Username}})(member={{.UserDN}})(uniqueMember={{.UserDN}}))",
+            "caCert": ""
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn what_was_created_is_in_sync_and_empty_filters_mean_the_defaults() {
+        assert!(diff(&desired(), &stored()).is_empty());
+        let mut s = stored();
+        s.search_filter = String::new();
+        s.group_search_filter = " ".into();
+        s.url = "ldaps://ldap.example.org ".into();
+        assert!(
+            diff(&desired(), &s).is_empty(),
+            "{:?}",
+            diff(&desired(), &s)
+        );
+        // Not so for the unique attribute: Infisical reads "" as "use uid as the username".
+        s.unique_user_attribute = String::new();
+        assert_eq!(
+            diff(&desired(), &s).changed_fields(),
+            ["uniqueUserAttribute"]
+        );
+    }
+
+    #[test]
+    fn a_changed_password_is_the_only_field_sent_and_never_shown() {
+        let mut s = stored();
+        s.bind_pass = SecretString::new("old-password");
+        let patch = diff(&desired(), &s);
+        assert_eq!(patch.changed_fields(), ["bindPass"]);
+        assert_eq!(patch.bind_pass.as_ref().unwrap().expose(), "s3cret");
+        assert!(!format!("{patch:?}").contains("s3cret"));
+        let body = serde_json::to_value(&patch).unwrap();
+        assert_eq!(
+            body,
+            json!({"organizationId": "7c1e0000-0000-4000-8000-000000000001", "bindPass": "s3cret"})
+        );
+    }
+
+    #[test]
+    fn the_client_key_goes_with_its_certificate() {
+        let mut want = desired();
+        want.client = Some(ClientIdentity {
+            certificate: "CERT".into(),
+            key: SecretString::new("KEY"),
+        });
+        let patch = diff(&want, &stored());
+        assert_eq!(
+            patch.changed_fields(),
+            ["clientCertificate", "clientKeyCertificate"]
+        );
+        // Infisical holds that certificate and a key: nothing to send (it never shows the key).
+        let mut s = stored();
+        s.client_certificate = "CERT".into();
+        s.has_client_key_certificate = true;
+        assert!(diff(&want, &s).is_empty());
+        // A key but no certificate, or a new certificate: both are sent.
+        s.client_certificate = "OLD".into();
+        assert_eq!(
+            diff(&want, &s).client_key_certificate.unwrap().expose(),
+            "KEY"
+        );
+        // Mutual TLS removed from the spec: both emptied.
+        let patch = diff(&desired(), &s);
+        assert_eq!(patch.client_certificate.as_deref(), Some(""));
+        assert_eq!(patch.client_key_certificate.unwrap().expose(), "");
+    }
+
+    #[test]
+    fn every_field_is_compared() {
+        let mut s = stored();
+        s.is_active = false;
+        s.bind_dn = "cn=other".into();
+        s.search_base = "ou=staff".into();
+        s.search_filter = "(mail={{username}})".into();
+        s.group_search_base = String::new();
+        s.group_search_filter = "(member={{.UserDN}})".into();
+        s.ca_cert = "PEM".into();
+        s.url = "ldaps://other".into();
+        assert_eq!(
+            diff(&desired(), &s).changed_fields(),
+            [
+                "isActive",
+                "url",
+                "bindDN",
+                "searchBase",
+                "searchFilter",
+                "groupSearchBase",
+                "groupSearchFilter",
+                "caCert"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_spec_edit_is_told_from_drift_by_what_status_recorded() {
+        let d = desired();
+        let status = LdapSsoConfigStatus {
+            id: Some("cfg-1".into()),
+            is_active: Some(true),
+            url: Some(d.url.clone()),
+            bind_dn: Some(d.bind_dn.clone()),
+            unique_user_attribute: Some(d.unique_user_attribute.clone()),
+            search_base: Some(d.search_base.clone()),
+            search_filter: Some(d.search_filter.clone()),
+            group_search_base: Some(d.group_search_base.clone()),
+            group_search_filter: Some(d.group_search_filter.clone()),
+            client_certificate: Some(false),
+            ..LdapSsoConfigStatus::default()
+        };
+        assert!(!spec_differs_from_last_sync(&d, &status));
+        let mut edited = d.clone();
+        edited.search_base = "ou=staff,dc=example,dc=org".into();
+        assert!(spec_differs_from_last_sync(&edited, &status));
+        let old_status = LdapSsoConfigStatus {
+            search_base: None,
+            ..status
+        };
+        assert!(!spec_differs_from_last_sync(&edited, &old_status));
+    }
+
+    #[test]
+    fn the_get_answer_of_an_mtls_era_instance_reads_and_hides_the_password() {
+        let answer = json!({
+            "id": "cfg-1", "organization": "org", "isActive": true, "url": "ldaps://l",
+            "bindDN": "cn=a", "bindPass": "CANARY-pw", "uniqueUserAttribute": "uid",
+            "searchBase": "dc=x", "searchFilter": "", "groupSearchBase": "",
+            "groupSearchFilter": "", "caCert": "", "clientCertificate": "CERT",
+            "hasClientKeyCertificate": true
+        });
+        let stored: LdapConfig = serde_json::from_value(answer).unwrap();
+        assert!(stored.has_client_key_certificate);
+        assert_eq!(stored.client_certificate, "CERT");
+        assert!(!format!("{stored:?}").contains("CANARY"));
+    }
+}
