@@ -196,7 +196,8 @@ pub fn check_url(url: &str) -> Result<()> {
     let loopback_as_written = written_host == "localhost"
         || written_host == "[::1]"
         || (written_host.starts_with("127.") && written_host.parse::<std::net::Ipv4Addr>().is_ok());
-    if !secure && !(loopback_as_written && is_loopback(host)) {
+    let on_loopback = loopback_as_written && is_loopback(host);
+    if !(secure || on_loopback) {
         return Err(scheme_error());
     }
     Ok(())
@@ -302,7 +303,7 @@ fn ca_certificate(spec: &LdapSsoConfigSpec, inputs: &LdapInputs) -> Result<Strin
     };
     let pem = pem.trim().to_string();
     tls::certificates(&pem)
-        .map_err(|problem| Error::invalid_spec("spec.caCertificate", format!("{problem}")))?;
+        .map_err(|problem| Error::invalid_spec("spec.caCertificate", problem))?;
     Ok(pem)
 }
 
@@ -317,9 +318,8 @@ fn client_identity(inputs: &LdapInputs) -> Result<Option<ClientIdentity>> {
         )),
         (Some(certificate), Some(key)) => {
             let certificate = certificate.trim().to_string();
-            tls::certificates(&certificate).map_err(|problem| {
-                Error::invalid_spec("spec.clientCertificateRef", format!("{problem}"))
-            })?;
+            tls::certificates(&certificate)
+                .map_err(|problem| Error::invalid_spec("spec.clientCertificateRef", problem))?;
             let key = SecretString::new(key.expose().trim());
             tls::private_key(&key)
                 .map_err(|problem| Error::invalid_spec("spec.clientKeyRef", problem.to_string()))?;
