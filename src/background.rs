@@ -64,9 +64,9 @@ async fn ready_once_synced(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
         // Store::wait_until_ready wakes only its most recent waiter, and the controller waits on
         // it too: poll briefly in a loop instead of waiting once.
         loop {
-            match tokio::time::timeout(Duration::from_millis(5), store.wait_until_ready()).await {
-                Ok(Ok(())) => break,
-                Ok(Err(_)) => return,
+            match tokio::time::timeout(Duration::from_millis(5), store.until_ready()).await {
+                Ok(true) => break,
+                Ok(false) => return,
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }

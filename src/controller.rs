@@ -1,5 +1,5 @@
-//! The watches and what each event asks for: one controller per watched scope, over the resource
-//! watch (reduced to what routes events as it arrives, see `reconcile::cached`), the Secrets it
+//! The watches and what each event asks for: one controller per kind and watched scope, over the
+//! resource watch (reduced to what routes events as it arrives, see `reconcile::cached`), the Secrets it
 //! reads (metadata only), and the wakeups of resources whose Infisical instance answers again.
 //! The process around it (leading, shutdown, background tasks) is `lifecycle`.
 
@@ -15,11 +15,12 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::watch;
 
-use crate::api::OidcSsoConfig;
 use crate::reconcile::cached::{self, Cached};
 use crate::reconcile::context::Context;
 use crate::reconcile::entry::{error_policy, reconcile};
 use crate::reconcile::index::Index;
+use crate::reconcile::kind::SsoKind;
+use crate::reconcile::waiting::Waiter;
 
 fn scoped<K>(client: Client, namespace: &Option<String>) -> Api<K>
 where
@@ -32,21 +33,19 @@ where
     }
 }
 
-type Guarded = DeserializeGuard<OidcSsoConfig>;
-
-/// The controller of one scope (a namespace, or all of them), until `stop`.
-pub fn controller_for(
+/// The controller of kind `K` in one scope (a namespace, or all of them), until `stop`.
+pub fn controller_for<K: SsoKind>(
     client: Client,
     namespace: Option<String>,
     ctx: Arc<Context>,
     concurrency: u16,
     mut stop: watch::Receiver<bool>,
 ) -> impl Future<Output = ()> + Send {
-    let resources: Api<Guarded> = scoped(client.clone(), &namespace);
+    let resources: Api<DeserializeGuard<K::Resource>> = scoped(client.clone(), &namespace);
     let secrets: Api<PartialObjectMeta<Secret>> = scoped(client.clone(), &namespace);
     let (store, writer) = reflector::store();
     ctx.add_store(store.clone());
-    let index = Arc::new(Index::default());
+    let index = Arc::new(Index::<K>::default());
     ctx.add_index(index.clone());
     let on_event = ctx.clone();
     let indexed = index.clone();
@@ -70,7 +69,7 @@ pub fn controller_for(
             _ => {}
         })
         .applied_objects()
-        .try_filter(|cached: &Cached| futures::future::ready(cached.asks_for_pass()));
+        .try_filter(|cached: &Cached<K>| futures::future::ready(cached.asks_for_pass()));
     // Resources are listed once the Secrets have been (see `secret_triggers`).
     let (secrets_listed, mut listed) = watch::channel(false);
     let mut pending = Some(trigger);
@@ -87,11 +86,15 @@ pub fn controller_for(
             }
         }
     })
-    .filter({
+    .filter_map({
         let namespace = namespace.clone();
-        move |object: &ObjectRef<Cached>| {
-            let in_scope = namespace.is_none() || object.namespace == namespace;
-            futures::future::ready(in_scope)
+        move |waiter: Waiter| {
+            let object = waiter
+                .object::<K>()
+                .filter(|object: &ObjectRef<Cached<K>>| {
+                    namespace.is_none() || object.namespace == namespace
+                });
+            futures::future::ready(object)
         }
     });
     Controller::for_stream(trigger, store)
@@ -106,7 +109,7 @@ pub fn controller_for(
         .graceful_shutdown_on(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         })
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile::<K>, error_policy::<K>, ctx)
         .for_each(|result| async move {
             match result {
                 Ok((object, _)) => tracing::trace!(%object, "reconciled"),
@@ -120,7 +123,10 @@ pub fn controller_for(
 }
 
 /// Resources in the Secret's namespace that reference it by name.
-fn referencing(index: &Index, secret: &PartialObjectMeta<Secret>) -> Vec<ObjectRef<Cached>> {
+fn referencing<K: SsoKind>(
+    index: &Index<K>,
+    secret: &PartialObjectMeta<Secret>,
+) -> Vec<ObjectRef<Cached<K>>> {
     index.referencing(&secret.namespace().unwrap_or_default(), &secret.name_any())
 }
 

@@ -76,6 +76,16 @@ pub enum Error {
         key: String,
     },
 
+    #[error("ConfigMap {namespace}/{name} not found")]
+    ConfigMapNotFound { namespace: String, name: String },
+
+    #[error("ConfigMap {namespace}/{name} has no key {key:?}")]
+    ConfigMapKeyMissing {
+        namespace: String,
+        name: String,
+        key: String,
+    },
+
     #[error(
         "ServiceAccount {namespace}/{name} not found (spec.authentication.kubernetesAuth.serviceAccountRef)"
     )]
@@ -203,6 +213,8 @@ impl Error {
         match self {
             Self::SecretNotFound { .. } => SECRET_NOT_FOUND,
             Self::SecretKeyMissing { .. } => SECRET_KEY_MISSING,
+            Self::ConfigMapNotFound { .. } => CONFIG_MAP_NOT_FOUND,
+            Self::ConfigMapKeyMissing { .. } => CONFIG_MAP_KEY_MISSING,
             Self::InvalidSpec { .. } => INVALID_SPEC,
             Self::ServiceAccountNotFound { .. } => SERVICE_ACCOUNT_NOT_FOUND,
             Self::ServiceAccountNotAllowed { .. } => SERVICE_ACCOUNT_NOT_ALLOWED,

@@ -16,6 +16,7 @@ use crate::infisical::{HttpSettings, Infisical};
 use crate::leader::Elector;
 use crate::metrics::Metrics;
 use crate::reconcile::context::{Context, Settings};
+use crate::reconcile::oidc::Oidc;
 use crate::server::Health;
 
 /// Everything the operator is configured with (flags, or set directly by tests).
@@ -137,8 +138,10 @@ pub async fn run_leading(
     }
     ctx.metrics.leader.set(1);
 
+    // One controller per kind and scope; they share the context (the budget, the permits,
+    // the memory and the instances' state).
     for scope in scopes(&config) {
-        tasks.spawn(crate::controller::controller_for(
+        tasks.spawn(crate::controller::controller_for::<Oidc>(
             ctx.client.clone(),
             scope,
             ctx.clone(),

@@ -16,6 +16,7 @@ use infisical_oidc_operator::infisical::{AllowedHosts, HttpSettings, Infisical};
 use infisical_oidc_operator::metrics::Metrics;
 use infisical_oidc_operator::reconcile::cached::Cached;
 use infisical_oidc_operator::reconcile::context::{Context, Settings};
+use infisical_oidc_operator::reconcile::oidc::Oidc;
 use infisical_oidc_operator::reconcile::sync;
 use kube::Client;
 use kube::client::Body;
@@ -180,7 +181,7 @@ async fn stale_pass_to_a_foreign_looking_config(
     let stale: OidcSsoConfig =
         serde_json::from_value(resource(&f.org, &f.emulator.base_url(), None, json!({}))).unwrap();
     let ctx = f.ctx.clone();
-    let pass = tokio::spawn(async move { sync(&ctx, &stale).await });
+    let pass = tokio::spawn(async move { sync::<Oidc>(&ctx, &stale).await });
     let idp = secret("idp-client", json!({"clientSecret": b64("s3cret")}));
     expect_secret_reads(&mut f.handle, &f.identity_secret, &idp).await;
     pass
@@ -196,7 +197,7 @@ async fn a_create_marks_then_creates_then_records_the_id_then_unmarks() {
     let fresh: OidcSsoConfig =
         serde_json::from_value(resource(&f.org, &host, None, json!({}))).unwrap();
     let ctx = f.ctx.clone();
-    let pass = tokio::spawn(async move { sync(&ctx, &fresh).await });
+    let pass = tokio::spawn(async move { sync::<Oidc>(&ctx, &fresh).await });
 
     let control = f.emulator.control();
     let h = &mut f.handle;
@@ -287,7 +288,7 @@ async fn an_in_sync_pass_reads_two_secrets_and_writes_nothing() {
     let fresh: OidcSsoConfig =
         serde_json::from_value(resource(&f.org, &host, None, json!({}))).unwrap();
     let ctx = f.ctx.clone();
-    let pass = tokio::spawn(async move { sync(&ctx, &fresh).await });
+    let pass = tokio::spawn(async move { sync::<Oidc>(&ctx, &fresh).await });
     let idp = secret("idp-client", json!({"clientSecret": b64("s3cret")}));
     let h = &mut f.handle;
     expect_secret_reads(h, &f.identity_secret, &idp).await;
@@ -309,7 +310,7 @@ async fn an_in_sync_pass_reads_two_secrets_and_writes_nothing() {
     let current: OidcSsoConfig =
         serde_json::from_value(resource(&f.org, &host, Some(status), json!({}))).unwrap();
     let ctx = f.ctx.clone();
-    let pass = tokio::spawn(async move { sync(&ctx, &current).await });
+    let pass = tokio::spawn(async move { sync::<Oidc>(&ctx, &current).await });
     expect_secret_reads(h, &f.identity_secret, &idp).await;
     // Any further Kubernetes call would go unanswered and the pass would not finish.
     tokio::time::timeout(Duration::from_secs(10), pass)
@@ -400,7 +401,7 @@ async fn a_malformed_object_is_reported_by_the_same_server_side_apply_as_any_sta
         serde_json::from_value(stored.clone()).unwrap();
     assert!(guard.0.is_err());
     // The cache names the object; the pass reads it whole from the API server first.
-    let cached = Cached::of(&guard);
+    let cached = Cached::<Oidc>::of(&guard);
     let ctx = f.ctx.clone();
     let pass = tokio::spawn(async move {
         infisical_oidc_operator::reconcile::entry::reconcile(Arc::new(cached), ctx).await
@@ -507,7 +508,7 @@ async fn a_resource_gone_before_its_pass_makes_no_other_call() {
     let stored = resource(&f.org, &f.emulator.base_url(), None, json!({}));
     let guard: kube::core::DeserializeGuard<OidcSsoConfig> =
         serde_json::from_value(stored).unwrap();
-    let cached = Cached::of(&guard);
+    let cached = Cached::<Oidc>::of(&guard);
     let ctx = f.ctx.clone();
     let pass = tokio::spawn(async move {
         infisical_oidc_operator::reconcile::entry::reconcile(Arc::new(cached), ctx).await

@@ -343,7 +343,7 @@ async fn a_crash_between_create_and_status_write_recovers_the_same_id() {
         env.get("acme-sso")
             .await
             .status
-            .and_then(|s| s.id)
+            .and_then(|s| s.common.id)
             .is_none(),
         "the id was never written"
     );
@@ -973,9 +973,11 @@ async fn a_status_write_from_a_stale_copy_is_refused_by_the_api_server() {
         },
         Arc::new(Metrics::default()),
     );
-    let error = infisical_oidc_operator::reconcile::sync(&ctx, &stale)
-        .await
-        .expect_err("the conditional write is refused");
+    let error = infisical_oidc_operator::reconcile::sync::<
+        infisical_oidc_operator::reconcile::oidc::Oidc,
+    >(&ctx, &stale)
+    .await
+    .expect_err("the conditional write is refused");
     assert_eq!(error.reason(), "KubernetesConflict", "{error}");
     let stored = env.get("acme-sso").await;
     assert_eq!(
@@ -1899,7 +1901,7 @@ async fn after_a_restart_changed_resources_reach_infisical_first_and_in_sync_one
     let rotated = "team-28";
     let edited_org = orgs.iter().find(|(_, n)| *n == edited).unwrap().0.clone();
     let rotated_org = orgs.iter().find(|(_, n)| *n == rotated).unwrap().0.clone();
-    let rotated_digest = env.get(rotated).await.status.unwrap().inputs_digest;
+    let rotated_digest = env.get(rotated).await.status.unwrap().common.inputs_digest;
     env.apply(
         edited,
         env.spec(json!({"organizationId": edited_org, "resyncInterval": "24h",

@@ -2303,7 +2303,7 @@ fn trimmed_spec(spec: &OidcSsoConfigSpec) -> OidcSsoConfigSpec {
         &mut t.jwks_uri,
         &mut t.token_endpoint,
         &mut t.userinfo_endpoint,
-        &mut t.resync_interval,
+        &mut t.common.resync_interval,
     ]
     .into_iter()
     .flatten()

@@ -1,19 +1,14 @@
 //! The `LdapSsoConfig` custom resource: an organisation's LDAP login, declared.
 //!
 //! Doc comments on fields are user documentation: they become `kubectl explain` text.
-//!
-//! Over 300 lines, on purpose: the spec is one type, and most of this file is its field
-//! documentation and CEL rules, which read best in the order `kubectl explain` shows them.
 
 use kube::{CustomResource, KubeSchema};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::common::CommonSpec;
 use super::ldap_status::LdapSsoConfigStatus;
-use super::spec::{
-    AdoptionPolicy, Authentication, CaBundleRef, DeletionPolicy, MAX_URL_LENGTH, ManagementPolicy,
-    PreflightPolicy, SecretKeyRef,
-};
+use super::saml::CertificateRef;
+use super::spec::{MAX_URL_LENGTH, SecretKeyRef};
 
 /// What Infisical stores when a create leaves `uniqueUserAttribute` out.
 pub const DEFAULT_UNIQUE_USER_ATTRIBUTE: &str = "uidNumber";
@@ -86,35 +81,15 @@ pub const MAX_PEM_LENGTH: usize = 64 * 1024;
         json_path = ".metadata.creationTimestamp"
     )
 )]
+#[x_kube(validation = Rule::new("!(has(self.caCertificate) && has(self.caCertificateRef))").message("set at most one of caCertificate and caCertificateRef").reason(Reason::FieldValueForbidden).field_path(".caCertificateRef"))]
 #[x_kube(validation = Rule::new("has(self.clientCertificateRef) == has(self.clientKeyRef)").message("clientCertificateRef and clientKeyRef must be set together").reason(Reason::FieldValueRequired).field_path(".clientKeyRef"))]
 #[serde(rename_all = "camelCase")]
 pub struct LdapSsoConfigSpec {
-    /// ID (a UUID) of the Infisical organisation whose LDAP configuration this resource manages
-    /// (Organization Settings in Infisical). Immutable: to move a configuration to another
-    /// organisation, create a new resource.
-    #[x_kube(validation = Rule::new("self == oldSelf").message("organizationId is immutable: create a new resource to manage another organisation"))]
-    #[schemars(length(max = 64))]
-    #[schemars(regex(
-        pattern = r"^\s*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\s*$"
-    ))]
-    pub organization_id: String,
-
-    /// Base URL of the Infisical API: `https://us.infisical.com` (default), `https://eu.infisical.com`,
-    /// or a self-hosted instance. Must use https; plain http is accepted only for a loopback address.
-    /// The host must also be on the operator's allow-list (`--allowed-hosts`).
-    #[serde(rename = "hostAPI", default = "default_host_api")]
-    #[schemars(length(max = MAX_URL_LENGTH))]
-    #[x_kube(validation = Rule::new("self.startsWith('https://') || self.startsWith('http://127.') || self.startsWith('http://localhost:') || self.startsWith('http://localhost/') || self == 'http://localhost' || self.startsWith('http://[::1]')").message("hostAPI must use https (http is accepted only for loopback addresses)"))]
-    pub host_api: String,
-
-    /// Secret in this namespace holding a PEM bundle of CA certificates to trust for `hostAPI`,
-    /// for self-hosted Infisical behind a private CA. When set, only these CAs are trusted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_bundle_ref: Option<CaBundleRef>,
-
-    /// How the operator authenticates to Infisical. Exactly one method must be set. The identity
-    /// needs the organisation permissions `ldap: read, create, edit`.
-    pub authentication: Authentication,
+    /// The fields every kind has (organizationId, hostAPI, authentication, the policies...).
+    /// The identity in `authentication` needs the organisation permissions
+    /// `ldap: read, create, edit`.
+    #[serde(flatten)]
+    pub common: CommonSpec,
 
     /// The directory's address: `ldaps://host[:port]` (port 636 by default). Infisical connects
     /// to it when the configuration is saved and at every login, and binds with `bindDN` and the
@@ -172,10 +147,17 @@ pub struct LdapSsoConfigSpec {
     #[schemars(length(min = 1, max = MAX_LDAP_TEXT))]
     pub group_search_filter: String,
 
-    /// The CA certificate(s) that signed the directory's certificate, PEM, inline or from a
-    /// Secret or ConfigMap in this namespace. Unset: the certificate must chain to a public CA.
+    /// The CA certificate(s) that signed the directory's certificate, PEM-encoded
+    /// (`-----BEGIN CERTIFICATE-----`). Set this or `caCertificateRef`, or neither: then the
+    /// directory's certificate must chain to a public CA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_certificate: Option<PemSource>,
+    #[schemars(length(min = 1, max = MAX_PEM_LENGTH))]
+    pub ca_certificate: Option<String>,
+
+    /// The key of a ConfigMap or Secret in this namespace holding the CA certificate(s),
+    /// PEM-encoded. Set this or `caCertificate`. The operator reads it on every pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificate_ref: Option<CertificateRef>,
 
     /// For a directory that requires client certificates (mutual TLS, such as Google Secure
     /// LDAP): the key of a Secret in this namespace holding the client certificate (PEM). Set
@@ -192,87 +174,12 @@ pub struct LdapSsoConfigSpec {
     /// Whether members can log in with this configuration. Defaults to true.
     #[serde(default = "default_true")]
     pub is_active: bool,
-
-    /// What happens in Infisical when this resource is deleted. `Orphan` (default) leaves the
-    /// configuration as it is; `Deactivate` sets it inactive first (Infisical binds to the
-    /// directory on every update, so this needs the directory to answer). Infisical has no way to
-    /// delete an LDAP configuration.
-    #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
-
-    /// What to do when the organisation already has an LDAP configuration that this resource did
-    /// not create. `Never` (default) reports `AdoptionRequired` and changes nothing; `Adopt` takes
-    /// it over and makes it equal to this spec.
-    #[serde(default)]
-    pub adoption_policy: AdoptionPolicy,
-
-    /// How often to compare Infisical's configuration with this spec and correct drift, e.g.
-    /// `10m` or `1h`. Between 30s and 24h. Defaults to the operator's `--default-resync-interval`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 32))]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
-    #[x_kube(validation = Rule::new("duration(self) >= duration('30s') && duration(self) <= duration('24h')").message("resyncInterval must be between 30s and 24h"))]
-    pub resync_interval: Option<String>,
-
-    /// Stop all changes to Infisical while true. Status keeps its last values and reports `Suspended`.
-    #[serde(default)]
-    pub suspend: bool,
-
-    /// `Manage` (default) makes Infisical match this spec. `Observe` only reads: it reports in
-    /// `status.plan` what `Manage` would do (create, update these fields, or nothing) and never
-    /// writes to Infisical, nor adds the finalizer.
-    #[serde(default)]
-    pub management_policy: ManagementPolicy,
-
-    /// Checks of the directory before a create, and before an update that changes how Infisical
-    /// reaches it or turns the configuration on: the operator connects to `url` (trusting only
-    /// `caCertificate` when set, presenting the client certificate when set), binds as `bindDN`
-    /// with the password, and reads the `searchBase` and `groupSearchBase` entries, each step
-    /// within 10 seconds. `Enforce` stops on a failure (`LdapBindRefused`, `LdapUnreachable`,
-    /// `LdapTlsFailed`, `LdapSearchBaseNotFound`; nothing is sent to Infisical); `Warn` records a
-    /// Warning Event and goes on; `Skip` checks nothing. Unset: the operator's
-    /// `--default-preflight` (Enforce). Infisical itself binds on every save and refuses a failed
-    /// bind without saying why: the preflight names the cause.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preflight: Option<PreflightPolicy>,
-}
-
-/// PEM text given inline or read from a Secret or ConfigMap key. Set exactly one.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
-#[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("[has(self.pem), has(self.secretKeyRef), has(self.configMapKeyRef)].filter(m, m).size() == 1").message("set exactly one of pem, secretKeyRef or configMapKeyRef"))]
-pub struct PemSource {
-    /// The PEM text itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_PEM_LENGTH))]
-    pub pem: Option<String>,
-    /// A Secret key in this namespace holding the PEM text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_key_ref: Option<SecretKeyRef>,
-    /// A ConfigMap key in this namespace holding the PEM text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_map_key_ref: Option<ConfigMapKeyRef>,
-}
-
-/// A reference to one key of a ConfigMap in the resource's namespace.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
-pub struct ConfigMapKeyRef {
-    /// Name of the ConfigMap, in the same namespace as this resource.
-    #[schemars(length(min = 1, max = 253))]
-    pub name: String,
-    /// Key within the ConfigMap.
-    #[schemars(length(min = 1, max = 253))]
-    pub key: String,
 }
 
 /// An LDAP URL: ldaps, or ldap on a loopback host (Infisical never issues StartTLS, so plain
 /// ldap sends the bind password in clear); a host, no credentials; printable ASCII only, since
 /// Infisical uses the text as written.
 const LDAP_URL_RULE: &str = r"self.matches('^[!-~]+$') && (self.matches('^ldaps://[^\\s/?#@]+/?$') || self.matches('^ldap://(127\\.[0-9.]+|localhost|\\[::1\\])(:[0-9]+)?/?$'))";
-
-fn default_host_api() -> String {
-    super::spec::DEFAULT_HOST_API.to_string()
-}
 
 fn default_true() -> bool {
     true
@@ -289,3 +196,5 @@ fn default_search_filter() -> String {
 fn default_group_search_filter() -> String {
     DEFAULT_GROUP_SEARCH_FILTER.to_string()
 }
+
+crate::sso_resource!(LdapSsoConfig, LdapSsoConfigSpec, LdapSsoConfigStatus);

@@ -1,22 +1,18 @@
 //! What the operator reports back on an `LdapSsoConfig`. Never holds a secret: not the bind
 //! password, not the client key.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::status::{Drift, Plan};
+use super::common::CommonStatus;
 
 /// The observed state of the organisation's LDAP configuration in Infisical.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LdapSsoConfigStatus {
-    /// ID of the LDAP configuration in Infisical.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// ID of the organisation the configuration belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub org_id: Option<String>,
+    /// The fields every kind has (id, orgId, conditions, plan, drift...).
+    #[serde(flatten)]
+    pub common: CommonStatus,
     /// Whether the configuration is active in Infisical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
@@ -44,29 +40,4 @@ pub struct LdapSsoConfigStatus {
     /// Whether Infisical holds a client certificate and key (mutual TLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_certificate: Option<bool>,
-    /// Under `managementPolicy: Observe`: what `Manage` would do now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<Plan>,
-    /// The last time Infisical was found to differ from this spec without the spec having
-    /// changed (an edit made elsewhere), and the fields that differed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_drift: Option<Drift>,
-    /// The `metadata.generation` that the conditions describe.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// A fingerprint of what the sync that last changed this status worked from: the
-    /// generation and the values read from the referenced Secrets and ConfigMaps, hashed
-    /// (SHA-256, hex) together with this object's uid. It shows whether those inputs changed,
-    /// never what they are.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inputs_digest: Option<String>,
-    /// `Ready`, `Reconciling` and `Stalled`, following the Kubernetes status conventions (kstatus).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
-}
-
-impl LdapSsoConfigStatus {
-    pub fn condition(&self, type_: &str) -> Option<&Condition> {
-        self.conditions.iter().find(|c| c.type_ == type_)
-    }
 }

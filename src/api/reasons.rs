@@ -20,6 +20,8 @@ pub const WOULD_UPDATE: &str = "WouldUpdate";
 // Failures (`Error::reason`).
 pub const SECRET_NOT_FOUND: &str = "SecretNotFound";
 pub const SECRET_KEY_MISSING: &str = "SecretKeyMissing";
+pub const CONFIG_MAP_NOT_FOUND: &str = "ConfigMapNotFound";
+pub const CONFIG_MAP_KEY_MISSING: &str = "ConfigMapKeyMissing";
 pub const SERVICE_ACCOUNT_NOT_FOUND: &str = "ServiceAccountNotFound";
 pub const SERVICE_ACCOUNT_NOT_ALLOWED: &str = "ServiceAccountNotAllowed";
 pub const INVALID_SPEC: &str = "InvalidSpec";
@@ -84,6 +86,8 @@ pub const READY_REASONS: &[&str] = &[
     WOULD_UPDATE,
     SECRET_NOT_FOUND,
     SECRET_KEY_MISSING,
+    CONFIG_MAP_NOT_FOUND,
+    CONFIG_MAP_KEY_MISSING,
     SERVICE_ACCOUNT_NOT_FOUND,
     SERVICE_ACCOUNT_NOT_ALLOWED,
     INVALID_SPEC,

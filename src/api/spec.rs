@@ -9,6 +9,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::common::CommonSpec;
 use super::status::OidcSsoConfigStatus;
 
 /// The Infisical Cloud (US) API address, used when `hostAPI` is not set.
@@ -72,32 +73,9 @@ pub const DEFAULT_HOST_API: &str = "https://us.infisical.com";
 #[x_kube(validation = Rule::new("self.configurationType != 'custom' || (has(self.userinfoEndpoint) && self.userinfoEndpoint.trim() != '')").message("userinfoEndpoint is required when configurationType is custom").reason(Reason::FieldValueRequired).field_path(".userinfoEndpoint"))]
 #[serde(rename_all = "camelCase")]
 pub struct OidcSsoConfigSpec {
-    /// ID (a UUID) of the Infisical organisation whose OIDC configuration this resource manages
-    /// (Organization Settings in Infisical). Immutable: to move a configuration to another
-    /// organisation, create a new resource.
-    #[x_kube(validation = Rule::new("self == oldSelf").message("organizationId is immutable: create a new resource to manage another organisation"))]
-    #[schemars(length(max = 64))]
-    #[schemars(regex(
-        pattern = r"^\s*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\s*$"
-    ))]
-    pub organization_id: String,
-
-    /// Base URL of the Infisical API: `https://us.infisical.com` (default), `https://eu.infisical.com`,
-    /// or a self-hosted instance. Must use https; plain http is accepted only for a loopback address.
-    /// The host must also be on the operator's allow-list (`--allowed-hosts`).
-    #[serde(rename = "hostAPI", default = "default_host_api")]
-    #[schemars(length(max = MAX_URL_LENGTH))]
-    #[x_kube(validation = Rule::new("self.startsWith('https://') || self.startsWith('http://127.') || self.startsWith('http://localhost:') || self.startsWith('http://localhost/') || self == 'http://localhost' || self.startsWith('http://[::1]')").message("hostAPI must use https (http is accepted only for loopback addresses)"))]
-    pub host_api: String,
-
-    /// Secret in this namespace holding a PEM bundle of CA certificates to trust for `hostAPI`,
-    /// for self-hosted Infisical behind a private CA. When set, only these CAs are trusted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_bundle_ref: Option<CaBundleRef>,
-
-    /// How the operator authenticates to Infisical. Exactly one method must be set. The identity
-    /// needs the organisation permissions `sso: read, create, edit`.
-    pub authentication: Authentication,
+    /// The fields every kind has (organizationId, hostAPI, authentication, the policies...).
+    #[serde(flatten)]
+    pub common: CommonSpec,
 
     /// How Infisical finds the identity provider's endpoints: `discoveryURL` (from the provider's
     /// OpenID discovery document) or `custom` (the five endpoints given explicitly).
@@ -173,47 +151,6 @@ pub struct OidcSsoConfigSpec {
     /// Algorithm the identity provider signs ID tokens with. Defaults to RS256.
     #[serde(default)]
     pub jwt_signature_algorithm: JwtSignatureAlgorithm,
-
-    /// What happens in Infisical when this resource is deleted. `Orphan` (default) leaves the
-    /// configuration as it is; `Deactivate` sets it inactive first. Infisical has no way to delete
-    /// an OIDC configuration.
-    #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
-
-    /// What to do when the organisation already has an OIDC configuration that this resource did
-    /// not create. `Never` (default) reports `AdoptionRequired` and changes nothing; `Adopt` takes it
-    /// over and makes it equal to this spec.
-    #[serde(default)]
-    pub adoption_policy: AdoptionPolicy,
-
-    /// How often to compare Infisical's configuration with this spec and correct drift, e.g.
-    /// `10m` or `1h`. Between 30s and 24h. Defaults to the operator's `--default-resync-interval`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 32))]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
-    #[x_kube(validation = Rule::new("duration(self) >= duration('30s') && duration(self) <= duration('24h')").message("resyncInterval must be between 30s and 24h"))]
-    pub resync_interval: Option<String>,
-
-    /// Stop all changes to Infisical while true. Status keeps its last values and reports `Suspended`.
-    #[serde(default)]
-    pub suspend: bool,
-
-    /// `Manage` (default) makes Infisical match this spec. `Observe` only reads: it reports in
-    /// `status.plan` what `Manage` would do (create, update these fields, or nothing) and never
-    /// writes to Infisical, nor adds the finalizer. Observe first, review the plan, then switch to
-    /// `Manage` to apply exactly that plan: the safe way to adopt an existing configuration.
-    #[serde(default)]
-    pub management_policy: ManagementPolicy,
-
-    /// Checks of the identity provider before a create, and before an update that changes its
-    /// endpoints or algorithm or turns the configuration on: the discovery document parses and
-    /// its `issuer` is the URL it is served from, the JWKS answers with a key, the endpoints are
-    /// https, and the provider offers `jwtSignatureAlgorithm`. `Enforce` stops on a failure
-    /// (`IdpPreflightFailed`, nothing is sent to Infisical); `Warn` records a Warning Event and
-    /// goes on; `Skip` checks nothing. Unset: the operator's `--default-preflight` (Enforce).
-    /// Only the IdP's public documents are fetched; nothing secret is sent to it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preflight: Option<PreflightPolicy>,
 
     /// Secret in this namespace holding a PEM bundle of CA certificates to trust for the
     /// identity provider's URLs during the preflight, for a provider behind a private CA. When
@@ -399,7 +336,7 @@ pub enum AdoptionPolicy {
 /// An IdP URL must be https; plain http only for a loopback host, where no network is crossed.
 /// Anyone on the path of a plain-http IdP URL could swap its signing keys and log in as anyone.
 /// Printable ASCII only: Infisical uses the text as written, so nothing invisible may hide in it.
-const IDP_URL_RULE: &str = r"self.matches('^[!-~]+$') && (self.matches('^https://[^\\s/?#@]+([/?#]\\S*)?$') || self.matches('^http://(127\\.[0-9.]+|localhost|\\[::1\\])(:[0-9]+)?([/?#]\\S*)?$'))";
+pub(super) const IDP_URL_RULE: &str = r"self.matches('^[!-~]+$') && (self.matches('^https://[^\\s/?#@]+([/?#]\\S*)?$') || self.matches('^http://(127\\.[0-9.]+|localhost|\\[::1\\])(:[0-9]+)?([/?#]\\S*)?$'))";
 
 /// Longest accepted URL: common browser and proxy limits, far above any real IdP endpoint.
 pub const MAX_URL_LENGTH: usize = 2048;
@@ -431,10 +368,6 @@ fn email_domains_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
-fn default_host_api() -> String {
-    DEFAULT_HOST_API.to_string()
-}
-
 fn default_true() -> bool {
     true
 }
@@ -442,3 +375,5 @@ fn default_true() -> bool {
 fn default_ca_key() -> String {
     "ca.crt".to_string()
 }
+
+crate::sso_resource!(OidcSsoConfig, OidcSsoConfigSpec, OidcSsoConfigStatus);

@@ -1,19 +1,18 @@
 //! What the operator reports back on the resource. Never holds a secret.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use super::common::CommonStatus;
 
 /// The observed state of the organisation's OIDC configuration in Infisical.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OidcSsoConfigStatus {
-    /// ID of the OIDC configuration in Infisical.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// ID of the organisation the configuration belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub org_id: Option<String>,
+    /// The fields every kind has (id, orgId, conditions, plan, drift...).
+    #[serde(flatten)]
+    pub common: CommonStatus,
     /// OAuth client ID stored in Infisical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -54,31 +53,6 @@ pub struct OidcSsoConfigStatus {
     /// ID token signature algorithm stored in Infisical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt_signature_algorithm: Option<String>,
-    /// Under `managementPolicy: Observe`: what `Manage` would do now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<Plan>,
-    /// The last time Infisical was found to differ from this spec without the spec having
-    /// changed (an edit made elsewhere), and the fields that differed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_drift: Option<Drift>,
-    /// When the operator last updated the configuration. Every update makes Infisical turn off
-    /// the organisation's enforce-SSO and SCIM settings, which only a person can turn back on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sso_enforcement_reset: Option<EnforcementReset>,
-    /// The `metadata.generation` that the conditions describe.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// A fingerprint of what the sync that last changed this status worked from: the
-    /// generation and the values read from the referenced Secrets, hashed (SHA-256, hex)
-    /// together with this object's uid. It shows whether those inputs changed, never what they are. After the
-    /// operator restarts, a Ready resource whose inputs still match this is checked against
-    /// Infisical later, at a point spread over its resync interval, so that resources that did
-    /// change are handled first.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inputs_digest: Option<String>,
-    /// `Ready`, `Reconciling` and `Stalled`, following the Kubernetes status conventions (kstatus).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
 }
 
 /// What `managementPolicy: Manage` would do.
@@ -110,10 +84,4 @@ pub struct EnforcementReset {
     pub at: Time,
     /// What a person must do.
     pub message: String,
-}
-
-impl OidcSsoConfigStatus {
-    pub fn condition(&self, type_: &str) -> Option<&Condition> {
-        self.conditions.iter().find(|c| c.type_ == type_)
-    }
 }

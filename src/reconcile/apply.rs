@@ -12,17 +12,16 @@ use super::context::Context;
 use super::decide::{Ownership, Plan, UpdateCause};
 use super::kind::SsoKind;
 use super::notify::{self, EventNote};
-use super::oidc::Oidc;
 use super::outcome::Outcome;
 use super::waiting::Waiter;
 use super::{finalizer, pending, preflight};
-use crate::api::{OidcSsoConfig, reasons};
+use crate::api::{SsoResource, reasons};
 use crate::error::{Error, ErrorClass, Result};
 use crate::infisical::Connection;
 
 /// What applying a plan works with, from the steps before it.
-pub struct Applying<'a> {
-    pub desired: &'a <Oidc as SsoKind>::Desired,
+pub struct Applying<'a, K: SsoKind> {
+    pub desired: &'a K::Desired,
     pub connection: &'a Connection,
     pub owner: &'a Ownership,
     /// `spec.idpCaBundleRef`: the CAs the preflight trusts for the IdP.
@@ -34,13 +33,13 @@ pub struct Applying<'a> {
 }
 
 /// Carries out `plan`, moving `resource` to the version its writes produced.
-pub async fn apply(
+pub async fn apply<K: SsoKind>(
     ctx: &Context,
-    resource: &mut OidcSsoConfig,
-    with: Applying<'_>,
-    plan: Plan<Oidc>,
-    observed: Option<<Oidc as SsoKind>::Stored>,
-) -> Result<Outcome> {
+    resource: &mut K::Resource,
+    with: Applying<'_, K>,
+    plan: Plan<K>,
+    observed: Option<K::Stored>,
+) -> Result<Outcome<K>> {
     match plan {
         Plan::Create => preflight_then_apply(ctx, resource, with, Change::Create).await,
         Plan::Update { id, patch, cause } => {
@@ -65,39 +64,41 @@ enum Change<K: SsoKind> {
 }
 
 /// The preflight (IdP hosts, then the identity provider as the policy says), then the write.
-async fn preflight_then_apply(
+async fn preflight_then_apply<K: SsoKind>(
     ctx: &Context,
-    resource: &mut OidcSsoConfig,
-    with: Applying<'_>,
-    change: Change<Oidc>,
-) -> Result<Outcome> {
+    resource: &mut K::Resource,
+    with: Applying<'_, K>,
+    change: Change<K>,
+) -> Result<Outcome<K>> {
     let patch = match &change {
         Change::Create => None,
         Change::Update { patch, .. } => Some(patch.as_ref()),
     };
-    preflight::check::<Oidc>(ctx, resource, with.desired, with.idp_ca_pem, patch).await?;
+    preflight::check::<K>(ctx, &*resource, with.desired, with.idp_ca_pem, patch).await?;
     let (config, events, reset) = match change {
         Change::Create => {
-            let created = create::<Oidc>(ctx, resource, with.connection, with.desired).await;
+            let created = create::<K>(ctx, resource, with.connection, with.desired).await;
             let answer = ctx.note_instance(with.waiter, with.connection, created)?;
-            let config = Oidc::created(answer, with.desired);
-            let events = vec![notify::created(Oidc::LABEL, &config.config.id)];
+            let config = K::created(answer, with.desired);
+            let events = vec![notify::created(K::LABEL, K::written_id(&config))];
             (config, events, false)
         }
         Change::Update { id, patch, cause } => {
             ensure_finalizer(ctx, resource).await?;
-            let mut events = recovered_create(ctx, resource, with.owner, &id).await?;
-            let updated = update::<Oidc>(ctx, with.connection, &patch).await;
+            let mut events = recovered_create::<K>(ctx, &*resource, with.owner, &id).await?;
+            let updated = update::<K>(ctx, with.connection, &patch).await;
             let answer = ctx.note_instance(with.waiter, with.connection, updated)?;
-            let fields = Oidc::changed_fields(&patch);
+            let fields = K::changed_fields(&patch);
             events.push(notify::updated(
                 cause.event_reason(),
-                Oidc::LABEL,
+                K::LABEL,
                 &id,
                 &fields,
             ));
-            events.push(notify::enforcement_reset());
-            (Oidc::updated(answer, with.desired), events, true)
+            if K::RESETS_ENFORCEMENT {
+                events.push(notify::enforcement_reset());
+            }
+            (K::updated(answer, with.desired), events, true)
         }
     };
     Ok(Outcome::Synced {
@@ -106,31 +107,33 @@ async fn preflight_then_apply(
         // A create clears the mark it set; an update completes a create an earlier pass made.
         clear_create_pending: !reset || with.owner.create_pending,
         token_expires: with.token_expires,
+        expiring: K::expiring(with.desired),
         drift: if reset { with.drift } else { None },
-        enforcement_reset: reset,
+        enforcement_reset: reset && K::RESETS_ENFORCEMENT,
     })
 }
 
 /// The configuration is ours and equal to the spec: nothing is written to Infisical.
-async fn in_sync(
+async fn in_sync<K: SsoKind>(
     ctx: &Context,
-    resource: &mut OidcSsoConfig,
-    with: Applying<'_>,
-    stored: <Oidc as SsoKind>::Stored,
+    resource: &mut K::Resource,
+    with: Applying<'_, K>,
+    stored: K::Stored,
     id: &str,
     adopted: bool,
-) -> Result<Outcome> {
+) -> Result<Outcome<K>> {
     ensure_finalizer(ctx, resource).await?;
     let mut events = Vec::new();
     if adopted {
-        events.push(notify::adopted(Oidc::LABEL, id));
+        events.push(notify::adopted(K::LABEL, id));
     }
-    events.extend(recovered_create(ctx, resource, with.owner, id).await?);
+    events.extend(recovered_create::<K>(ctx, &*resource, with.owner, id).await?);
     Ok(Outcome::Synced {
-        config: Box::new(Oidc::in_sync(stored, with.desired)),
+        config: Box::new(K::in_sync(stored, with.desired)),
         events,
         clear_create_pending: with.owner.create_pending,
         token_expires: with.token_expires,
+        expiring: K::expiring(with.desired),
         drift: None,
         enforcement_reset: false,
     })
@@ -139,23 +142,23 @@ async fn in_sync(
 /// A pass that starts with the create-pending mark and finds the configuration completes a
 /// create that an earlier pass made but could not record: that create gets its Created Event
 /// here, unless the earlier pass recorded it before it stopped.
-async fn recovered_create(
+async fn recovered_create<K: SsoKind>(
     ctx: &Context,
-    resource: &OidcSsoConfig,
+    resource: &K::Resource,
     owner: &Ownership,
     id: &str,
 ) -> Result<Vec<EventNote>> {
     if !owner.create_pending || notify::recorded(ctx, resource, reasons::CREATED).await? {
         return Ok(Vec::new());
     }
-    Ok(vec![notify::created_before_restart(Oidc::LABEL, id)])
+    Ok(vec![notify::created_before_restart(K::LABEL, id)])
 }
 
 /// Creates the configuration. Leaves the create-pending mark in place unless Infisical
 /// definitely did not create anything (a 4xx answer).
 async fn create<K: SsoKind>(
     ctx: &Context,
-    resource: &mut OidcSsoConfig,
+    resource: &mut K::Resource,
     connection: &Connection,
     desired: &K::Desired,
 ) -> Result<K::Answer> {
@@ -193,11 +196,11 @@ pub async fn update<K: SsoKind>(
 }
 
 /// Adds the finalizer unless present, moving `resource` to the version written.
-async fn ensure_finalizer(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<()> {
+async fn ensure_finalizer<R: SsoResource>(ctx: &Context, resource: &mut R) -> Result<()> {
     if finalizer::has_finalizer(resource) {
         return Ok(());
     }
-    let api: Api<OidcSsoConfig> = Api::namespaced(
+    let api: Api<R> = Api::namespaced(
         ctx.client.clone(),
         &resource.namespace().unwrap_or_default(),
     );

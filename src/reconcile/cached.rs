@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
@@ -16,13 +17,14 @@ use kube::runtime::watcher;
 use serde::Deserialize;
 
 use super::keys::guard_meta;
-use crate::api::{OidcSsoConfig, RECONCILE_REQUESTED_AT_ANNOTATION};
+use super::kind::SsoKind;
+use crate::api::{RECONCILE_REQUESTED_AT_ANNOTATION, SsoResource};
 
-type Guarded = DeserializeGuard<OidcSsoConfig>;
+type Guarded<K> = DeserializeGuard<<K as SsoKind>::Resource>;
 
-/// One cached resource.
+/// One cached resource of kind `K`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Cached {
+pub struct Cached<K: SsoKind> {
     /// Name, namespace, uid, generation and deletionTimestamp only. The uid tells a resource
     /// created again under the same name from the one before it. No resourceVersion: a pass
     /// reads the object anyway, and every queued retry would hold a copy.
@@ -34,11 +36,12 @@ pub struct Cached {
     asks_for_pass: bool,
     /// `spec.resyncInterval` as written, for the retry policy of failures that escape a pass.
     resync_interval: Option<Box<str>>,
+    kind: PhantomData<K>,
 }
 
-impl Cached {
+impl<K: SsoKind> Cached<K> {
     /// The part of `guard` the cache keeps.
-    pub fn of(guard: &Guarded) -> Self {
+    pub fn of(guard: &Guarded<K>) -> Self {
         let meta = guard_meta(guard);
         Self {
             metadata: ObjectMeta {
@@ -55,8 +58,9 @@ impl Cached {
                 .0
                 .as_ref()
                 .ok()
-                .and_then(|r| r.spec.resync_interval.as_deref())
+                .and_then(|r| r.spec().resync_interval.as_deref())
                 .map(Box::from),
+            kind: PhantomData,
         }
     }
 
@@ -67,7 +71,7 @@ impl Cached {
     }
 
     /// Whether this version asks for a pass, given the version cached before it (if any).
-    fn after(mut self, before: Option<&Cached>) -> Self {
+    fn after(mut self, before: Option<&Cached<K>>) -> Self {
         self.asks_for_pass = before.is_none_or(|before| {
             before.metadata.uid != self.metadata.uid || before.wants_pass != self.wants_pass
         });
@@ -87,7 +91,7 @@ impl Cached {
 /// The parts of a resource whose change asks for a pass. The operator's own writes (status, the
 /// create-pending mark, the finalizer) change none of them, so they wake nothing: a create costs
 /// one pass. Secrets, resyncs and recoveries trigger passes on their own.
-fn wants_pass(guard: &Guarded) -> u64 {
+fn wants_pass<R: kube::Resource>(guard: &DeserializeGuard<R>) -> u64 {
     let meta = guard_meta(guard);
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     meta.generation.hash(&mut hasher);
@@ -105,12 +109,12 @@ fn wants_pass(guard: &Guarded) -> u64 {
 /// cache holds for an object now, before this event is applied (during a relist, the state from
 /// before it). An applied object whose `wants_pass` is unchanged from that asks for no pass:
 /// that is how the operator's own writes, and relists of unchanged resources, wake nothing.
-pub fn event_of(
-    event: watcher::Event<Guarded>,
-    cached_before: impl Fn(&Cached) -> Option<std::sync::Arc<Cached>>,
-) -> watcher::Event<Cached> {
+pub fn event_of<K: SsoKind>(
+    event: watcher::Event<Guarded<K>>,
+    cached_before: impl Fn(&Cached<K>) -> Option<std::sync::Arc<Cached<K>>>,
+) -> watcher::Event<Cached<K>> {
     use watcher::Event::*;
-    let applied = |guard: &Guarded| {
+    let applied = |guard: &Guarded<K>| {
         let cached = Cached::of(guard);
         let before = cached_before(&cached);
         cached.after(before.as_deref())
@@ -126,30 +130,30 @@ pub fn event_of(
 
 /// Read as the whole resource, then reduced (the controller's bounds ask for it; the watch
 /// itself reads whole objects, see `event_of`).
-impl<'de> Deserialize<'de> for Cached {
+impl<'de, K: SsoKind> Deserialize<'de> for Cached<K> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Guarded::deserialize(deserializer).map(|guard| Self::of(&guard))
+        Guarded::<K>::deserialize(deserializer).map(|guard| Self::of(&guard))
     }
 }
 
-impl Resource for Cached {
+impl<K: SsoKind> Resource for Cached<K> {
     type DynamicType = ();
     type Scope = NamespaceResourceScope;
 
     fn kind(dt: &()) -> Cow<'_, str> {
-        OidcSsoConfig::kind(dt)
+        K::Resource::kind(dt)
     }
 
     fn group(dt: &()) -> Cow<'_, str> {
-        OidcSsoConfig::group(dt)
+        K::Resource::group(dt)
     }
 
     fn version(dt: &()) -> Cow<'_, str> {
-        OidcSsoConfig::version(dt)
+        K::Resource::version(dt)
     }
 
     fn plural(dt: &()) -> Cow<'_, str> {
-        OidcSsoConfig::plural(dt)
+        K::Resource::plural(dt)
     }
 
     fn meta(&self) -> &ObjectMeta {
@@ -166,6 +170,9 @@ mod tests {
     use super::*;
     use crate::api::{CREATE_PENDING_ANNOTATION, FINALIZER};
     use serde_json::json;
+
+    type Cached = super::Cached<crate::reconcile::oidc::Oidc>;
+    type Guarded = super::Guarded<crate::reconcile::oidc::Oidc>;
 
     fn guard(value: serde_json::Value) -> Guarded {
         serde_json::from_value(value).unwrap()

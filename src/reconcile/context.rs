@@ -5,12 +5,14 @@
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
-use kube::runtime::reflector::{ObjectRef, Store};
+use futures::future::BoxFuture;
+use kube::runtime::reflector::Store;
 use kube::{Client, Resource};
 
 use super::cached::Cached;
-use super::index::Index;
+use super::index::{Claimants, Index};
 use super::keys::memory_key;
+use super::kind::SsoKind;
 use super::memory::Memories;
 use super::ownership::Claimant;
 use super::retry;
@@ -28,9 +30,10 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
     pub settings: Settings,
-    stores: RwLock<Vec<Store<Cached>>>,
-    /// One per watch, beside its cache: who reads which Secret, who claims which organisation.
-    indexes: RwLock<Vec<Arc<Index>>>,
+    stores: RwLock<Vec<Arc<dyn Watched>>>,
+    /// One per watch, beside its cache: who reads which Secret, who claims which organisation;
+    /// with the kind it indexes (a claim conflicts only with claims of the same kind).
+    indexes: RwLock<Vec<(String, Arc<dyn Claimants>)>>,
     /// What the operator remembers about each resource between passes.
     pub memory: Memories,
     /// Passes running at once, across every watched namespace.
@@ -38,7 +41,7 @@ pub struct Context {
     /// Resources waiting out a transient failure, by the Infisical instance that failed.
     pub waiting: Waiting,
     /// Resources to retry now, because the instance they waited on answers again.
-    pub wakeups: tokio::sync::broadcast::Sender<ObjectRef<Cached>>,
+    pub wakeups: tokio::sync::broadcast::Sender<Waiter>,
 }
 
 impl Context {
@@ -98,7 +101,7 @@ impl Context {
         for waiter in waiters {
             self.memory.by_key(&waiter.memory_key).update(retry::lift);
             self.metrics.recovery_retries.inc();
-            let _ = self.wakeups.send(waiter.object);
+            let _ = self.wakeups.send(waiter);
         }
     }
 
@@ -115,40 +118,72 @@ impl Context {
         let live: HashSet<String> = self
             .stores()
             .iter()
-            .flat_map(|store| store.state())
-            .map(|cached| memory_key(cached.meta()))
+            .flat_map(|store| store.memory_keys())
             .collect();
         self.memory.retain(&live);
         self.waiting.retain(|w| live.contains(&w.memory_key));
     }
 
     /// Registers a controller's cache.
-    pub fn add_store(&self, store: Store<Cached>) {
-        self.stores.write().expect("stores lock").push(store);
+    pub fn add_store<K: SsoKind>(&self, store: Store<Cached<K>>) {
+        self.stores
+            .write()
+            .expect("stores lock")
+            .push(Arc::new(store));
     }
 
-    pub fn stores(&self) -> Vec<Store<Cached>> {
+    pub fn stores(&self) -> Vec<Arc<dyn Watched>> {
         self.stores.read().expect("stores lock").clone()
     }
 
     /// Registers a watch's index (see `index`).
-    pub fn add_index(&self, index: Arc<Index>) {
-        self.indexes.write().expect("indexes lock").push(index);
+    pub fn add_index<K: SsoKind>(&self, index: Arc<Index<K>>) {
+        let kind = K::Resource::kind(&()).into_owned();
+        self.indexes
+            .write()
+            .expect("indexes lock")
+            .push((kind, index));
     }
 
-    /// Resources targeting `organization_id` in any watched namespace, skipping resources being
-    /// deleted: what ownership precedence is decided among.
-    pub fn claimants(&self, organization_id: &str) -> Vec<Claimant> {
+    /// Resources of kind `K` targeting `organization_id` in any watched namespace, skipping
+    /// resources being deleted: what ownership precedence is decided among. Other kinds do not
+    /// compete: an organisation may have one configuration of each kind.
+    pub fn claimants<K: SsoKind>(&self, organization_id: &str) -> Vec<Claimant> {
+        let kind = K::Resource::kind(&());
         self.indexes
             .read()
             .expect("indexes lock")
             .iter()
-            .flat_map(|index| index.claimants(organization_id))
+            .filter(|(of, _)| *of == kind)
+            .flat_map(|(_, index)| index.claimants(organization_id))
             .collect()
     }
 
     /// How many resources the operator remembers (tests check that deletes prune it).
     pub fn remembered(&self) -> usize {
         self.memory.len()
+    }
+}
+
+/// A controller's cache, whatever its kind: what the memory is pruned by, and what readiness
+/// waits for.
+pub trait Watched: Send + Sync {
+    /// The memory keys of the resources it holds.
+    fn memory_keys(&self) -> Vec<String>;
+    /// Resolves once it holds its first listing: `false` when it never will (its writer is
+    /// gone).
+    fn until_ready(&self) -> BoxFuture<'_, bool>;
+}
+
+impl<K: SsoKind> Watched for Store<Cached<K>> {
+    fn memory_keys(&self) -> Vec<String> {
+        self.state()
+            .iter()
+            .map(|cached| memory_key(cached.meta()))
+            .collect()
+    }
+
+    fn until_ready(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async move { self.wait_until_ready().await.is_ok() })
     }
 }

@@ -2,28 +2,27 @@
 //! Infisical untouched; `Deactivate` turns the configuration off first (the API has no DELETE).
 //! The finalizer stays until the policy has run, so a failure is retried.
 
-use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
+use kube::{Resource, ResourceExt};
 
 use super::context::Context;
 use super::kind::SsoKind;
-use super::oidc::Oidc;
 use super::{apply, dereference, finalizer, notify, validate};
-use crate::api::{DeletionPolicy, OidcSsoConfig};
+use crate::api::{DeletionPolicy, SsoResource};
 use crate::error::{Error, Result};
 use crate::infisical::{Connection, Priority};
 
 /// Runs the deletion policy of a resource being deleted, then removes the finalizer.
-pub async fn delete(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
+pub async fn delete<K: SsoKind>(ctx: &Context, resource: &K::Resource) -> Result<Action> {
     if !finalizer::has_finalizer(resource) {
         return Ok(Action::await_change());
     }
-    let recorded_id = resource.status.as_ref().and_then(|s| s.id.clone());
-    let result = match (resource.spec.deletion_policy, recorded_id) {
-        (DeletionPolicy::Deactivate, Some(id)) if !resource.spec.suspend => {
-            deactivate::<Oidc>(ctx, resource, &id).await
+    let recorded_id = resource.status().and_then(|s| s.id.clone());
+    let result = match (resource.spec().deletion_policy, recorded_id) {
+        (DeletionPolicy::Deactivate, Some(id)) if !resource.spec().suspend => {
+            deactivate::<K>(ctx, resource, &id).await
         }
         _ => Ok(()),
     };
@@ -36,8 +35,8 @@ pub async fn delete(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
         notify::publish(ctx, resource, note).await;
         return Err(error);
     }
-    ctx.forget(&resource.metadata);
-    let api: Api<OidcSsoConfig> = Api::namespaced(
+    ctx.forget(resource.meta());
+    let api: Api<K::Resource> = Api::namespaced(
         ctx.client.clone(),
         &resource.namespace().unwrap_or_default(),
     );
@@ -46,18 +45,18 @@ pub async fn delete(ctx: &Context, resource: &OidcSsoConfig) -> Result<Action> {
 }
 
 /// Turns the recorded configuration off, if it is still the organisation's and still on.
-async fn deactivate<K: SsoKind>(ctx: &Context, resource: &OidcSsoConfig, id: &str) -> Result<()> {
+async fn deactivate<K: SsoKind>(ctx: &Context, resource: &K::Resource, id: &str) -> Result<()> {
     let namespace = resource.namespace().unwrap_or_default();
-    let base = validate::base_url(&resource.spec, &ctx.settings.allowed_hosts)?;
+    let base = validate::base_url(resource.spec(), &ctx.settings.allowed_hosts)?;
     let (credentials, ca_pem) =
-        dereference::connection_inputs(&ctx.client, &namespace, &resource.spec).await?;
+        dereference::connection_inputs(&ctx.client, &namespace, resource.spec()).await?;
     let connection = Connection {
         base,
         ca_pem,
         credentials,
         priority: Priority::Foreground,
     };
-    let organization_id = resource.spec.organization_id.trim();
+    let organization_id = resource.spec().organization_id.trim();
     let Some(observed) = K::get(&ctx.infisical, &connection, organization_id).await? else {
         return Ok(());
     };
@@ -66,6 +65,8 @@ async fn deactivate<K: SsoKind>(ctx: &Context, resource: &OidcSsoConfig, id: &st
     }
     apply::update::<K>(ctx, &connection, &K::deactivation(organization_id)).await?;
     notify::publish(ctx, resource, notify::deactivated(K::LABEL, id)).await;
-    notify::publish(ctx, resource, notify::enforcement_reset()).await;
+    if K::RESETS_ENFORCEMENT {
+        notify::publish(ctx, resource, notify::enforcement_reset()).await;
+    }
     Ok(())
 }

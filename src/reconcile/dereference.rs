@@ -1,5 +1,7 @@
 //! Step 1: read the Secrets the spec points to, all in the resource's own namespace (or, for
-//! Kubernetes Auth, check that the ServiceAccount there opted in to token requests).
+//! Kubernetes Auth, check that the ServiceAccount there opted in to token requests): the
+//! connection's (`authentication`, `caBundleRef`), then the kind's own references
+//! (`kind::SsoKind::references`, which may name ConfigMaps too).
 //!
 //! Secrets are fetched on each pass rather than cached: the operator watches Secrets as
 //! metadata only, so secret data lives in memory just for the duration of a pass.
@@ -8,20 +10,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::authentication::v1::TokenRequest;
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use kube::{Api, Client};
 
-use crate::api::{ALLOW_TOKEN_REQUEST_ANNOTATION, CaBundleRef, OidcSsoConfigSpec};
+use super::kind::{KeyRef, Referenced, Source, SsoKind};
+use crate::api::{ALLOW_TOKEN_REQUEST_ANNOTATION, CaBundleRef, CommonSpec};
 use crate::error::{Error, Result};
 use crate::infisical::{Credentials, SecretString, ServiceAccountTokens};
 
-/// Everything a pass needs from Secrets.
+/// Everything a pass needs from Secrets (and ConfigMaps).
 #[derive(Debug)]
 pub struct Inputs {
-    pub client_secret: SecretString,
+    /// The values of the kind's own references.
+    pub values: Referenced,
     pub credentials: Credentials,
     pub ca_pem: Option<Vec<u8>>,
-    /// `spec.idpCaBundleRef`: the CAs the preflight trusts for the IdP.
+    /// The CAs the preflight trusts for the IdP (OIDC's `spec.idpCaBundleRef`).
     pub idp_ca_pem: Option<Vec<u8>>,
 }
 
@@ -29,7 +33,7 @@ pub struct Inputs {
 pub async fn connection_inputs(
     client: &Client,
     namespace: &str,
-    spec: &OidcSsoConfigSpec,
+    spec: &CommonSpec,
 ) -> Result<(Credentials, Option<Vec<u8>>)> {
     let mut secrets = Secrets::read(client, namespace, connection_secrets(spec)).await;
     connection_inputs_from(client, namespace, spec, &mut secrets).await
@@ -38,7 +42,7 @@ pub async fn connection_inputs(
 async fn connection_inputs_from(
     client: &Client,
     namespace: &str,
-    spec: &OidcSsoConfigSpec,
+    spec: &CommonSpec,
     secrets: &mut Secrets,
 ) -> Result<(Credentials, Option<Vec<u8>>)> {
     let auth = &spec.authentication;
@@ -93,20 +97,33 @@ async fn connection_inputs_from(
     Ok((credentials, ca_pem))
 }
 
-pub async fn dereference(
+pub async fn dereference<K: SsoKind>(
     client: &Client,
     namespace: &str,
-    spec: &OidcSsoConfigSpec,
+    spec: &K::Spec,
 ) -> Result<Inputs> {
-    let mut secrets = Secrets::read(client, namespace, secret_names(spec)).await;
+    let references = K::references(spec);
+    let config_maps = references
+        .iter()
+        .filter(|r| r.source == Source::ConfigMap)
+        .map(|r| r.name);
+    let (mut secrets, mut config_maps) = futures::join!(
+        Secrets::read(client, namespace, secret_names::<K>(spec)),
+        ConfigMaps::read(client, namespace, config_maps),
+    );
     let (credentials, ca_pem) =
         connection_inputs_from(client, namespace, spec, &mut secrets).await?;
-    let r = &spec.client_secret_ref;
-    let secret = secrets.get(&r.name)?;
-    let client_secret = SecretString::new(text(secret, namespace, &r.name, &r.key)?);
-    let idp_ca_pem = ca_bundle(&mut secrets, namespace, spec.idp_ca_bundle_ref.as_ref())?;
+    let mut values = Referenced::default();
+    for r in &references {
+        let value = match r.source {
+            Source::Secret => text(secrets.get(r.name)?, namespace, r.name, r.key)?,
+            Source::ConfigMap => config_maps.text(r)?,
+        };
+        values.push(r, SecretString::new(value));
+    }
+    let idp_ca_pem = ca_bundle(&mut secrets, namespace, K::preflight_ca(spec))?;
     Ok(Inputs {
-        client_secret,
+        values,
         credentials,
         ca_pem,
         idp_ca_pem,
@@ -220,19 +237,18 @@ fn check_ca_bundle(pem: &[u8]) -> Result<(), String> {
 }
 
 /// Names of every Secret a pass reads (the same Secret may appear twice).
-pub fn secret_names(spec: &OidcSsoConfigSpec) -> impl Iterator<Item = &str> {
-    connection_secrets(spec).chain(
-        [
-            Some(spec.client_secret_ref.name.as_str()),
-            spec.idp_ca_bundle_ref.as_ref().map(|c| c.name.as_str()),
-        ]
+pub fn secret_names<K: SsoKind>(spec: &K::Spec) -> impl Iterator<Item = &str> {
+    let own: Vec<&str> = K::references(spec)
         .into_iter()
-        .flatten(),
-    )
+        .filter(|r| r.source == Source::Secret)
+        .map(|r| r.name)
+        .chain(K::preflight_ca(spec).map(|c| c.name.as_str()))
+        .collect();
+    connection_secrets(spec).chain(own)
 }
 
 /// Names of the Secrets that connecting to Infisical reads.
-fn connection_secrets(spec: &OidcSsoConfigSpec) -> impl Iterator<Item = &str> {
+fn connection_secrets(spec: &CommonSpec) -> impl Iterator<Item = &str> {
     let auth = &spec.authentication;
     [
         auth.universal_auth
@@ -281,6 +297,63 @@ impl Secrets {
             _ => Err(Error::SecretNotFound {
                 namespace: self.namespace.clone(),
                 name: name.to_string(),
+            }),
+        }
+    }
+}
+
+/// The ConfigMaps a pass reads, each once, all at the same time (as [`Secrets`]).
+struct ConfigMaps {
+    namespace: String,
+    read: HashMap<String, std::result::Result<Option<ConfigMap>, kube::Error>>,
+}
+
+impl ConfigMaps {
+    async fn read<'a>(
+        client: &Client,
+        namespace: &str,
+        names: impl Iterator<Item = &'a str>,
+    ) -> Self {
+        let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+        let mut names: Vec<&str> = names.collect();
+        names.sort_unstable();
+        names.dedup();
+        let answers = futures::future::join_all(names.iter().map(|name| api.get_opt(name))).await;
+        Self {
+            namespace: namespace.to_string(),
+            read: names.into_iter().map(str::to_string).zip(answers).collect(),
+        }
+    }
+
+    /// The text under `r.key` (`data`, or UTF-8 `binaryData`).
+    fn text(&mut self, r: &KeyRef<'_>) -> Result<String> {
+        if matches!(self.read.get(r.name), Some(Err(_)))
+            && let Some(Err(error)) = self.read.remove(r.name)
+        {
+            return Err(error.into());
+        }
+        let Some(Ok(Some(map))) = self.read.get(r.name) else {
+            return Err(Error::ConfigMapNotFound {
+                namespace: self.namespace.clone(),
+                name: r.name.to_string(),
+            });
+        };
+        let data = map.data.as_ref().and_then(|d| d.get(r.key)).cloned();
+        let binary = || {
+            let bytes = map.binary_data.as_ref()?.get(r.key)?;
+            Some(String::from_utf8(bytes.0.clone()).map_err(|_| {
+                Error::invalid_spec(
+                    format!("ConfigMap {}/{} key {:?}", self.namespace, r.name, r.key),
+                    "is not UTF-8 text",
+                )
+            }))
+        };
+        match data.map(Ok).or_else(binary) {
+            Some(text) => text,
+            None => Err(Error::ConfigMapKeyMissing {
+                namespace: self.namespace.clone(),
+                name: r.name.to_string(),
+                key: r.key.to_string(),
             }),
         }
     }

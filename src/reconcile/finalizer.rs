@@ -11,28 +11,28 @@ use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
 
-use crate::api::{FINALIZER, OidcSsoConfig};
+use crate::api::{FINALIZER, SsoResource};
 use crate::error::Result;
 
-pub fn has_finalizer(resource: &OidcSsoConfig) -> bool {
+pub fn has_finalizer<R: SsoResource>(resource: &R) -> bool {
     resource.finalizers().iter().any(|f| f == FINALIZER)
 }
 
 /// Returns the resource as stored with the finalizer.
-pub async fn add(api: &Api<OidcSsoConfig>, resource: &OidcSsoConfig) -> Result<OidcSsoConfig> {
+pub async fn add<R: SsoResource>(api: &Api<R>, resource: &R) -> Result<R> {
     send(api, resource, Value::Array(add_ops(resource))).await
 }
 
 /// Adds the finalizer and sets an annotation in one patch: a create's first write, so that a
 /// create costs three Kubernetes writes (this, the status, clearing the mark), not four.
-pub async fn add_with_annotation(
-    api: &Api<OidcSsoConfig>,
-    resource: &OidcSsoConfig,
+pub async fn add_with_annotation<R: SsoResource>(
+    api: &Api<R>,
+    resource: &R,
     key: &str,
     value: &str,
-) -> Result<OidcSsoConfig> {
+) -> Result<R> {
     let mut ops = add_ops(resource);
-    ops.push(match &resource.metadata.annotations {
+    ops.push(match &resource.meta().annotations {
         None => json!({"op": "add", "path": "/metadata/annotations", "value": {key: value}}),
         Some(_) => json!({"op": "add", "path": format!("/metadata/annotations/{}", pointer_escape(key)), "value": value}),
     });
@@ -40,8 +40,8 @@ pub async fn add_with_annotation(
 }
 
 /// JSON patch operations adding the finalizer, guarded by a test of the current list.
-fn add_ops(resource: &OidcSsoConfig) -> Vec<Value> {
-    match &resource.metadata.finalizers {
+fn add_ops<R: SsoResource>(resource: &R) -> Vec<Value> {
+    match &resource.meta().finalizers {
         None => vec![
             json!({"op": "test", "path": "/metadata/finalizers", "value": null}),
             json!({"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}),
@@ -58,7 +58,7 @@ fn pointer_escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
-pub async fn remove(api: &Api<OidcSsoConfig>, resource: &OidcSsoConfig) -> Result<()> {
+pub async fn remove<R: SsoResource>(api: &Api<R>, resource: &R) -> Result<()> {
     let Some(index) = resource.finalizers().iter().position(|f| f == FINALIZER) else {
         return Ok(());
     };
@@ -71,14 +71,10 @@ pub async fn remove(api: &Api<OidcSsoConfig>, resource: &OidcSsoConfig) -> Resul
     Ok(())
 }
 
-async fn send(
-    api: &Api<OidcSsoConfig>,
-    resource: &OidcSsoConfig,
-    ops: Value,
-) -> Result<OidcSsoConfig> {
+async fn send<R: SsoResource>(api: &Api<R>, resource: &R, ops: Value) -> Result<R> {
     let ops: json_patch::Patch = serde_json::from_value(ops).expect("well-formed JSON patch");
     let patched = api
-        .patch::<OidcSsoConfig>(
+        .patch::<R>(
             &resource.name_any(),
             &PatchParams::default(),
             &Patch::Json(ops),

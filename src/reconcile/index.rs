@@ -7,18 +7,21 @@
 //! at `InitDone`, so a resource deleted while the watch was away leaves the index too.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 
+use kube::Resource;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 
 use super::cached::Cached;
 use super::dereference::secret_names;
 use super::keys::{guard_meta, resource_key};
+use super::kind::SsoKind;
 use super::ownership::{Claim, Claimant};
-use crate::api::OidcSsoConfig;
+use crate::api::SsoResource;
 
-type Guarded = kube::core::DeserializeGuard<OidcSsoConfig>;
+type Guarded<K> = kube::core::DeserializeGuard<<K as SsoKind>::Resource>;
 
 /// `namespace/name` of a resource (a name cannot contain `/`), shared by all its postings.
 type Key = Arc<str>;
@@ -53,25 +56,48 @@ struct Inner {
     relisting: Option<HashMap<Key, Entry>>,
 }
 
-/// The index of one watch (one namespace, or all of them).
-#[derive(Default)]
-pub struct Index {
+/// The index of one watch (one kind, in one namespace or all of them).
+pub struct Index<K: SsoKind> {
     inner: RwLock<Inner>,
+    kind: PhantomData<K>,
 }
 
-impl Index {
+impl<K: SsoKind> Default for Index<K> {
+    fn default() -> Self {
+        Self {
+            inner: RwLock::default(),
+            kind: PhantomData,
+        }
+    }
+}
+
+/// Who claims an organisation, as one watch's index knows: what ownership is decided among,
+/// across the watches of one kind.
+pub trait Claimants: Send + Sync {
+    /// Resources not being deleted whose `organizationId` is `organization_id` (trimmed, any
+    /// case), as ownership sees them.
+    fn claimants(&self, organization_id: &str) -> Vec<Claimant>;
+}
+
+impl<K: SsoKind> Claimants for Index<K> {
+    fn claimants(&self, organization_id: &str) -> Vec<Claimant> {
+        Index::claimants(self, organization_id)
+    }
+}
+
+impl<K: SsoKind> Index<K> {
     /// Applies one event of the resource watch (the whole objects, before the cache reduces them).
-    pub fn apply(&self, event: &watcher::Event<Guarded>) {
+    pub fn apply(&self, event: &watcher::Event<Guarded<K>>) {
         let mut inner = self.inner.write().expect("index lock");
         match event {
-            watcher::Event::Apply(guard) => match entry_of(guard) {
+            watcher::Event::Apply(guard) => match entry_of::<K>(guard) {
                 Some((key, entry)) => inner.insert(key, entry),
                 None => inner.remove(&key_of(guard)),
             },
             watcher::Event::Delete(guard) => inner.remove(&key_of(guard)),
             watcher::Event::Init => inner.relisting = Some(HashMap::new()),
             watcher::Event::InitApply(guard) => {
-                if let Some((key, entry)) = entry_of(guard) {
+                if let Some((key, entry)) = entry_of::<K>(guard) {
                     inner.relisting.get_or_insert_default().insert(key, entry);
                 }
             }
@@ -89,7 +115,7 @@ impl Index {
     }
 
     /// Resources in `namespace` that read the Secret `name`.
-    pub fn referencing(&self, namespace: &str, name: &str) -> Vec<ObjectRef<Cached>> {
+    pub fn referencing(&self, namespace: &str, name: &str) -> Vec<ObjectRef<Cached<K>>> {
         let inner = self.inner.read().expect("index lock");
         inner
             .by_secret
@@ -194,15 +220,15 @@ fn normalise(organization_id: &str) -> String {
     organization_id.trim().to_ascii_lowercase()
 }
 
-fn key_of(guard: &Guarded) -> Key {
+fn key_of<R: Resource>(guard: &kube::core::DeserializeGuard<R>) -> Key {
     Arc::from(resource_key(guard_meta(guard)))
 }
 
 /// The entry of a readable resource; `None` for one that does not match the schema (it reads
 /// nothing and claims nothing until it does).
-fn entry_of(guard: &Guarded) -> Option<(Key, Entry)> {
+fn entry_of<K: SsoKind>(guard: &Guarded<K>) -> Option<(Key, Entry)> {
     let resource = guard.0.as_ref().ok()?;
-    let claim = resource.metadata.deletion_timestamp.is_none().then(|| {
+    let claim = resource.meta().deletion_timestamp.is_none().then(|| {
         let claimant = Claimant::of(resource);
         let (org, instance) = claimant.target;
         Claimed {
@@ -212,7 +238,7 @@ fn entry_of(guard: &Guarded) -> Option<(Key, Entry)> {
             created: claimant.created,
         }
     });
-    let mut secrets: Vec<Box<str>> = secret_names(&resource.spec).map(Box::from).collect();
+    let mut secrets: Vec<Box<str>> = secret_names::<K>(resource.spec()).map(Box::from).collect();
     secrets.sort();
     secrets.dedup();
     let entry = Entry {
@@ -227,6 +253,10 @@ mod tests {
     use super::*;
     use serde_json::json;
     use watcher::Event;
+
+    type Index = super::Index<crate::reconcile::oidc::Oidc>;
+    type Guarded = super::Guarded<crate::reconcile::oidc::Oidc>;
+    type Cached = super::Cached<crate::reconcile::oidc::Oidc>;
 
     const ORG: &str = "7c1e0000-0000-4000-8000-000000000001";
 
@@ -385,10 +415,9 @@ mod tests {
         let index = Index::default();
         let mut guard = resource("a", "one", ORG, "s");
         if let Ok(r) = &mut guard.0 {
-            r.status = Some(crate::api::OidcSsoConfigStatus {
-                id: Some("cfg".into()),
-                ..Default::default()
-            });
+            let mut status = crate::api::OidcSsoConfigStatus::default();
+            status.id = Some("cfg".into());
+            r.status = Some(status);
         }
         let expected = Claimant::of(guard.0.as_ref().unwrap());
         index.apply(&Event::Apply(guard));

@@ -2,14 +2,13 @@
 //! remembers between passes, and the metadata of an object whether or not it matches the schema.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
 use kube::core::DeserializeGuard;
 
-use crate::api::OidcSsoConfig;
-
 /// The metadata of a watched object, readable or not.
-pub fn guard_meta(guard: &DeserializeGuard<OidcSsoConfig>) -> &ObjectMeta {
+pub fn guard_meta<R: Resource>(guard: &DeserializeGuard<R>) -> &ObjectMeta {
     match &guard.0 {
-        Ok(resource) => &resource.metadata,
+        Ok(resource) => resource.meta(),
         Err(invalid) => &invalid.metadata,
     }
 }

@@ -9,16 +9,31 @@
 //! OIDC (`oidc`) is the first kind. README's Development section says how a second plugs in.
 
 use std::fmt::Debug;
+use std::hash::Hash;
+use std::ops::{Deref, DerefMut};
 
 use super::idp_hosts::IdpResolver;
+use crate::api::{CaBundleRef, CommonSpec, CommonStatus, SsoResource};
 use crate::error::Result;
-use crate::infisical::{Connection, Infisical, SecretString};
+use crate::infisical::{Connection, Infisical};
 
-pub trait SsoKind: Send + Sync + 'static {
-    /// The spec's kind-specific fields (the resource's spec).
-    type Spec;
+pub use super::references::{KeyRef, Referenced, Source};
+
+pub trait SsoKind: Clone + Copy + Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
+    /// The custom resource (`OidcSsoConfig`): its spec and status embed the common fields.
+    type Resource: SsoResource<Spec = Self::Spec, Status = Self::Status>;
+    /// The resource's spec.
+    type Spec: Deref<Target = CommonSpec> + Clone + Debug + Send + Sync;
     /// The resource's status, where the stored configuration is mirrored.
-    type Status;
+    type Status: Deref<Target = CommonStatus>
+        + DerefMut
+        + Clone
+        + Debug
+        + Default
+        + PartialEq
+        + serde::Serialize
+        + Send
+        + Sync;
     /// The configuration Infisical should hold, normalised as Infisical stores it.
     type Desired: Debug + Send + Sync;
     /// The organisation's configuration as Infisical's GET answers it (secrets included: compared,
@@ -36,11 +51,23 @@ pub trait SsoKind: Send + Sync + 'static {
     /// The patch fields that hold a secret read from a Secret: an update of only these, after
     /// that Secret changed, is a rotation.
     const SECRET_FIELDS: &'static [&'static str];
+    /// Whether every update makes Infisical turn the organisation's enforce-SSO and SCIM
+    /// settings off (OIDC and SAML do; LDAP does not): the enforcement-reset warning.
+    const RESETS_ENFORCEMENT: bool = true;
 
     // Validation.
-    /// Checks the spec's kind-specific fields and builds the desired state; `secret` is the
-    /// value of the Secret the kind reads (the IdP client secret for OIDC).
-    fn desired(spec: &Self::Spec, secret: &SecretString) -> Result<Self::Desired>;
+    /// The keys of Secrets (or ConfigMaps) the kind's own fields read, beyond the connection's
+    /// (the IdP client secret for OIDC). A pass reads them all before `desired`; the index
+    /// watches the Secrets among them, so changing one starts a pass.
+    fn references(spec: &Self::Spec) -> Vec<KeyRef<'_>>;
+    /// The CA bundle the preflight trusts for the identity provider, when the kind has one.
+    fn preflight_ca(spec: &Self::Spec) -> Option<&CaBundleRef> {
+        let _ = spec;
+        None
+    }
+    /// Checks the spec's kind-specific fields and builds the desired state; `values` holds what
+    /// `references` names, read.
+    fn desired(spec: &Self::Spec, values: &Referenced) -> Result<Self::Desired>;
     /// The organisation the desired configuration belongs to, normalised.
     fn organization_id(desired: &Self::Desired) -> &str;
 
@@ -56,12 +83,22 @@ pub trait SsoKind: Send + Sync + 'static {
     fn created(answer: Self::Answer, desired: &Self::Desired) -> Self::Written;
     fn updated(answer: Self::Answer, desired: &Self::Desired) -> Self::Written;
     fn in_sync(stored: Self::Stored, desired: &Self::Desired) -> Self::Written;
+    /// The configuration's id in what Infisical holds.
+    fn written_id(written: &Self::Written) -> &str;
     /// Mirrors what Infisical holds into status (never a secret).
     fn mirror(status: &mut Self::Status, written: &Self::Written);
     /// Whether the stored configuration lets people log in (what `Deactivate` turns off).
     fn is_active(stored: &Self::Stored) -> bool;
     /// The update that turns the configuration off (`deletionPolicy: Deactivate`).
     fn deactivation(organization_id: &str) -> Self::Patch;
+
+    /// Something in the desired state that will stop working by itself (an IdP certificate
+    /// that expires soon): reported as a warning condition and a Warning Event, never a
+    /// failure. `None` by default.
+    fn expiring(desired: &Self::Desired) -> Option<Expiring> {
+        let _ = desired;
+        None
+    }
 
     // Preflight.
     /// Before a create (`patch` `None`) or an update, the hosts Infisical resolves when it saves
@@ -96,4 +133,15 @@ pub trait SsoKind: Send + Sync + 'static {
         connection: &Connection,
         patch: &Self::Patch,
     ) -> impl Future<Output = Result<Option<Self::Answer>>> + Send;
+}
+
+/// A warning about something that expires soon (see [`SsoKind::expiring`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expiring {
+    /// The condition type set while it lasts (`IdpCertificateExpiring`).
+    pub condition: &'static str,
+    /// The condition's and the Event's reason.
+    pub reason: &'static str,
+    /// What expires when, and what to do: whole days, so it changes at most once a day.
+    pub message: String,
 }

@@ -7,11 +7,14 @@ use kube::core::error_boundary::InvalidObject;
 use kube::runtime::controller::Action;
 
 use super::context::Context;
-use crate::api::OidcSsoConfigStatus;
 use crate::api::conditions::{Health, conditions_for};
+use crate::api::{CommonStatus, SsoResource};
 use crate::error::{Error, Result};
 
-pub async fn report_malformed(ctx: &Context, invalid: &InvalidObject) -> Result<Action> {
+pub async fn report_malformed<R: SsoResource>(
+    ctx: &Context,
+    invalid: &InvalidObject,
+) -> Result<Action> {
     let meta = &invalid.metadata;
     let (Some(namespace), Some(name)) = (&meta.namespace, &meta.name) else {
         return Ok(Action::await_change());
@@ -22,7 +25,8 @@ pub async fn report_malformed(ctx: &Context, invalid: &InvalidObject) -> Result<
         // Already on the object: writing again would only trigger another pass.
         return Ok(Action::await_change());
     }
-    tracing::warn!(%namespace, %name, error = %invalid.error, "malformed OidcSsoConfig");
+    let kind = R::kind(&());
+    tracing::warn!(%namespace, %name, %kind, error = %invalid.error, "malformed resource");
     let error = Error::MalformedResource(invalid.error.clone());
     ctx.metrics.reconcile_error(error.reason());
     let health = Health::Stalled {
@@ -32,12 +36,12 @@ pub async fn report_malformed(ctx: &Context, invalid: &InvalidObject) -> Result<
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     // The object cannot be read as our type, so nothing else of its status is known: this status
     // holds the conditions only.
-    let status = OidcSsoConfigStatus {
+    let status = CommonStatus {
         observed_generation: meta.generation,
         conditions: conditions_for(&[], &health, reported.0, &now),
-        ..OidcSsoConfigStatus::default()
+        ..CommonStatus::default()
     };
-    super::status::write(ctx, meta, &status).await?;
+    super::status::write::<R>(ctx, meta, &status).await?;
     memory.update(|m| m.reported_malformed = Some(Box::new(reported)));
     Ok(Action::await_change())
 }

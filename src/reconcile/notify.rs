@@ -2,10 +2,10 @@
 //! already recorded, and the texts of the notes a pass writes. Reasons are `api::reasons`.
 
 use kube::runtime::events::{Event, EventType};
-use kube::{Api, Resource, ResourceExt};
+use kube::{Api, ResourceExt};
 
 use super::context::Context;
-use crate::api::{OidcSsoConfig, reasons};
+use crate::api::{SsoResource, reasons};
 use crate::error::Result;
 
 /// An Event to record: its type, reason and note.
@@ -108,7 +108,11 @@ pub fn token_expiring_message(at: std::time::SystemTime) -> String {
 }
 
 /// Records an Event on the resource. A failure to record is logged, never fails the pass.
-pub async fn publish(ctx: &Context, resource: &OidcSsoConfig, (type_, reason, note): EventNote) {
+pub async fn publish<R: SsoResource>(
+    ctx: &Context,
+    resource: &R,
+    (type_, reason, note): EventNote,
+) {
     let event = Event {
         type_,
         reason: reason.to_string(),
@@ -126,8 +130,8 @@ pub async fn publish(ctx: &Context, resource: &OidcSsoConfig, (type_, reason, no
 }
 
 /// Whether an Event with `reason` is already recorded for this object (this uid).
-pub async fn recorded(ctx: &Context, resource: &OidcSsoConfig, reason: &str) -> Result<bool> {
-    let Some(uid) = resource.metadata.uid.as_deref() else {
+pub async fn recorded<R: SsoResource>(ctx: &Context, resource: &R, reason: &str) -> Result<bool> {
+    let Some(uid) = resource.meta().uid.as_deref() else {
         return Ok(false);
     };
     let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(

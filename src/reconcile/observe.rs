@@ -23,15 +23,15 @@ pub async fn observe<K: SsoKind>(
 /// Whether the API server holds a newer version of `resource` than the one this pass read: a
 /// configuration that looks foreign may be our own create, recorded in a version the pass has
 /// not seen yet.
-pub async fn newer_version_exists(
+pub async fn newer_version_exists<R: crate::api::SsoResource>(
     ctx: &Context,
-    resource: &crate::api::OidcSsoConfig,
+    resource: &R,
 ) -> Result<bool> {
     use kube::ResourceExt;
-    let api: kube::Api<crate::api::OidcSsoConfig> = kube::Api::namespaced(
+    let api: kube::Api<R> = kube::Api::namespaced(
         ctx.client.clone(),
         &resource.namespace().unwrap_or_default(),
     );
     let latest = api.get_metadata_opt(&resource.name_any()).await?;
-    Ok(latest.is_some_and(|l| l.metadata.resource_version != resource.metadata.resource_version))
+    Ok(latest.is_some_and(|l| l.metadata.resource_version != resource.meta().resource_version))
 }

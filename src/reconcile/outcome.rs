@@ -4,22 +4,24 @@
 use std::time::{Duration, SystemTime};
 
 use super::fingerprint::Fingerprints;
+use super::kind::{Expiring, SsoKind};
 use super::notify::EventNote;
-use super::oidc::Written;
 use crate::api::PlannedChange;
 use crate::error::Error;
 
 /// What a pass achieved.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Outcome<K: SsoKind> {
     /// Infisical matches the spec (possibly after a write).
     Synced {
-        config: Box<Written>,
+        config: Box<K::Written>,
         /// Events to record for what happened, in order.
         events: Vec<EventNote>,
         clear_create_pending: bool,
         /// The static access token expires soon: when.
         token_expires: Option<SystemTime>,
+        /// Something of the desired state expires soon (`kind::SsoKind::expiring`).
+        expiring: Option<Expiring>,
         /// The fields found drifted (and corrected).
         drift: Option<Vec<String>>,
         /// The configuration was updated, which resets enforce-SSO and SCIM.

@@ -10,7 +10,7 @@ use kube::ResourceExt;
 
 use super::decide::Ownership;
 use super::keys::resource_key;
-use crate::api::{CREATE_PENDING_ANNOTATION, OidcSsoConfig};
+use crate::api::{CREATE_PENDING_ANNOTATION, SsoResource};
 use crate::infisical::{BaseUrl, instance_key};
 
 /// The facts precedence is decided on.
@@ -35,15 +35,15 @@ pub enum Claim {
 impl Claimant {
     /// The resource's claim, its instance read from its `hostAPI` (which may not parse: a claim
     /// stands whatever the spec's validity).
-    pub fn of(resource: &OidcSsoConfig) -> Self {
-        let host = instance_key(&resource.spec.host_api)
-            .unwrap_or_else(|| resource.spec.host_api.trim().to_ascii_lowercase());
+    pub fn of<R: SsoResource>(resource: &R) -> Self {
+        let host = instance_key(&resource.spec().host_api)
+            .unwrap_or_else(|| resource.spec().host_api.trim().to_ascii_lowercase());
         Self::at(resource, host)
     }
 
     /// The resource's claim on `instance` (an instance key).
-    fn at(resource: &OidcSsoConfig, instance: String) -> Self {
-        let claim = if resource.status.as_ref().is_some_and(|s| s.id.is_some()) {
+    fn at<R: SsoResource>(resource: &R, instance: String) -> Self {
+        let claim = if resource.status().is_some_and(|s| s.id.is_some()) {
             Claim::Recorded
         } else if resource
             .annotations()
@@ -54,9 +54,9 @@ impl Claimant {
             Claim::None
         };
         Self {
-            key: resource_key(&resource.metadata),
+            key: resource_key(resource.meta()),
             target: (
-                resource.spec.organization_id.trim().to_ascii_lowercase(),
+                resource.spec().organization_id.trim().to_ascii_lowercase(),
                 instance,
             ),
             claim,
@@ -73,14 +73,18 @@ impl Claimant {
 
 /// What `resource` knows of its claim on its organisation's configuration at `base` (its
 /// `hostAPI`, already parsed), against the other resources that claim it (`claimants`).
-pub fn ownership(resource: &OidcSsoConfig, base: &BaseUrl, claimants: &[Claimant]) -> Ownership {
+pub fn ownership<R: SsoResource>(
+    resource: &R,
+    base: &BaseUrl,
+    claimants: &[Claimant],
+) -> Ownership {
     let me = Claimant::at(resource, base.instance_key().to_string());
     Ownership {
-        recorded_id: resource.status.as_ref().and_then(|s| s.id.clone()),
+        recorded_id: resource.status().and_then(|s| s.id.clone()),
         create_pending: resource
             .annotations()
             .contains_key(CREATE_PENDING_ANNOTATION),
-        adoption_policy: resource.spec.adoption_policy,
+        adoption_policy: resource.spec().adoption_policy,
         competing_owner: competing_owner(&me, claimants),
     }
 }
@@ -143,7 +147,7 @@ mod tests {
         );
     }
 
-    fn resource(name: &str, host: &str) -> OidcSsoConfig {
+    fn resource(name: &str, host: &str) -> crate::api::OidcSsoConfig {
         serde_json::from_value(serde_json::json!({
             "apiVersion": "oidc.infisical-operator.io/v1alpha1",
             "kind": "OidcSsoConfig",

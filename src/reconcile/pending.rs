@@ -7,13 +7,13 @@ use kube::{Api, ResourceExt};
 
 use super::context::Context;
 use super::finalizer;
-use crate::api::{CREATE_PENDING_ANNOTATION, OidcSsoConfig};
+use crate::api::{CREATE_PENDING_ANNOTATION, SsoResource};
 use crate::error::Result;
 
 /// Marks the resource before the create call: if the process dies after Infisical committed
 /// but before `status.id` is written, the next pass knows the configuration is ours.
 /// `resource` is updated to the marked version, so later writes carry its resourceVersion.
-pub async fn mark_create_pending(ctx: &Context, resource: &mut OidcSsoConfig) -> Result<()> {
+pub async fn mark_create_pending<R: SsoResource>(ctx: &Context, resource: &mut R) -> Result<()> {
     if resource
         .annotations()
         .contains_key(CREATE_PENDING_ANNOTATION)
@@ -23,7 +23,7 @@ pub async fn mark_create_pending(ctx: &Context, resource: &mut OidcSsoConfig) ->
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
     if !finalizer::has_finalizer(resource) {
         // The first write of a new resource: finalizer and mark together.
-        let api: Api<OidcSsoConfig> = Api::namespaced(
+        let api: Api<R> = Api::namespaced(
             ctx.client.clone(),
             &resource.namespace().unwrap_or_default(),
         );
@@ -35,15 +35,15 @@ pub async fn mark_create_pending(ctx: &Context, resource: &mut OidcSsoConfig) ->
 }
 
 /// Sets (`Some`) or clears (`None`) the mark, and moves `resource` to the version written.
-pub async fn set_mark(
+pub async fn set_mark<R: SsoResource>(
     ctx: &Context,
-    resource: &mut OidcSsoConfig,
+    resource: &mut R,
     value: Option<String>,
 ) -> Result<()> {
     let json = value
         .clone()
         .map_or(serde_json::Value::Null, serde_json::Value::String);
-    resource.metadata.resource_version = set_annotation(ctx, resource, json).await?;
+    resource.meta_mut().resource_version = set_annotation(ctx, resource, json).await?;
     match value {
         Some(v) => resource
             .annotations_mut()
@@ -53,17 +53,17 @@ pub async fn set_mark(
     Ok(())
 }
 
-pub async fn clear_create_pending(ctx: &Context, resource: &OidcSsoConfig) -> Result<()> {
+pub async fn clear_create_pending<R: SsoResource>(ctx: &Context, resource: &R) -> Result<()> {
     set_annotation(ctx, resource, serde_json::Value::Null).await?;
     Ok(())
 }
 
-async fn set_annotation(
+async fn set_annotation<R: SsoResource>(
     ctx: &Context,
-    resource: &OidcSsoConfig,
+    resource: &R,
     value: serde_json::Value,
 ) -> Result<Option<String>> {
-    let api: Api<OidcSsoConfig> = Api::namespaced(
+    let api: Api<R> = Api::namespaced(
         ctx.client.clone(),
         &resource.namespace().unwrap_or_default(),
     );

@@ -9,21 +9,21 @@ use kube::runtime::events::EventType;
 use super::context::Context;
 use super::kind::SsoKind;
 use super::notify;
-use crate::api::{OidcSsoConfig, PreflightPolicy, reasons};
+use crate::api::{PreflightPolicy, SsoResource, reasons};
 use crate::error::{Error, Result};
 
 /// Checks a create (`patch` `None`) or an update of `desired`; `ca_pem` is the CA bundle the
 /// identity provider is trusted with (`spec.idpCaBundleRef`).
 pub async fn check<K: SsoKind>(
     ctx: &Context,
-    resource: &OidcSsoConfig,
+    resource: &K::Resource,
     desired: &K::Desired,
     ca_pem: Option<&[u8]>,
     patch: Option<&K::Patch>,
 ) -> Result<()> {
     K::check_hosts(&ctx.settings.idp_resolver, desired, patch).await?;
     let policy = resource
-        .spec
+        .spec()
         .preflight
         .unwrap_or(ctx.settings.default_preflight);
     if policy == PreflightPolicy::Skip || !K::preflight_needed(patch) {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::Resource;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 
@@ -13,24 +14,21 @@ use super::fingerprint::Fingerprints;
 use super::kind::SsoKind;
 use super::memory::{Memory, ResourceMemory};
 use super::notify;
-use super::oidc::Oidc;
 use super::outcome::{Outcome, Progress};
 use super::pending::clear_create_pending;
 use super::retry;
 use crate::api::conditions::{Health, READY, TOKEN_EXPIRING, conditions_for, true_condition};
-use crate::api::{
-    Drift, EnforcementReset, OidcSsoConfig, OidcSsoConfigStatus, PlannedChange, reasons,
-};
+use crate::api::{Drift, EnforcementReset, PlannedChange, SsoResource, reasons};
 use crate::error::{Error, ErrorClass, Result};
 
 /// Writes status (only when it changed), records Events, updates the resource's memory, and
 /// picks the requeue. `progress` is `None` for a pass whose progress is unknown (it panicked)
 /// or that did not run the pipeline (suspended): the memory of its inputs stands.
-pub async fn report(
+pub async fn report<K: SsoKind>(
     ctx: &Context,
-    resource: &OidcSsoConfig,
+    resource: &K::Resource,
     memory: &ResourceMemory<'_>,
-    outcome: Outcome,
+    outcome: Outcome<K>,
     progress: Option<&Progress>,
     resync: Duration,
 ) -> Result<Action> {
@@ -60,14 +58,14 @@ pub async fn report(
                 reason: reasons::SYNCED,
                 message: format!(
                     "{} configuration {} is in sync",
-                    Oidc::LABEL,
-                    config.config.id
+                    K::LABEL,
+                    K::written_id(config)
                 ),
             };
             (health, Some(next))
         }
         Outcome::Observed { plan, drift } => {
-            let health = observed_health(plan, drift.is_some());
+            let health = observed_health(K::LABEL, plan, drift.is_some());
             let next = memory.update(|m| {
                 remember(m, progress, true);
                 m.ready = health.is_ready();
@@ -100,26 +98,29 @@ pub async fn report(
             events,
             clear_create_pending,
             token_expires,
+            expiring,
             ..
-        } => (
-            events.clone(),
-            *clear_create_pending,
-            token_expires.map(notify::token_expiring_message),
-        ),
-        _ => (Vec::new(), false, None),
+        } => {
+            let token = token_expires.map(|at| Warning {
+                condition: TOKEN_EXPIRING,
+                reason: reasons::TOKEN_EXPIRING,
+                message: notify::token_expiring_message(at),
+            });
+            let kind = expiring.as_ref().map(|e| Warning {
+                condition: e.condition,
+                reason: e.reason,
+                message: e.message.clone(),
+            });
+            let warnings: Vec<Warning> = token.into_iter().chain(kind).collect();
+            (events.clone(), *clear_create_pending, warnings)
+        }
+        _ => (Vec::new(), false, Vec::new()),
     };
 
-    let old = resource.status.clone().unwrap_or_default();
-    let status = status_for(
-        resource,
-        &old,
-        &outcome,
-        &health,
-        expiring.as_deref(),
-        fingerprints,
-    );
+    let old = resource.status().cloned().unwrap_or_default();
+    let status = status_for::<K>(resource, &old, &outcome, &health, &expiring, fingerprints);
     if status != old {
-        super::status::write(ctx, &resource.metadata, &status).await?;
+        super::status::write::<K::Resource>(ctx, resource.meta(), &status).await?;
     }
     if let Some(wait) = wait {
         // Only now that the outcome is on the object: a held pass could never report it.
@@ -148,11 +149,11 @@ pub async fn report(
         let note = (type_, health.reason(), health.message().to_string());
         notify::publish(ctx, resource, note).await;
     }
-    if let Some(message) = expiring
-        && old.condition(TOKEN_EXPIRING).is_none()
-    {
-        let note = (EventType::Warning, reasons::TOKEN_EXPIRING, message);
-        notify::publish(ctx, resource, note).await;
+    for warning in expiring {
+        if old.condition(warning.condition).is_none() {
+            let note = (EventType::Warning, warning.reason, warning.message);
+            notify::publish(ctx, resource, note).await;
+        }
     }
     if clear_pending {
         clear_create_pending(ctx, resource).await?;
@@ -179,16 +180,16 @@ fn remember(memory: &mut Memory, progress: Option<&Progress>, succeeded: bool) {
 
 /// The status for `outcome`: the configuration mirrored, conditions from `health`, drift, plan,
 /// the enforcement reset, and the inputs digest.
-fn status_for(
-    resource: &OidcSsoConfig,
-    old: &OidcSsoConfigStatus,
-    outcome: &Outcome,
+fn status_for<K: SsoKind>(
+    resource: &K::Resource,
+    old: &K::Status,
+    outcome: &Outcome<K>,
     health: &Health,
-    expiring: Option<&str>,
+    expiring: &[Warning],
     fingerprints: Option<&Fingerprints>,
-) -> OidcSsoConfigStatus {
+) -> K::Status {
     let mut status = old.clone();
-    let generation = resource.metadata.generation.unwrap_or_default();
+    let generation = resource.meta().generation.unwrap_or_default();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     match outcome {
         Outcome::Synced {
@@ -197,7 +198,7 @@ fn status_for(
             enforcement_reset,
             ..
         } => {
-            Oidc::mirror(&mut status, config);
+            K::mirror(&mut status, config);
             status.plan = None;
             if let Some(fields) = drift {
                 status.last_drift = Some(Drift {
@@ -233,12 +234,12 @@ fn status_for(
     if matches!(outcome, Outcome::Suspended | Outcome::Observed { .. }) {
         conditions.truncate(1);
     }
-    if let Some(message) = expiring {
+    for warning in expiring {
         conditions.push(true_condition(
             &old.conditions,
-            TOKEN_EXPIRING,
-            reasons::TOKEN_EXPIRING,
-            message,
+            warning.condition,
+            warning.reason,
+            &warning.message,
             generation,
             &now,
         ));
@@ -258,7 +259,7 @@ fn status_for(
 }
 
 /// The Ready condition under `managementPolicy: Observe`.
-fn observed_health(plan: &PlannedChange, drift: bool) -> Health {
+fn observed_health(label: &str, plan: &PlannedChange, drift: bool) -> Health {
     let observe = "managementPolicy is Observe";
     match plan.action.as_str() {
         "None" => Health::Ready {
@@ -267,10 +268,7 @@ fn observed_health(plan: &PlannedChange, drift: bool) -> Health {
         },
         "Create" => Health::Reconciling {
             reason: reasons::WOULD_CREATE,
-            message: format!(
-                "{observe}: Manage would create the {} configuration",
-                Oidc::LABEL
-            ),
+            message: format!("{observe}: Manage would create the {label} configuration"),
         },
         _ => Health::Reconciling {
             reason: reasons::WOULD_UPDATE,
@@ -285,6 +283,14 @@ fn observed_health(plan: &PlannedChange, drift: bool) -> Health {
             ),
         },
     }
+}
+
+/// A warning condition, with its Event when it first appears: a static token or something of
+/// the kind's desired state that expires soon.
+struct Warning {
+    condition: &'static str,
+    reason: &'static str,
+    message: String,
 }
 
 /// The health of a failed pass that waits `wait` (the delay from the one retry policy).

@@ -13,7 +13,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::api::conditions::READY;
-use crate::api::{OidcSsoConfig, OidcSsoConfigStatus};
+use crate::api::{CommonStatus, SsoResource};
 use crate::infisical::Priority;
 
 /// `status.inputsDigest`: the pass's input fingerprint hashed with the object's uid, in hex, so
@@ -40,7 +40,7 @@ pub enum FirstPass {
 /// What the status records, set against this pass's inputs.
 #[derive(Clone, Copy, Debug)]
 pub struct Record<'a> {
-    pub status: Option<&'a OidcSsoConfigStatus>,
+    pub status: Option<&'a CommonStatus>,
     pub generation: Option<i64>,
     /// The create-pending mark is set: a create may need completing.
     pub create_pending: bool,
@@ -50,10 +50,10 @@ pub struct Record<'a> {
 
 impl<'a> Record<'a> {
     /// What `resource`'s status records, set against inputs of status digest `digest`.
-    pub fn of(resource: &'a OidcSsoConfig, create_pending: bool, digest: &'a str) -> Self {
+    pub fn of<R: SsoResource>(resource: &'a R, create_pending: bool, digest: &'a str) -> Self {
         Self {
-            status: resource.status.as_ref(),
-            generation: resource.metadata.generation,
+            status: resource.status().map(|s| &**s),
+            generation: resource.meta().generation,
             create_pending,
             digest,
         }
@@ -121,13 +121,13 @@ pub fn priority(record: &Record<'_>, sync_requested: bool) -> Priority {
 
 /// On a resource's first pass since the operator started: how long to wait before checking
 /// Infisical, when its status already records these inputs (of status digest `digest`) in sync.
-pub fn recheck_later(
-    resource: &OidcSsoConfig,
+pub fn recheck_later<R: SsoResource>(
+    resource: &R,
     create_pending: bool,
     digest: Option<&str>,
     resync: Duration,
 ) -> Option<Duration> {
-    let uid = resource.metadata.uid.as_deref()?;
+    let uid = resource.meta().uid.as_deref()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -151,8 +151,8 @@ pub fn recheck_later(
 }
 
 /// [`priority`] of a pass over `resource` whose inputs have status digest `digest`.
-pub fn pass_priority(
-    resource: &OidcSsoConfig,
+pub fn pass_priority<R: SsoResource>(
+    resource: &R,
     create_pending: bool,
     digest: Option<&str>,
     sync_requested: bool,
@@ -179,8 +179,8 @@ mod tests {
 
     const RESYNC: Duration = Duration::from_secs(600);
 
-    fn status(ready: &str, generation: i64, digest: &str) -> OidcSsoConfigStatus {
-        OidcSsoConfigStatus {
+    fn status(ready: &str, generation: i64, digest: &str) -> CommonStatus {
+        CommonStatus {
             id: Some("cfg".into()),
             observed_generation: Some(generation),
             inputs_digest: Some(digest.into()),
@@ -192,11 +192,11 @@ mod tests {
                 observed_generation: Some(generation),
                 last_transition_time: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
             }],
-            ..OidcSsoConfigStatus::default()
+            ..CommonStatus::default()
         }
     }
 
-    fn start<'a>(status: Option<&'a OidcSsoConfigStatus>, digest: &'a str) -> Start<'a> {
+    fn start<'a>(status: Option<&'a CommonStatus>, digest: &'a str) -> Start<'a> {
         Start {
             record: Record {
                 status,

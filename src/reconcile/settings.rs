@@ -31,6 +31,18 @@ pub struct Settings {
 #[derive(Clone)]
 pub struct BeforePass(pub Arc<dyn Fn(&OidcSsoConfig) + Send + Sync>);
 
+impl Settings {
+    /// Runs the test hook, if any, on an `OidcSsoConfig` (the only kind tests set it for).
+    pub fn before_pass<R: 'static>(&self, resource: &R) {
+        let any: &dyn std::any::Any = resource;
+        if let Some(hook) = &self.before_pass
+            && let Some(resource) = any.downcast_ref::<OidcSsoConfig>()
+        {
+            (hook.0)(resource);
+        }
+    }
+}
+
 impl std::fmt::Debug for BeforePass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("BeforePass")

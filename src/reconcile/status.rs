@@ -5,24 +5,28 @@
 //! cannot be read as our type.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Api;
 use kube::api::{Patch, PatchParams};
 use kube::core::{ApiResource, DynamicObject};
-use kube::{Api, Resource};
 
 use super::context::Context;
-use crate::api::{FIELD_MANAGER, OidcSsoConfig, OidcSsoConfigStatus};
+use crate::api::{FIELD_MANAGER, SsoResource};
 use crate::error::Result;
 
-/// Writes `status` on the object `meta` names, at the version `meta` carries.
-pub async fn write(ctx: &Context, meta: &ObjectMeta, status: &OidcSsoConfigStatus) -> Result<()> {
+/// Writes `status` on the object of kind `R` that `meta` names, at the version `meta` carries.
+pub async fn write<R: SsoResource>(
+    ctx: &Context,
+    meta: &ObjectMeta,
+    status: &impl serde::Serialize,
+) -> Result<()> {
     let api: Api<DynamicObject> = Api::namespaced_with(
         ctx.client.clone(),
         meta.namespace.as_deref().unwrap_or_default(),
-        &ApiResource::erase::<OidcSsoConfig>(&()),
+        &ApiResource::erase::<R>(&()),
     );
     let patch = serde_json::json!({
-        "apiVersion": OidcSsoConfig::api_version(&()),
-        "kind": OidcSsoConfig::kind(&()),
+        "apiVersion": R::api_version(&()),
+        "kind": R::kind(&()),
         "metadata": {"resourceVersion": meta.resource_version},
         "status": status,
     });

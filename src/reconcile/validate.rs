@@ -9,7 +9,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::api::{OidcSsoConfig, OidcSsoConfigSpec};
+use crate::api::{CommonSpec, SsoResource};
 use crate::error::{Error, Result, truncated};
 use crate::infisical::{AllowedHosts, BaseUrl, Credentials};
 
@@ -47,7 +47,7 @@ pub struct Checked<K: SsoKind> {
 /// The common fields: `hostAPI`, then `resyncInterval` (parsed once per pass, by the caller, for
 /// the retry policy too).
 pub fn target(
-    spec: &OidcSsoConfigSpec,
+    spec: &CommonSpec,
     allowed: &AllowedHosts,
     resync: Result<Duration>,
 ) -> Result<Target> {
@@ -59,17 +59,17 @@ pub fn target(
 }
 
 /// With the Secrets' values: the static token's expiry, the kind's rules, and the organisation.
-pub fn checked<K: SsoKind<Spec = OidcSsoConfigSpec>>(
-    resource: &OidcSsoConfig,
+pub fn checked<K: SsoKind>(
+    resource: &K::Resource,
     target: Target,
     inputs: &Inputs,
 ) -> Result<Checked<K>> {
     let token_expires = static_token_expiry(&inputs.credentials)?;
-    let desired = K::desired(&resource.spec, &inputs.client_secret)?;
+    let desired = K::desired(resource.spec(), &inputs.values)?;
     // The CRD makes organizationId immutable, but a cluster may not enforce CEL: never follow a
     // changed id into another organisation with this resource's recorded configuration.
     let requested = K::organization_id(&desired);
-    if let Some(recorded) = resource.status.as_ref().and_then(|s| s.org_id.as_deref())
+    if let Some(recorded) = resource.status().and_then(|s| s.org_id.as_deref())
         && !recorded.eq_ignore_ascii_case(requested)
     {
         return Err(Error::OrganizationChanged {
@@ -103,12 +103,12 @@ fn static_token_expiry(credentials: &Credentials) -> Result<Option<SystemTime>> 
 }
 
 /// The instance base URL, checked against the allow-list.
-pub fn base_url(spec: &OidcSsoConfigSpec, allowed: &AllowedHosts) -> Result<BaseUrl> {
+pub fn base_url(spec: &CommonSpec, allowed: &AllowedHosts) -> Result<BaseUrl> {
     BaseUrl::parse(&spec.host_api, allowed)
 }
 
 /// `resyncInterval`, or the operator default; between 30 seconds and 24 hours.
-pub fn resync_interval(spec: &OidcSsoConfigSpec, default: Duration) -> Result<Duration> {
+pub fn resync_interval(spec: &CommonSpec, default: Duration) -> Result<Duration> {
     parse_resync_interval(spec.resync_interval.as_deref(), default)
 }
 
@@ -185,6 +185,8 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    use crate::api::OidcSsoConfigSpec;
 
     pub fn spec() -> OidcSsoConfigSpec {
         serde_json::from_value(serde_json::json!({

@@ -5,12 +5,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
 
 use super::cached::Cached;
 use super::keys::memory_key;
-use crate::api::OidcSsoConfig;
+use super::kind::SsoKind;
+use crate::api::SsoResource;
 use crate::infisical::{BaseUrl, Connection};
 
 /// An Infisical instance, as reached (base URL and the CAs trusted for it).
@@ -29,20 +30,30 @@ impl Instance {
     }
 }
 
-/// A resource waiting on an instance: how to trigger it and where its memory is.
+/// A resource waiting on an instance: how to trigger it (its kind, namespace and name) and where
+/// its memory is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Waiter {
-    pub object: ObjectRef<Cached>,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
     pub memory_key: String,
 }
 
 impl Waiter {
-    pub fn of(resource: &OidcSsoConfig) -> Self {
+    pub fn of<R: SsoResource>(resource: &R) -> Self {
         Self {
-            object: ObjectRef::new(&resource.name_any())
-                .within(&resource.namespace().unwrap_or_default()),
-            memory_key: memory_key(&resource.metadata),
+            kind: R::kind(&()).into_owned(),
+            namespace: resource.namespace().unwrap_or_default(),
+            name: resource.name_any(),
+            memory_key: memory_key(resource.meta()),
         }
+    }
+
+    /// The resource to trigger, when it is of kind `K`.
+    pub fn object<K: SsoKind>(&self) -> Option<ObjectRef<Cached<K>>> {
+        (self.kind == K::Resource::kind(&()))
+            .then(|| ObjectRef::new(&self.name).within(&self.namespace))
     }
 }
 

@@ -171,7 +171,7 @@ pub async fn lost_or_duplicated(world: &World, resources: &[(String, String)]) -
         .expect("list the resources")
         .items
         .into_iter()
-        .map(|r| (r.name_any(), r.status.and_then(|s| s.id)))
+        .map(|r| (r.name_any(), r.status.and_then(|s| s.common.id)))
         .collect();
     let control = world.emulator.control();
     let mut problems = vec![];

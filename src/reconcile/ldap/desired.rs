@@ -297,13 +297,20 @@ fn check_filter(
 /// The CA certificate as Infisical should hold it: inline or referenced, trimmed, and parsed as
 /// Infisical parses it before connecting.
 fn ca_certificate(spec: &LdapSsoConfigSpec, inputs: &LdapInputs) -> Result<String> {
-    let inline = spec.ca_certificate.as_ref().and_then(|c| c.pem.clone());
-    let Some(pem) = inline.or_else(|| inputs.ca_certificate.clone()) else {
+    let given = spec.ca_certificate.as_ref().or(inputs.ca_certificate.as_ref());
+    let Some(pem) = given else {
         return Ok(String::new());
     };
     let pem = pem.trim().to_string();
     tls::certificates(&pem)
-        .map_err(|problem| Error::invalid_spec("spec.caCertificate", problem))?;
+        .map_err(|problem| {
+            let field = if spec.ca_certificate.is_some() {
+                "spec.caCertificate"
+            } else {
+                "spec.caCertificateRef"
+            };
+            Error::invalid_spec(field, problem)
+        })?;
     Ok(pem)
 }
 
@@ -563,13 +570,13 @@ pub(crate) mod tests {
     fn certificates_and_the_key_must_parse_and_the_key_is_never_quoted() {
         let (cert, key) = pem_pair();
         let d = desired_state(
-            &spec_with(json!({"caCertificate": {"pem": format!("\n{cert}\n")}})),
+            &spec_with(json!({"caCertificate": format!("\n{cert}\n")})),
             &password("x"),
         )
         .unwrap();
         assert_eq!(d.ca_cert, cert.trim());
         refused(
-            &spec_with(json!({"caCertificate": {"pem": "not a certificate"}})),
+            &spec_with(json!({"caCertificate": "not a certificate"})),
             &password("x"),
             "spec.caCertificate",
         );
@@ -579,7 +586,7 @@ pub(crate) mod tests {
             ),
             ..password("x")
         };
-        refused(&spec_with(json!({})), &referenced, "spec.caCertificate");
+        refused(&spec_with(json!({})), &referenced, "spec.caCertificateRef");
 
         let half = LdapInputs {
             client_certificate: Some(cert.clone()),

@@ -10,13 +10,13 @@ pub mod diff;
 pub mod directory;
 pub mod tls;
 
-use crate::api::{LdapSsoConfigSpec, LdapSsoConfigStatus};
-use crate::error::Result;
+use crate::api::{CertificateSource, LdapSsoConfig, LdapSsoConfigSpec, LdapSsoConfigStatus};
+use crate::error::{Error, Result};
 use crate::infisical::ldap_wire::{LdapConfig, LdapConfigSummary, UpdateLdapConfig};
-use crate::infisical::{Connection, Infisical, SecretString};
+use crate::infisical::{Connection, Infisical};
 
 use super::idp_hosts::IdpResolver;
-use super::kind::SsoKind;
+use super::kind::{KeyRef, Referenced, Source, SsoKind};
 
 pub use desired::{Desired, LdapInputs};
 
@@ -43,7 +43,75 @@ impl Written {
     }
 }
 
+/// The values the spec's own fields read: the bind password, and when set the CA certificate's
+/// ConfigMap or Secret and the mTLS pair.
+struct References<'a> {
+    bind_pass: KeyRef<'a>,
+    ca_certificate: Option<KeyRef<'a>>,
+    client_certificate: Option<KeyRef<'a>>,
+    client_key: Option<KeyRef<'a>>,
+}
+
+impl<'a> References<'a> {
+    fn of(spec: &'a LdapSsoConfigSpec) -> Self {
+        Self {
+            bind_pass: KeyRef::secret("spec.bindPassRef", &spec.bind_pass_ref),
+            ca_certificate: spec.ca_certificate_ref.as_ref().map(|r| KeyRef {
+                source: match r.kind {
+                    CertificateSource::ConfigMap => Source::ConfigMap,
+                    CertificateSource::Secret => Source::Secret,
+                },
+                name: &r.name,
+                key: &r.key,
+                field: "spec.caCertificateRef",
+            }),
+            client_certificate: spec
+                .client_certificate_ref
+                .as_ref()
+                .map(|r| KeyRef::secret("spec.clientCertificateRef", r)),
+            client_key: spec
+                .client_key_ref
+                .as_ref()
+                .map(|r| KeyRef::secret("spec.clientKeyRef", r)),
+        }
+    }
+
+    fn all(self) -> Vec<KeyRef<'a>> {
+        [
+            Some(self.bind_pass),
+            self.ca_certificate,
+            self.client_certificate,
+            self.client_key,
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The values read, as the kind's rules take them.
+    fn inputs(&self, values: &Referenced) -> Result<LdapInputs> {
+        let read = |r: &KeyRef<'_>| {
+            values
+                .value(r)
+                .cloned()
+                .ok_or_else(|| Error::invalid_spec(r.field, "was not read"))
+        };
+        let text = |r: &Option<KeyRef<'_>>| -> Result<Option<String>> {
+            r.as_ref()
+                .map(|r| read(r).map(|v| v.expose().to_string()))
+                .transpose()
+        };
+        Ok(LdapInputs {
+            bind_password: read(&self.bind_pass)?,
+            ca_certificate: text(&self.ca_certificate)?,
+            client_certificate: text(&self.client_certificate)?,
+            client_key: self.client_key.as_ref().map(read).transpose()?,
+        })
+    }
+}
+
 impl SsoKind for Ldap {
+    type Resource = LdapSsoConfig;
     type Spec = LdapSsoConfigSpec;
     type Status = LdapSsoConfigStatus;
     type Desired = Desired;
@@ -54,14 +122,16 @@ impl SsoKind for Ldap {
 
     const LABEL: &'static str = "LDAP";
     const SECRET_FIELDS: &'static [&'static str] = &["bindPass", "clientKeyCertificate"];
+    /// An LDAP PATCH leaves the organisation's enforce-SSO and SCIM settings alone
+    /// (`updateLdapCfg`).
+    const RESETS_ENFORCEMENT: bool = false;
 
-    /// Until dereference reads every reference a kind names, `secret` is the bind password and
-    /// only an inline CA certificate is known.
-    fn desired(spec: &LdapSsoConfigSpec, secret: &SecretString) -> Result<Desired> {
-        let inputs = LdapInputs {
-            bind_password: secret.clone(),
-            ..LdapInputs::default()
-        };
+    fn references(spec: &LdapSsoConfigSpec) -> Vec<KeyRef<'_>> {
+        References::of(spec).all()
+    }
+
+    fn desired(spec: &LdapSsoConfigSpec, values: &Referenced) -> Result<Desired> {
+        let inputs = References::of(spec).inputs(values)?;
         desired::desired_state(spec, &inputs)
     }
 
@@ -106,6 +176,10 @@ impl SsoKind for Ldap {
             group_search_filter: stored.group_search_filter,
         };
         Written::holding(config, desired)
+    }
+
+    fn written_id(written: &Written) -> &str {
+        &written.config.id
     }
 
     fn mirror(status: &mut LdapSsoConfigStatus, written: &Written) {

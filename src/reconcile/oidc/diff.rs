@@ -141,7 +141,10 @@ pub(crate) mod tests {
     fn status_after_sync() -> OidcSsoConfigStatus {
         let d = desired();
         OidcSsoConfigStatus {
-            id: Some("cfg".into()),
+            common: crate::api::CommonStatus {
+                id: Some("cfg".into()),
+                ..Default::default()
+            },
             configuration_type: Some(d.configuration_type.into()),
             discovery_url: Some(d.discovery_url.clone()),
             allowed_email_domains: Some(d.allowed_email_domains.clone()),

@@ -6,18 +6,18 @@ pub mod desired;
 pub mod diff;
 pub mod discovery;
 
-use crate::api::{OidcSsoConfigSpec, OidcSsoConfigStatus};
-use crate::error::Result;
+use crate::api::{CaBundleRef, OidcSsoConfig, OidcSsoConfigSpec, OidcSsoConfigStatus};
+use crate::error::{Error, Result};
 use crate::infisical::wire::{OidcConfig, OidcConfigSummary, UpdateOidcConfig};
-use crate::infisical::{Connection, Infisical, SecretString};
+use crate::infisical::{Connection, Infisical};
 
 use super::idp_hosts::{self, IdpResolver};
-use super::kind::SsoKind;
+use super::kind::{KeyRef, Referenced, SsoKind};
 
 pub use desired::Desired;
 
 /// The OIDC kind of SSO configuration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Oidc;
 
 /// What status mirrors of a configuration Infisical holds: its answer, and the client ID it now
@@ -38,7 +38,13 @@ impl Written {
     }
 }
 
+/// The client secret, the one value the kind's own fields read.
+fn client_secret_ref(spec: &OidcSsoConfigSpec) -> KeyRef<'_> {
+    KeyRef::secret("spec.clientSecretRef", &spec.client_secret_ref)
+}
+
 impl SsoKind for Oidc {
+    type Resource = OidcSsoConfig;
     type Spec = OidcSsoConfigSpec;
     type Status = OidcSsoConfigStatus;
     type Desired = Desired;
@@ -50,7 +56,18 @@ impl SsoKind for Oidc {
     const LABEL: &'static str = "OIDC";
     const SECRET_FIELDS: &'static [&'static str] = &["clientSecret"];
 
-    fn desired(spec: &OidcSsoConfigSpec, secret: &SecretString) -> Result<Desired> {
+    fn references(spec: &OidcSsoConfigSpec) -> Vec<KeyRef<'_>> {
+        vec![client_secret_ref(spec)]
+    }
+
+    fn preflight_ca(spec: &OidcSsoConfigSpec) -> Option<&CaBundleRef> {
+        spec.idp_ca_bundle_ref.as_ref()
+    }
+
+    fn desired(spec: &OidcSsoConfigSpec, values: &Referenced) -> Result<Desired> {
+        let secret = values
+            .value(&client_secret_ref(spec))
+            .ok_or_else(|| Error::invalid_spec("spec.clientSecretRef", "was not read"))?;
         desired::desired_state(spec, secret)
     }
 
@@ -88,6 +105,10 @@ impl SsoKind for Oidc {
 
     fn in_sync(stored: OidcConfig, desired: &Desired) -> Written {
         Written::holding(stored.config, desired)
+    }
+
+    fn written_id(written: &Written) -> &str {
+        &written.config.id
     }
 
     fn mirror(status: &mut OidcSsoConfigStatus, written: &Written) {
