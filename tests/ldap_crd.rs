@@ -100,7 +100,7 @@ fn the_crd_names_columns_and_defaults() {
 #[test]
 fn acceptable_specs_pass_every_rule() {
     let (cert, key_ref) = (
-        json!({"pem": "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----"}),
+        json!("-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----"),
         json!({"name": "ldap-client", "key": "tls.key"}),
     );
     for (what, spec) in [
@@ -121,7 +121,7 @@ fn acceptable_specs_pass_every_rule() {
             "CA from a ConfigMap",
             with(
                 valid_spec(),
-                json!({"caCertificate": {"configMapKeyRef": {"name": "ca", "key": "ca.crt"}}}),
+                json!({"caCertificateRef": {"kind": "ConfigMap", "name": "ca", "key": "ca.crt"}}),
             ),
         ),
         (
@@ -190,13 +190,8 @@ fn every_rule_refuses_with_its_message() {
         ),
         (
             "two CA sources",
-            json!({"caCertificate": {"pem": "x", "secretKeyRef": {"name": "a", "key": "b"}}}),
-            "set exactly one of pem, secretKeyRef or configMapKeyRef",
-        ),
-        (
-            "no CA source",
-            json!({"caCertificate": {}}),
-            "set exactly one of pem, secretKeyRef or configMapKeyRef",
+            json!({"caCertificate": "x", "caCertificateRef": {"kind": "Secret", "name": "a", "key": "b"}}),
+            "set at most one of caCertificate and caCertificateRef",
         ),
         (
             "certificate without key",

@@ -23,7 +23,7 @@ fn spec(dir: &Directory, overrides: serde_json::Value) -> LdapSsoConfigSpec {
         "bindPassRef": {"name": "ldap", "key": "password"},
         "searchBase": ldap::PEOPLE_DN,
         "groupSearchBase": ldap::GROUPS_DN,
-        "caCertificate": {"pem": dir.ca_pem},
+        "caCertificate": dir.ca_pem,
     });
     for (key, value) in overrides.as_object().unwrap() {
         if value.is_null() {
@@ -144,7 +144,7 @@ async fn a_directory_whose_certificate_the_given_ca_did_not_sign_fails_the_hands
     let other_ca = support::pki().ca_pem;
     let d = desired(
         &dir,
-        json!({"caCertificate": {"pem": other_ca}}),
+        json!({"caCertificate": other_ca}),
         dir.bind_password(),
     );
     let (reason, class, message) = failure(directory::check(&d).await);

@@ -217,8 +217,7 @@ mod tests {
     #[test]
     fn a_spec_edit_is_told_from_drift_by_what_status_recorded() {
         let d = desired();
-        let status = LdapSsoConfigStatus {
-            id: Some("cfg-1".into()),
+        let mut status = LdapSsoConfigStatus {
             is_active: Some(true),
             url: Some(d.url.clone()),
             bind_dn: Some(d.bind_dn.clone()),
@@ -230,6 +229,7 @@ mod tests {
             client_certificate: Some(false),
             ..LdapSsoConfigStatus::default()
         };
+        status.id = Some("cfg-1".into());
         assert!(!spec_differs_from_last_sync(&d, &status));
         let mut edited = d.clone();
         edited.search_base = "ou=staff,dc=example,dc=org".into();
