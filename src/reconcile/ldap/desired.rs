@@ -297,20 +297,22 @@ fn check_filter(
 /// The CA certificate as Infisical should hold it: inline or referenced, trimmed, and parsed as
 /// Infisical parses it before connecting.
 fn ca_certificate(spec: &LdapSsoConfigSpec, inputs: &LdapInputs) -> Result<String> {
-    let given = spec.ca_certificate.as_ref().or(inputs.ca_certificate.as_ref());
+    let given = spec
+        .ca_certificate
+        .as_ref()
+        .or(inputs.ca_certificate.as_ref());
     let Some(pem) = given else {
         return Ok(String::new());
     };
     let pem = pem.trim().to_string();
-    tls::certificates(&pem)
-        .map_err(|problem| {
-            let field = if spec.ca_certificate.is_some() {
-                "spec.caCertificate"
-            } else {
-                "spec.caCertificateRef"
-            };
-            Error::invalid_spec(field, problem)
-        })?;
+    tls::certificates(&pem).map_err(|problem| {
+        let field = if spec.ca_certificate.is_some() {
+            "spec.caCertificate"
+        } else {
+            "spec.caCertificateRef"
+        };
+        Error::invalid_spec(field, problem)
+    })?;
     Ok(pem)
 }
 
