@@ -16,6 +16,7 @@ use crate::infisical::{HttpSettings, Infisical};
 use crate::leader::Elector;
 use crate::metrics::Metrics;
 use crate::reconcile::context::{Context, Settings};
+use crate::reconcile::ldap::Ldap;
 use crate::reconcile::oidc::Oidc;
 use crate::server::Health;
 
@@ -142,6 +143,13 @@ pub async fn run_leading(
     // the memory and the instances' state).
     for scope in scopes(&config) {
         tasks.spawn(crate::controller::controller_for::<Oidc>(
+            ctx.client.clone(),
+            scope.clone(),
+            ctx.clone(),
+            config.concurrency,
+            stop_rx.clone(),
+        ));
+        tasks.spawn(crate::controller::controller_for::<Ldap>(
             ctx.client.clone(),
             scope,
             ctx.clone(),

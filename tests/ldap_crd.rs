@@ -2,7 +2,7 @@
 //! client-side with kube's CEL evaluator (no cluster), and its schema carries the names, columns
 //! and defaults users see.
 
-use infisical_oidc_operator::api::LdapSsoConfig;
+use infisical_oidc_operator::api::{LDAP_CRD_PATHS, LdapSsoConfig, ldap_crd_yaml};
 use kube::CustomResourceExt;
 use serde_json::{Value, json};
 
@@ -43,6 +43,19 @@ fn rejection(spec: Value) -> Option<String> {
         .validate_cel()
         .err()
         .map(|errors| format!("{errors:?}"))
+}
+
+#[test]
+fn checked_in_crds_are_current() {
+    let expected = ldap_crd_yaml();
+    for relative in LDAP_CRD_PATHS {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+        let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            actual == expected,
+            "{relative} is stale: run `cargo run --bin crdgen` and commit the result"
+        );
+    }
 }
 
 #[test]

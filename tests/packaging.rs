@@ -24,7 +24,16 @@ fn expected_operator_rules() -> BTreeSet<(String, String, String)> {
         ),
         (GROUP, "oidcssoconfigs/status", &["get", "patch", "update"]),
         (GROUP, "oidcssoconfigs/finalizers", &["update"]),
+        (
+            GROUP,
+            "ldapssoconfigs",
+            &["get", "list", "watch", "patch", "update"],
+        ),
+        (GROUP, "ldapssoconfigs/status", &["get", "patch", "update"]),
+        (GROUP, "ldapssoconfigs/finalizers", &["update"]),
         ("", "secrets", &["get", "list", "watch"]),
+        // A CA certificate from a ConfigMap (LdapSsoConfig's caCertificateRef).
+        ("", "configmaps", &["get"]),
         ("events.k8s.io", "events", &["create", "patch"]),
         // list: to find whether a create's Created Event was already recorded before a crash.
         ("", "events", &["create", "patch", "list"]),
@@ -235,7 +244,7 @@ fn cluster_mode_aggregates_read_and_write_access_into_the_default_user_roles() {
     assert!(
         rule_triples(edit)
             .iter()
-            .all(|(_, r, _)| r == "oidcssoconfigs"),
+            .all(|(_, r, _)| r == "oidcssoconfigs" || r == "ldapssoconfigs"),
         "edit must not grant status or finalizers writes"
     );
 
@@ -437,34 +446,42 @@ fn operator_flags_come_from_values() {
 
 #[test]
 fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() {
-    let generated: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(repo().join("crds/oidcssoconfigs.yaml")).unwrap(),
-    )
-    .unwrap();
-    let chart_copy: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(chart_dir().join("files/oidcssoconfigs.yaml")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        generated, chart_copy,
-        "charts/infisical-oidc-operator/files/oidcssoconfigs.yaml differs from crds/: run `cargo run --bin crdgen`"
-    );
-
     let docs = helm_template("rel", "ops", &[]);
-    let crd = one(&docs, "CustomResourceDefinition");
-    assert_eq!(name(crd), CRD_NAME);
-    assert_eq!(
-        crd["spec"], generated["spec"],
-        "the template must not alter the CRD"
-    );
-    assert_eq!(
-        crd["metadata"]["annotations"]["helm.sh/resource-policy"],
-        "keep"
-    );
-
-    let docs = helm_template("rel", "ops", &["--set", "crds.keep=false"]);
-    let crd = one(&docs, "CustomResourceDefinition");
-    assert!(crd["metadata"]["annotations"]["helm.sh/resource-policy"].is_null());
+    let kept = helm_template("rel", "ops", &["--set", "crds.keep=false"]);
+    assert_eq!(of_kind(&docs, "CustomResourceDefinition").len(), 2);
+    for (file, crd_name) in [
+        ("oidcssoconfigs.yaml", CRD_NAME),
+        ("ldapssoconfigs.yaml", LDAP_CRD_NAME),
+    ] {
+        let generated: Value =
+            serde_yaml::from_str(&std::fs::read_to_string(repo().join("crds").join(file)).unwrap())
+                .unwrap();
+        let chart_copy: Value = serde_yaml::from_str(
+            &std::fs::read_to_string(chart_dir().join("files").join(file)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            generated, chart_copy,
+            "charts/infisical-oidc-operator/files/{file} differs from crds/: run `cargo run --bin crdgen`"
+        );
+        let named = |docs: &[Value]| -> Value {
+            of_kind(docs, "CustomResourceDefinition")
+                .into_iter()
+                .find(|c| name(c) == crd_name)
+                .unwrap_or_else(|| panic!("the chart renders no {crd_name}"))
+                .clone()
+        };
+        let crd = named(&docs);
+        assert_eq!(
+            crd["spec"], generated["spec"],
+            "the template must not alter the CRD"
+        );
+        assert_eq!(
+            crd["metadata"]["annotations"]["helm.sh/resource-policy"],
+            "keep"
+        );
+        assert!(named(&kept)["metadata"]["annotations"]["helm.sh/resource-policy"].is_null());
+    }
 
     let docs = helm_template("rel", "ops", &["--set", "crds.install=false"]);
     assert!(of_kind(&docs, "CustomResourceDefinition").is_empty());
@@ -627,8 +644,11 @@ fn kustomize_base_matches_the_chart_defaults() {
     let kust = kustomize("deploy/base");
     let helm = helm_template("infisical-oidc-operator", "infisical-oidc-operator", &[]);
     assert_same(&comparable(&kust), &comparable(&helm));
-    let crd = one(&kust, "CustomResourceDefinition");
-    assert_eq!(name(crd), CRD_NAME);
+    let crds: BTreeSet<&str> = of_kind(&kust, "CustomResourceDefinition")
+        .into_iter()
+        .map(name)
+        .collect();
+    assert_eq!(crds, BTreeSet::from([CRD_NAME, LDAP_CRD_NAME]));
     assert_eq!(
         name(one(&kust, "Namespace")),
         "infisical-oidc-operator",
@@ -742,7 +762,11 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
         (GROUP, "oidcssoconfigs", ""),
         (GROUP, "oidcssoconfigs", "status"),
         (GROUP, "oidcssoconfigs", "finalizers"),
+        (GROUP, "ldapssoconfigs", ""),
+        (GROUP, "ldapssoconfigs", "status"),
+        (GROUP, "ldapssoconfigs", "finalizers"),
         ("", "secrets", ""),
+        ("", "configmaps", ""),
         ("events.k8s.io", "events", ""),
         ("", "events", ""),
         ("", "serviceaccounts", ""),
@@ -761,7 +785,6 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
         }
     }
     for (g, r) in [
-        ("", "configmaps"),
         ("", "pods"),
         ("apiextensions.k8s.io", "customresourcedefinitions"),
         ("rbac.authorization.k8s.io", "roles"),
@@ -1004,6 +1027,7 @@ fn chart_in_cluster_mode_installs_upgrades_and_its_service_account_has_exactly_t
     questions.extend(lease_questions("default", false));
     // Cluster-wide list/watch (what an all-namespaces watcher does).
     questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), true));
+    questions.push((Access::new("list", GROUP, "ldapssoconfigs", "", ""), true));
     questions.push((Access::new("watch", "", "secrets", "", ""), true));
     assert_access(&as_sa, &questions);
 
@@ -1040,6 +1064,7 @@ fn chart_in_namespaced_mode_installs_upgrades_and_grants_nothing_outside_the_wat
         questions.extend(lease_questions(n, false));
     }
     questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), false));
+    questions.push((Access::new("list", GROUP, "ldapssoconfigs", "", ""), false));
     questions.push((Access::new("list", "", "secrets", "", ""), false));
     assert_access(&as_sa, &questions);
     helm(&kc, &["uninstall", &release, "--namespace", &ns]);

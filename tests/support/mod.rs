@@ -373,11 +373,16 @@ pub async fn kube_client() -> Client {
     client
 }
 
-/// Applies the generated CRD with server-side apply (so a stale CRD left by an earlier run is
-/// replaced) and waits until it is served.
+/// Applies every kind's generated CRD with server-side apply (so a stale CRD left by an earlier
+/// run is replaced) and waits until each is served.
 pub async fn install_crd(client: &Client) {
+    use infisical_oidc_operator::api::LdapSsoConfig;
+    install_one_crd(client, OidcSsoConfig::crd()).await;
+    install_one_crd(client, LdapSsoConfig::crd()).await;
+}
+
+async fn install_one_crd(client: &Client, crd: CustomResourceDefinition) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = OidcSsoConfig::crd();
     let name = crd.metadata.name.clone().unwrap();
     crds.patch(
         &name,
@@ -385,7 +390,7 @@ pub async fn install_crd(client: &Client) {
         &Patch::Apply(&crd),
     )
     .await
-    .unwrap_or_else(|e| panic!("applying the CRD: {e}"));
+    .unwrap_or_else(|e| panic!("applying the CRD {name}: {e}"));
     tokio::time::timeout(
         Duration::from_secs(30),
         await_condition(crds, &name, conditions::is_crd_established()),

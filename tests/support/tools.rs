@@ -233,20 +233,27 @@ pub fn dry_run_then_apply(kubeconfig: &Path, docs: &[Value]) {
     apply_docs(kubeconfig, docs, &[]);
 }
 
-/// Makes sure the CRD from `crds/oidcssoconfigs.yaml` is installed and Established.
+/// The LdapSsoConfig CRD's name.
+pub const LDAP_CRD_NAME: &str = "ldapssoconfigs.oidc.infisical-operator.io";
+
+/// Makes sure every kind's CRD from `crds/` is installed and Established.
 pub fn ensure_crd(kubeconfig: &Path) {
-    let text = std::fs::read_to_string(repo().join("crds/oidcssoconfigs.yaml")).unwrap();
-    apply_text(kubeconfig, &text, &[]);
+    for file in ["crds/oidcssoconfigs.yaml", "crds/ldapssoconfigs.yaml"] {
+        let text = std::fs::read_to_string(repo().join(file)).unwrap();
+        apply_text(kubeconfig, &text, &[]);
+    }
     wait_crd_established(kubeconfig);
 }
 
 pub fn wait_crd_established(kubeconfig: &Path) {
-    run(kubectl(kubeconfig).args([
-        "wait",
-        "--for=condition=Established",
-        &format!("crd/{CRD_NAME}"),
-        "--timeout=60s",
-    ]));
+    for name in [CRD_NAME, LDAP_CRD_NAME] {
+        run(kubectl(kubeconfig).args([
+            "wait",
+            "--for=condition=Established",
+            &format!("crd/{name}"),
+            "--timeout=60s",
+        ]));
+    }
 }
 
 /// Writes a copy of `kubeconfig` whose current user impersonates the ServiceAccount

@@ -74,17 +74,21 @@ re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no
 */}}
 {{- define "infisical-oidc-operator.rules" -}}
 - apiGroups: ["oidc.infisical-operator.io"]
-  resources: ["oidcssoconfigs"]
+  resources: ["oidcssoconfigs", "ldapssoconfigs"]
   verbs: ["get", "list", "watch", "patch", "update"]
 - apiGroups: ["oidc.infisical-operator.io"]
-  resources: ["oidcssoconfigs/status"]
+  resources: ["oidcssoconfigs/status", "ldapssoconfigs/status"]
   verbs: ["get", "patch", "update"]
 - apiGroups: ["oidc.infisical-operator.io"]
-  resources: ["oidcssoconfigs/finalizers"]
+  resources: ["oidcssoconfigs/finalizers", "ldapssoconfigs/finalizers"]
   verbs: ["update"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
+# A certificate a spec takes from a ConfigMap (LdapSsoConfig's caCertificateRef), read each pass.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
@@ -106,17 +110,29 @@ re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no
 {{- end }}
 
 {{/*
-Non-empty when the chart renders the CRD: crds.install, and the CRD is not in the cluster yet or
-is this release's already. A CRD put there another way (kubectl apply -f crds/, the kustomize
-base, another release) is left to whoever put it there, instead of failing the install on
-Helm's ownership check. `lookup` finds nothing under `helm template`, which therefore renders it.
+Non-empty when the chart renders the CRD named `name` (with `root` the chart's context):
+crds.install, and the CRD is not in the cluster yet or is this release's already. A CRD put there
+another way (kubectl apply -f crds/, the kustomize base, another release) is left to whoever put
+it there, instead of failing the install on Helm's ownership check. `lookup` finds nothing under
+`helm template`, which therefore renders it.
 */}}
-{{- define "infisical-oidc-operator.rendersCrd" -}}
-{{- if .Values.crds.install }}
-{{- $existing := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" "oidcssoconfigs.oidc.infisical-operator.io" }}
+{{- define "infisical-oidc-operator.rendersCrdNamed" -}}
+{{- $root := .root }}
+{{- if $root.Values.crds.install }}
+{{- $existing := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name }}
 {{- $annotations := dig "metadata" "annotations" (dict) $existing }}
 {{- $release := get $annotations "meta.helm.sh/release-name" }}
 {{- $namespace := get $annotations "meta.helm.sh/release-namespace" }}
-{{- if or (not $existing) (and (eq $release .Release.Name) (eq $namespace .Release.Namespace)) }}true{{ end }}
+{{- if or (not $existing) (and (eq $release $root.Release.Name) (eq $namespace $root.Release.Namespace)) }}true{{ end }}
 {{- end }}
+{{- end }}
+
+{{/* The same, for the OidcSsoConfig CRD (what NOTES.txt reports on). */}}
+{{- define "infisical-oidc-operator.rendersCrd" -}}
+{{- include "infisical-oidc-operator.rendersCrdNamed" (dict "root" . "name" "oidcssoconfigs.oidc.infisical-operator.io") }}
+{{- end }}
+
+{{/* Each kind's CRD: the chart file crdgen writes, and the CRD's name. */}}
+{{- define "infisical-oidc-operator.crdFiles" -}}
+{"oidcssoconfigs.yaml": "oidcssoconfigs.oidc.infisical-operator.io", "ldapssoconfigs.yaml": "ldapssoconfigs.oidc.infisical-operator.io"}
 {{- end }}
