@@ -16,8 +16,10 @@ count=$(wc -w <<<"$namespaces")
 [ "$count" -gt 0 ] || { log "no test namespaces left"; exit 0; }
 started=$(date +%s)
 for ns in $namespaces; do
-  for name in $(kubectl get oidcssoconfigs -n "$ns" -o jsonpath='{.items[*].metadata.name}' 2>/dev/null); do
-    kubectl patch oidcssoconfig "$name" -n "$ns" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
+  for kind in oidcssoconfig samlssoconfig; do
+    for name in $(kubectl get "${kind}s" -n "$ns" -o jsonpath='{.items[*].metadata.name}' 2>/dev/null); do
+      kubectl patch "$kind" "$name" -n "$ns" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
+    done
   done
 done
 kubectl delete namespaces -l "$label" --wait=false >/dev/null

@@ -170,6 +170,19 @@ pub enum Error {
     )]
     LdapPreflightFailed { check: LdapCheck, detail: String },
 
+    #[error(
+        "the identity provider's certificate ({field}) is not usable: {detail}; nothing was sent to Infisical, which would only fail at login"
+    )]
+    IdpCertificateInvalid { field: &'static str, detail: String },
+
+    #[error(
+        "the identity provider's certificate ({field}) expired at {not_after}; nothing was sent to Infisical: put the provider's current signing certificate in the spec"
+    )]
+    IdpCertificateExpired {
+        field: &'static str,
+        not_after: String,
+    },
+
     #[error("resource cannot be read: {0}")]
     MalformedResource(String),
 
@@ -230,6 +243,8 @@ impl Error {
             Self::IdpHostLookupFailed { .. } => IDP_HOST_LOOKUP_FAILED,
             Self::IdpPreflightFailed { .. } => IDP_PREFLIGHT_FAILED,
             Self::LdapPreflightFailed { check, .. } => check.reason(),
+            Self::IdpCertificateInvalid { .. } => IDP_CERTIFICATE_INVALID,
+            Self::IdpCertificateExpired { .. } => IDP_CERTIFICATE_EXPIRED,
             Self::MalformedResource(_) => MALFORMED_RESOURCE,
             Self::Infisical(api) => match api.status {
                 _ if api.is_plan_restriction() => PLAN_RESTRICTED,

@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 use crate::reconcile::context::{Context, Settings};
 use crate::reconcile::ldap::Ldap;
 use crate::reconcile::oidc::Oidc;
+use crate::reconcile::saml::Saml;
 use crate::server::Health;
 
 /// Everything the operator is configured with (flags, or set directly by tests).
@@ -143,6 +144,13 @@ pub async fn run_leading(
     // the memory and the instances' state).
     for scope in scopes(&config) {
         tasks.spawn(crate::controller::controller_for::<Oidc>(
+            ctx.client.clone(),
+            scope.clone(),
+            ctx.clone(),
+            config.concurrency,
+            stop_rx.clone(),
+        ));
+        tasks.spawn(crate::controller::controller_for::<Saml>(
             ctx.client.clone(),
             scope.clone(),
             ctx.clone(),

@@ -585,3 +585,174 @@ async fn kubectl_explain_documents_every_spec_field() {
         );
     }
 }
+
+// SamlSsoConfig: the second kind's CRD, generated and checked the same way.
+
+#[test]
+fn checked_in_saml_crds_are_current() {
+    let expected = infisical_oidc_operator::api::saml_crd_yaml();
+    for relative in infisical_oidc_operator::api::SAML_CRD_PATHS {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+        let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            actual == expected,
+            "{relative} is stale: run `cargo run --bin crdgen` and commit the result"
+        );
+    }
+}
+
+const SAML_CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+
+fn saml_spec() -> Value {
+    json!({
+        "organizationId": "7c1e0000-0000-4000-8000-000000000000",
+        "authentication": {"universalAuth": {"credentialsRef": {"name": "infisical-identity"}}},
+        "authProvider": "okta-saml",
+        "entryPoint": "https://idp.example.com/sso/saml",
+        "issuer": "https://idp.example.com/metadata",
+        "cert": SAML_CERT,
+    })
+}
+
+/// Specs the SamlSsoConfig CRD must refuse: what, spec, the words of the refusal, the field.
+fn saml_violations() -> Vec<(&'static str, Value, &'static str, &'static str)> {
+    vec![
+        (
+            "cert and certRef",
+            with(
+                saml_spec(),
+                json!({"certRef": {"kind": "Secret", "name": "idp", "key": "cert.pem"}}),
+            ),
+            "set exactly one of cert and certRef",
+            "spec.cert",
+        ),
+        (
+            "neither cert nor certRef",
+            with(saml_spec(), json!({"cert": null})),
+            "set exactly one of cert and certRef",
+            "spec.cert",
+        ),
+        (
+            "group sync for okta",
+            with(saml_spec(), json!({"enableGroupSync": true})),
+            "enableGroupSync is supported for authProvider google-saml only",
+            "spec.enableGroupSync",
+        ),
+        (
+            "a plain-http entry point",
+            with(
+                saml_spec(),
+                json!({"entryPoint": "http://idp.example.com/sso"}),
+            ),
+            "entryPoint must be an https URL",
+            "spec.entryPoint",
+        ),
+    ]
+}
+
+fn saml_resource(spec: Value) -> infisical_oidc_operator::api::SamlSsoConfig {
+    serde_json::from_value(json!({
+        "apiVersion": "oidc.infisical-operator.io/v1alpha1",
+        "kind": "SamlSsoConfig",
+        "metadata": {"name": "acme-saml", "namespace": "platform"},
+        "spec": spec,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn the_saml_crd_carries_its_names_and_columns_and_refuses_what_infisical_cannot_use() {
+    let crd: Value = serde_yaml::from_str(&infisical_oidc_operator::api::saml_crd_yaml()).unwrap();
+    assert_eq!(
+        crd["metadata"]["name"],
+        "samlssoconfigs.oidc.infisical-operator.io"
+    );
+    assert_eq!(crd["spec"]["names"]["shortNames"][0], "samlsso");
+    assert_eq!(crd["spec"]["names"]["categories"][0], "infisical");
+    let version = &crd["spec"]["versions"][0];
+    assert_eq!(version["name"], "v1alpha1");
+    let columns: Vec<&str> = version["additionalPrinterColumns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for column in ["Ready", "Reason", "ID", "Active", "Provider", "Age"] {
+        assert!(columns.contains(&column), "{columns:?}");
+    }
+    let spec = &version["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    assert_eq!(
+        spec["properties"]["authProvider"]["enum"],
+        json!([
+            "okta-saml",
+            "azure-saml",
+            "jumpcloud-saml",
+            "google-saml",
+            "keycloak-saml",
+            "auth0-saml"
+        ])
+    );
+    assert_eq!(spec["properties"]["deletionPolicy"]["default"], "Orphan");
+    for (name, property) in spec["properties"].as_object().unwrap() {
+        assert!(
+            property["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "spec.{name} has no description"
+        );
+    }
+
+    saml_resource(saml_spec()).validate_cel().unwrap();
+    let google = with(
+        saml_spec(),
+        json!({"authProvider": "google-saml", "enableGroupSync": true}),
+    );
+    saml_resource(google).validate_cel().unwrap();
+    for (what, spec, message, _) in saml_violations() {
+        let refused = format!("{:?}", saml_resource(spec).validate_cel().expect_err(what));
+        assert!(refused.contains(message), "{what}: {refused}");
+    }
+}
+
+#[tokio::test]
+async fn the_api_server_refuses_every_saml_violation_naming_the_field() {
+    let client = support::kube_client().await;
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client,
+        "default",
+        &ApiResource::erase::<infisical_oidc_operator::api::SamlSsoConfig>(&()),
+    );
+    let verdict = |spec: Value| {
+        let api = api.clone();
+        async move {
+            let object: DynamicObject = serde_json::from_value(json!({
+                "apiVersion": "oidc.infisical-operator.io/v1alpha1",
+                "kind": "SamlSsoConfig",
+                "metadata": {"name": "probe"},
+                "spec": spec,
+            }))
+            .unwrap();
+            let dry_run = PostParams {
+                dry_run: true,
+                ..PostParams::default()
+            };
+            match api.create(&dry_run, &object).await {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(status)) => Err(format!("{} {}", status.code, status.message)),
+                Err(other) => panic!("unexpected error: {other}"),
+            }
+        }
+    };
+    verdict(saml_spec())
+        .await
+        .expect("a valid spec is accepted");
+    for (what, spec, message, field) in saml_violations() {
+        let error = verdict(spec)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{what}: accepted by the API server"));
+        assert!(error.starts_with("422 "), "{what}: {error}");
+        assert!(error.contains(message), "{what}: {error}");
+        assert!(error.contains(field), "{what}: {error}");
+    }
+}

@@ -26,13 +26,21 @@ fn expected_operator_rules() -> BTreeSet<(String, String, String)> {
         (GROUP, "oidcssoconfigs/finalizers", &["update"]),
         (
             GROUP,
+            "samlssoconfigs",
+            &["get", "list", "watch", "patch", "update"],
+        ),
+        (GROUP, "samlssoconfigs/status", &["get", "patch", "update"]),
+        (GROUP, "samlssoconfigs/finalizers", &["update"]),
+        (
+            GROUP,
             "ldapssoconfigs",
             &["get", "list", "watch", "patch", "update"],
         ),
         (GROUP, "ldapssoconfigs/status", &["get", "patch", "update"]),
         (GROUP, "ldapssoconfigs/finalizers", &["update"]),
         ("", "secrets", &["get", "list", "watch"]),
-        // A CA certificate from a ConfigMap (LdapSsoConfig's caCertificateRef).
+        // A SamlSsoConfig's certRef or an LdapSsoConfig's caCertificateRef may name a ConfigMap:
+        // read, never watched.
         ("", "configmaps", &["get"]),
         ("events.k8s.io", "events", &["create", "patch"]),
         // list: to find whether a create's Created Event was already recorded before a crash.
@@ -242,9 +250,12 @@ fn cluster_mode_aggregates_read_and_write_access_into_the_default_user_roles() {
         );
     }
     assert!(
-        rule_triples(edit)
-            .iter()
-            .all(|(_, r, _)| r == "oidcssoconfigs" || r == "ldapssoconfigs"),
+        rule_triples(edit).iter().all(|(_, r, _)| [
+            "oidcssoconfigs",
+            "samlssoconfigs",
+            "ldapssoconfigs"
+        ]
+        .contains(&r.as_str())),
         "edit must not grant status or finalizers writes"
     );
 
@@ -446,42 +457,56 @@ fn operator_flags_come_from_values() {
 
 #[test]
 fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() {
+    let generated: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("crds/oidcssoconfigs.yaml")).unwrap(),
+    )
+    .unwrap();
+    let chart_copy: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(chart_dir().join("files/oidcssoconfigs.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        generated, chart_copy,
+        "charts/infisical-oidc-operator/files/oidcssoconfigs.yaml differs from crds/: run `cargo run --bin crdgen`"
+    );
+
     let docs = helm_template("rel", "ops", &[]);
-    let kept = helm_template("rel", "ops", &["--set", "crds.keep=false"]);
-    assert_eq!(of_kind(&docs, "CustomResourceDefinition").len(), 2);
-    for (file, crd_name) in [
-        ("oidcssoconfigs.yaml", CRD_NAME),
-        ("ldapssoconfigs.yaml", LDAP_CRD_NAME),
-    ] {
-        let generated: Value =
-            serde_yaml::from_str(&std::fs::read_to_string(repo().join("crds").join(file)).unwrap())
-                .unwrap();
-        let chart_copy: Value = serde_yaml::from_str(
-            &std::fs::read_to_string(chart_dir().join("files").join(file)).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            generated, chart_copy,
-            "charts/infisical-oidc-operator/files/{file} differs from crds/: run `cargo run --bin crdgen`"
-        );
-        let named = |docs: &[Value]| -> Value {
-            of_kind(docs, "CustomResourceDefinition")
-                .into_iter()
-                .find(|c| name(c) == crd_name)
-                .unwrap_or_else(|| panic!("the chart renders no {crd_name}"))
-                .clone()
-        };
-        let crd = named(&docs);
-        assert_eq!(
-            crd["spec"], generated["spec"],
-            "the template must not alter the CRD"
-        );
-        assert_eq!(
-            crd["metadata"]["annotations"]["helm.sh/resource-policy"],
-            "keep"
-        );
-        assert!(named(&kept)["metadata"]["annotations"]["helm.sh/resource-policy"].is_null());
-    }
+    assert_eq!(
+        of_kind(&docs, "CustomResourceDefinition").len(),
+        3,
+        "one per kind"
+    );
+    let crd = crd_named(&docs, CRD_NAME);
+    assert_eq!(
+        crd["spec"], generated["spec"],
+        "the template must not alter the CRD"
+    );
+    let saml: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("crds/samlssoconfigs.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        crd_named(&docs, SAML_CRD_NAME)["spec"],
+        saml["spec"],
+        "the template must not alter the SAML CRD"
+    );
+    let ldap: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("crds/ldapssoconfigs.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        crd_named(&docs, LDAP_CRD_NAME)["spec"],
+        ldap["spec"],
+        "the template must not alter the LDAP CRD"
+    );
+    assert_eq!(
+        crd["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
+    );
+
+    let docs = helm_template("rel", "ops", &["--set", "crds.keep=false"]);
+    let crd = crd_named(&docs, CRD_NAME);
+    assert!(crd["metadata"]["annotations"]["helm.sh/resource-policy"].is_null());
 
     let docs = helm_template("rel", "ops", &["--set", "crds.install=false"]);
     assert!(of_kind(&docs, "CustomResourceDefinition").is_empty());
@@ -644,11 +669,9 @@ fn kustomize_base_matches_the_chart_defaults() {
     let kust = kustomize("deploy/base");
     let helm = helm_template("infisical-oidc-operator", "infisical-oidc-operator", &[]);
     assert_same(&comparable(&kust), &comparable(&helm));
-    let crds: BTreeSet<&str> = of_kind(&kust, "CustomResourceDefinition")
-        .into_iter()
-        .map(name)
-        .collect();
-    assert_eq!(crds, BTreeSet::from([CRD_NAME, LDAP_CRD_NAME]));
+    crd_named(&kust, CRD_NAME);
+    crd_named(&kust, SAML_CRD_NAME);
+    crd_named(&kust, LDAP_CRD_NAME);
     assert_eq!(
         name(one(&kust, "Namespace")),
         "infisical-oidc-operator",
@@ -762,6 +785,9 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
         (GROUP, "oidcssoconfigs", ""),
         (GROUP, "oidcssoconfigs", "status"),
         (GROUP, "oidcssoconfigs", "finalizers"),
+        (GROUP, "samlssoconfigs", ""),
+        (GROUP, "samlssoconfigs", "status"),
+        (GROUP, "samlssoconfigs", "finalizers"),
         (GROUP, "ldapssoconfigs", ""),
         (GROUP, "ldapssoconfigs", "status"),
         (GROUP, "ldapssoconfigs", "finalizers"),
@@ -785,6 +811,7 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
         }
     }
     for (g, r) in [
+        ("", "configmaps"),
         ("", "pods"),
         ("apiextensions.k8s.io", "customresourcedefinitions"),
         ("rbac.authorization.k8s.io", "roles"),
@@ -960,7 +987,7 @@ fn a_crd_handed_to_the_release_is_managed_by_it_and_kept_on_uninstall() {
     let notes = helm(&kc, &["install", &release, chart, "--namespace", &ns]);
     assert!(!notes.contains("was already in the cluster"), "{notes}");
     let docs = release_manifest(&kc, &release, &ns);
-    assert_eq!(name(one(&docs, "CustomResourceDefinition")), CRD_NAME);
+    assert_eq!(name(crd_named(&docs, CRD_NAME)), CRD_NAME);
     helm(
         &kc,
         &[
@@ -975,7 +1002,7 @@ fn a_crd_handed_to_the_release_is_managed_by_it_and_kept_on_uninstall() {
         ],
     );
     let docs = release_manifest(&kc, &release, &ns);
-    assert_eq!(name(one(&docs, "CustomResourceDefinition")), CRD_NAME);
+    assert_eq!(name(crd_named(&docs, CRD_NAME)), CRD_NAME);
     assert_eq!(crd_owner(&kc), Some(format!("{ns}/{release}")));
     helm(&kc, &["uninstall", &release, "--namespace", &ns]);
     wait_crd_established(&kc);

@@ -11,16 +11,16 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::api::{err, json_resp};
+use crate::reply::{err, json_resp};
 use crate::state::{Control, Shared};
 use crate::types::*;
 
-fn ctl(sh: &Arc<Shared>) -> Control {
+pub(crate) fn ctl(sh: &Arc<Shared>) -> Control {
     Control { shared: sh.clone() }
 }
 
 #[allow(clippy::result_large_err)]
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
     let slice: &[u8] = if body.iter().all(|b| b.is_ascii_whitespace()) {
         b"{}"
     } else {
@@ -30,14 +30,18 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
         .map_err(|e| err(400, "BadRequest", format!("invalid control request: {e}")))
 }
 
+pub(crate) fn org_404(id: &str) -> Response {
+    err(
+        404,
+        "NotFound",
+        format!("Organization with ID '{id}' not found"),
+    )
+}
+
 fn state_or_404(c: &Control, id: &str) -> Response {
     match c.org_state(id) {
         Some(s) => json_resp(200, serde_json::to_value(s).unwrap_or(Value::Null)),
-        None => err(
-            404,
-            "NotFound",
-            format!("Organization with ID '{id}' not found"),
-        ),
+        None => org_404(id),
     }
 }
 

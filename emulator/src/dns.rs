@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use axum::response::Response;
 
-use crate::api::err;
+use crate::reply::err;
 use crate::types::HostAnswer;
 
 /// How long a system lookup may take before it counts as failed (Node's `dns.lookup` would

@@ -32,15 +32,14 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde_json::{Value, json};
 
-use crate::api::{self, Class, Meta, err};
 use crate::dns::{Guard, LOCAL_IPS_MSG, Lookup, NO_ADDRESS_MSG, USER_INFO_MSG, is_private_ip};
+use crate::rate_limit::{Class, rate_limit};
+use crate::reply::{self, Meta, err};
 use crate::state::{Shared, TOKEN_REVIEW_LOG_CAPACITY};
 use crate::tokens;
 use crate::types::{KubernetesAuthSeed, LoggedRequest, TokenReviewRecord};
 use crate::validate::{self, K8S_LOGIN_FIELDS};
 
-/// `TOKEN_REVIEW_TIMEOUT_MS` (the service's `AbortSignal.timeout` and axios `timeout`).
-pub(crate) const TOKEN_REVIEW_TIMEOUT_MS: u64 = 10_000;
 /// `TOKEN_REVIEW_MAX_RESPONSE_BYTES` (axios `maxContentLength`).
 const TOKEN_REVIEW_MAX_RESPONSE_BYTES: usize = 64 * 1024;
 const TOKEN_REVIEW_PATH: &str = "/apis/authentication.k8s.io/v1/tokenreviews";
@@ -1115,10 +1114,10 @@ pub(crate) fn check_review(
 pub(crate) async fn login(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let mut meta = Meta::default();
     let r = async {
-        let body = api::parse_body(&body)?;
-        api::rate_limit(&sh, Class::Write, "POST /api/v1/auth/kubernetes-auth/login")?;
+        let body = reply::parse_body(&body)?;
+        rate_limit(&sh, Class::Write, "POST /api/v1/auth/kubernetes-auth/login")?;
         let v = validate::parse_object(body.as_ref(), K8S_LOGIN_FIELDS)
-            .map_err(api::validation_failure)?;
+            .map_err(reply::validation_failure)?;
         let identity_id = v["identityId"].as_str().unwrap_or("");
         let jwt = v["jwt"].as_str().unwrap_or("").to_string();
         let org_slug = v
@@ -1196,7 +1195,7 @@ pub(crate) async fn login(State(sh): State<Arc<Shared>>, body: Bytes) -> Respons
                     json!({"kubernetes": {"namespace": namespace, "name": name}}),
                 );
                 // The router answers the configured TTL, not the issued lifetime.
-                Ok(api::token_response(
+                Ok(reply::token_response(
                     token,
                     auth.access_token_ttl,
                     auth.access_token_max_ttl,
@@ -1265,7 +1264,7 @@ pub(crate) async fn login(State(sh): State<Arc<Shared>>, body: Bytes) -> Respons
                 identity_id: Some(identity.id.clone()),
                 org_id: Some(identity.org_id.clone()),
                 status: review.status.unwrap_or(0),
-                body: Some(crate::server::redact(&review.body)),
+                body: Some(crate::redact::redact(&review.body)),
                 user_agent: None,
                 at_unix_micros: 0,
             });
@@ -1273,7 +1272,7 @@ pub(crate) async fn login(State(sh): State<Arc<Shared>>, body: Bytes) -> Respons
         answer.map_err(|f| f.response())
     }
     .await;
-    api::finish(r, meta)
+    reply::finish(r, meta)
 }
 
 #[cfg(test)]

@@ -16,13 +16,28 @@
 //! # Ok(()) }
 //! ```
 
-mod api;
+mod auth;
+mod clock;
 mod control_http;
+mod control_sso;
+mod control_sso_http;
 mod dns;
+mod identity_api;
 mod jwt;
 mod k8s;
+mod ldap;
+mod ldap_bind;
+mod ldap_defaults;
+mod oidc;
+mod org_lookup;
+mod random;
+mod rate_limit;
+mod redact;
+mod reply;
 mod reqlog;
+mod saml;
 mod server;
+mod sso_types;
 mod state;
 mod tokens;
 mod types;
@@ -35,6 +50,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use reqlog::RequestIter;
+pub use sso_types::*;
 pub use state::Control;
 pub use types::*;
 

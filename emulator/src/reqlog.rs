@@ -32,7 +32,7 @@ impl RequestLog {
     pub fn push(&mut self, mut entry: LoggedRequest) {
         entry.seq = self.next_seq;
         if entry.at_unix_micros == 0 {
-            entry.at_unix_micros = crate::state::unix_micros();
+            entry.at_unix_micros = crate::clock::unix_micros();
         }
         self.next_seq += 1;
         if self.capacity == 0 {

@@ -17,10 +17,12 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::api::{self, Meta, error_body, json_resp};
-use crate::control_http;
+use crate::redact::redact;
+use crate::reply::{Meta, error_body, json_resp, not_found};
 use crate::state::{Inner, Shared};
 use crate::types::{Fault, FaultKind, LoggedRequest, TlsFiles};
+use crate::{control_http, control_sso_http};
+use crate::{identity_api, k8s, ldap, oidc, saml};
 
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -38,36 +40,51 @@ impl std::error::Error for Abort {}
 
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/api/status", get(api::status))
+        .route("/api/status", get(identity_api::status))
         .route(
             "/api/v1/auth/universal-auth/login",
-            post(api::login).fallback(api::not_found),
+            post(identity_api::login).fallback(not_found),
         )
         .route(
             "/api/v1/auth/kubernetes-auth/login",
-            post(crate::k8s::login).fallback(api::not_found),
+            post(k8s::login).fallback(not_found),
         )
         .route(
             "/api/v1/auth/token/renew",
-            post(api::renew).fallback(api::not_found),
+            post(identity_api::renew).fallback(not_found),
         )
         .route(
             "/api/v1/auth/token/revoke",
-            post(api::revoke).fallback(api::not_found),
+            post(identity_api::revoke).fallback(not_found),
         )
         .route(
             "/api/v1/identities/details",
-            get(api::identity_details).fallback(api::not_found),
+            get(identity_api::identity_details).fallback(not_found),
         )
         .route(
             "/api/v1/sso/oidc/config",
-            get(api::oidc_get)
-                .post(api::oidc_post)
-                .patch(api::oidc_patch)
-                .fallback(api::not_found),
+            get(oidc::get)
+                .post(oidc::post)
+                .patch(oidc::patch)
+                .fallback(not_found),
+        )
+        .route(
+            "/api/v1/sso/config",
+            get(saml::get)
+                .post(saml::post)
+                .patch(saml::patch)
+                .fallback(not_found),
+        )
+        .route(
+            "/api/v1/ldap/config",
+            get(ldap::get)
+                .post(ldap::post)
+                .patch(ldap::patch)
+                .fallback(not_found),
         )
         .merge(control_http::router())
-        .fallback(api::not_found)
+        .merge(control_sso_http::router())
+        .fallback(not_found)
         .with_state(shared)
 }
 
@@ -108,33 +125,6 @@ fn take_fault(inner: &mut Inner, method: &Method, path: &str) -> Option<FaultKin
         inner.faults.remove(idx);
     }
     Some(kind)
-}
-
-fn is_sensitive_key(k: &str) -> bool {
-    let k = k.to_ascii_lowercase();
-    k.contains("secret")
-        || k.contains("token")
-        || k.contains("password")
-        || k == "authorization"
-        || k.ends_with("jwt")
-}
-
-pub(crate) fn redact(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    if is_sensitive_key(k) && !v.is_null() {
-                        (k.clone(), Value::String("[REDACTED]".into()))
-                    } else {
-                        (k.clone(), redact(v))
-                    }
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
-        other => other.clone(),
-    }
 }
 
 fn fault_status_response(status: u16, body: Option<Value>) -> Response {
@@ -178,7 +168,7 @@ async fn handle(
         };
         return Ok(resp);
     }
-    let arrived = crate::state::unix_micros();
+    let arrived = crate::clock::unix_micros();
     let method = req.method().clone();
     let path_q = req
         .uri()

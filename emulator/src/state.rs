@@ -2,45 +2,18 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rand::Rng;
-use rand::distr::Alphanumeric;
 use serde_json::{Map, Value, json};
 
+use crate::clock::now_secs;
 use crate::dns::Guard;
+use crate::random::random_hex;
 use crate::reqlog::{RequestIter, RequestLog};
+use crate::sso_types::{ConfigCalls, LdapConfigState, SamlConfigState};
 use crate::types::*;
 use crate::{jwt, tokens};
-
-pub(crate) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-pub(crate) fn unix_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
-
-pub(crate) fn random_alnum(n: usize) -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(n)
-        .map(char::from)
-        .collect()
-}
-
-pub(crate) fn random_hex(bytes: usize) -> String {
-    let mut rng = rand::rng();
-    (0..bytes)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
-}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Org {
@@ -50,9 +23,17 @@ pub(crate) struct Org {
     pub plan_oidc_sso: bool,
     pub smtp_ok: bool,
     pub google_sso_enforced: bool,
+    pub plan_saml_sso: bool,
+    pub plan_ldap: bool,
+    pub plan_groups: bool,
     pub auth_enforced: bool,
     pub scim_enabled: bool,
-    /// Stored config: GET-shape keys plus `lastUsed`.
+    pub saml: Option<SamlConfigState>,
+    pub ldap: Option<LdapConfigState>,
+    pub saml_calls: ConfigCalls,
+    pub ldap_calls: ConfigCalls,
+    pub ldap_binds: u64,
+    /// Stored OIDC config: GET-shape keys plus `lastUsed`.
     pub config: Option<Map<String, Value>>,
     pub posts: u64,
     pub patches: u64,
@@ -138,6 +119,10 @@ pub(crate) struct Inner {
     /// Deadline of one TokenReview (Infisical's `TOKEN_REVIEW_TIMEOUT_MS`, 10 s).
     pub token_review_timeout: Duration,
 }
+
+/// Infisical's `TOKEN_REVIEW_TIMEOUT_MS` (the Kubernetes Auth service's `AbortSignal.timeout` and
+/// axios `timeout`): the default deadline of one TokenReview.
+pub(crate) const TOKEN_REVIEW_TIMEOUT_MS: u64 = 10_000;
 
 /// TokenReview records kept (the oldest are dropped).
 pub(crate) const TOKEN_REVIEW_LOG_CAPACITY: usize = 1000;
@@ -266,7 +251,7 @@ impl Shared {
                 since_sweep: 0,
                 token_reviews: VecDeque::new(),
                 token_reviews_sent: 0,
-                token_review_timeout: Duration::from_millis(crate::k8s::TOKEN_REVIEW_TIMEOUT_MS),
+                token_review_timeout: Duration::from_millis(TOKEN_REVIEW_TIMEOUT_MS),
             }),
             jwt_key: key,
         });
@@ -440,8 +425,16 @@ impl Control {
                 plan_oidc_sso: org.plan_oidc_sso,
                 smtp_ok: org.smtp_ok,
                 google_sso_enforced: org.google_sso_enforced,
+                plan_saml_sso: org.plan_saml_sso,
+                plan_ldap: org.plan_ldap,
+                plan_groups: org.plan_groups,
                 auth_enforced: existing.as_ref().is_some_and(|o| o.auth_enforced),
                 scim_enabled: existing.as_ref().is_some_and(|o| o.scim_enabled),
+                saml: existing.as_ref().and_then(|o| o.saml.clone()),
+                ldap: existing.as_ref().and_then(|o| o.ldap.clone()),
+                saml_calls: ConfigCalls::default(),
+                ldap_calls: ConfigCalls::default(),
+                ldap_binds: 0,
                 config: existing.and_then(|o| o.config),
                 posts: 0,
                 patches: 0,
@@ -599,6 +592,15 @@ impl Control {
             }
             if let Some(v) = flags.google_sso_enforced {
                 org.google_sso_enforced = v;
+            }
+            if let Some(v) = flags.plan_saml_sso {
+                org.plan_saml_sso = v;
+            }
+            if let Some(v) = flags.plan_ldap {
+                org.plan_ldap = v;
+            }
+            if let Some(v) = flags.plan_groups {
+                org.plan_groups = v;
             }
             if let Some(v) = flags.auth_enforced {
                 org.auth_enforced = v;
@@ -937,9 +939,4 @@ impl Control {
             request_log_capacity: inner.requests.stats().capacity,
         }
     }
-}
-
-/// For lockout expiry arithmetic.
-pub(crate) fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
 }

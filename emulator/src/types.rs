@@ -315,6 +315,12 @@ pub struct OrgSeed {
     pub smtp_ok: bool,
     /// `org.googleSsoAuthEnforced`. Default `false`.
     pub google_sso_enforced: bool,
+    /// Licence flag `plan.samlSSO`. Default `true`.
+    pub plan_saml_sso: bool,
+    /// Licence flag `plan.ldap`. Default `true`.
+    pub plan_ldap: bool,
+    /// Licence flag `plan.groups` (SAML group sync). Default `true`.
+    pub plan_groups: bool,
 }
 
 impl Default for OrgSeed {
@@ -326,12 +332,24 @@ impl Default for OrgSeed {
             plan_oidc_sso: true,
             smtp_ok: true,
             google_sso_enforced: false,
+            plan_saml_sso: true,
+            plan_ldap: true,
+            plan_groups: true,
         }
     }
 }
 
 pub(crate) fn default_permissions() -> Vec<String> {
-    vec!["read".into(), "create".into(), "edit".into()]
+    [
+        "read",
+        "create",
+        "edit",
+        "ldap:read",
+        "ldap:create",
+        "ldap:edit",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// A machine identity with Universal Auth attached.
@@ -344,8 +362,9 @@ pub struct IdentitySeed {
     pub client_id: Option<String>,
     /// Universal Auth client secret; random when `None`.
     pub client_secret: Option<String>,
-    /// Org permissions on subject `sso`: any of `read`, `create`, `edit`, `delete`.
-    /// Default `read`, `create`, `edit`.
+    /// Org permissions: an action (`read`, `create`, `edit`, `delete`) on subject `sso` (OIDC
+    /// and SAML), written bare or as `sso:<action>`; on subject `ldap` as `ldap:<action>`.
+    /// Default `read`, `create`, `edit`, `ldap:read`, `ldap:create`, `ldap:edit`.
     pub permissions: Vec<String>,
     /// Access token TTL in seconds (0 = non-expiring). Default 2592000.
     pub access_token_ttl: u64,
@@ -467,6 +486,9 @@ pub struct OrgFlags {
     pub plan_oidc_sso: Option<bool>,
     pub smtp_ok: Option<bool>,
     pub google_sso_enforced: Option<bool>,
+    pub plan_saml_sso: Option<bool>,
+    pub plan_ldap: Option<bool>,
+    pub plan_groups: Option<bool>,
     pub auth_enforced: Option<bool>,
     pub scim_enabled: Option<bool>,
 }

@@ -178,7 +178,7 @@ pub trait SsoResource:
 macro_rules! sso_resource {
     ($resource:ty, $spec:ty, $status:ty) => {
         impl ::std::ops::Deref for $spec {
-            type Target = $crate::api::CommonSpec;
+            type Target = $crate::api::common::CommonSpec;
             fn deref(&self) -> &Self::Target {
                 &self.common
             }
@@ -189,7 +189,7 @@ macro_rules! sso_resource {
             }
         }
         impl ::std::ops::Deref for $status {
-            type Target = $crate::api::CommonStatus;
+            type Target = $crate::api::common::CommonStatus;
             fn deref(&self) -> &Self::Target {
                 &self.common
             }
@@ -199,7 +199,7 @@ macro_rules! sso_resource {
                 &mut self.common
             }
         }
-        impl $crate::api::SsoResource for $resource {
+        impl $crate::api::common::SsoResource for $resource {
             type Spec = $spec;
             type Status = $status;
             fn spec(&self) -> &$spec {

@@ -12,6 +12,8 @@ pub const STALLED: &str = "Stalled";
 /// Present (True) while the static access token expires within the warning period; its reason
 /// is the same word.
 pub const TOKEN_EXPIRING: &str = super::reasons::TOKEN_EXPIRING;
+/// SAML: the identity provider's certificate expires soon (or has expired).
+pub const IDP_CERTIFICATE_EXPIRING: &str = super::reasons::IDP_CERTIFICATE_EXPIRING;
 
 /// Where a resource stands after a pass.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,6 +4,7 @@ mod common;
 pub mod conditions;
 mod ldap;
 mod ldap_status;
+mod oidc;
 pub mod reasons;
 mod saml;
 mod spec;
@@ -12,9 +13,10 @@ mod status;
 pub use common::{CommonSpec, CommonStatus, SsoResource};
 pub use ldap::*;
 pub use ldap_status::LdapSsoConfigStatus;
+pub use oidc::*;
 pub use saml::*;
 pub use spec::*;
-pub use status::{Drift, EnforcementReset, OidcSsoConfigStatus, Plan as PlannedChange};
+pub use status::{Drift, EnforcementReset, Plan as PlannedChange};
 
 /// Finalizer that holds a resource until its deletion policy has run.
 pub const FINALIZER: &str = "oidc.infisical-operator.io/finalizer";

@@ -44,6 +44,8 @@ pub const LDAP_UNREACHABLE: &str = "LdapUnreachable";
 pub const LDAP_TLS_FAILED: &str = "LdapTlsFailed";
 /// The LDAP preflight: a search base does not exist or cannot be read.
 pub const LDAP_SEARCH_BASE_NOT_FOUND: &str = "LdapSearchBaseNotFound";
+pub const IDP_CERTIFICATE_INVALID: &str = "IdpCertificateInvalid";
+pub const IDP_CERTIFICATE_EXPIRED: &str = "IdpCertificateExpired";
 pub const MALFORMED_RESOURCE: &str = "MalformedResource";
 pub const PLAN_RESTRICTED: &str = "PlanRestricted";
 pub const LOGIN_LOCKED: &str = "LoginLocked";
@@ -76,6 +78,8 @@ pub const DRIFT_DETECTED: &str = "DriftDetected";
 pub const SSO_ENFORCEMENT_RESET: &str = "SsoEnforcementReset";
 /// Also the reason of the `TokenExpiring` condition.
 pub const TOKEN_EXPIRING: &str = "TokenExpiring";
+/// Also the reason of the `IdpCertificateExpiring` condition (SAML).
+pub const IDP_CERTIFICATE_EXPIRING: &str = "IdpCertificateExpiring";
 
 /// Every reason the `Ready` condition (and `Reconciling` or `Stalled` beside it) can carry.
 pub const READY_REASONS: &[&str] = &[
@@ -106,6 +110,8 @@ pub const READY_REASONS: &[&str] = &[
     LDAP_UNREACHABLE,
     LDAP_TLS_FAILED,
     LDAP_SEARCH_BASE_NOT_FOUND,
+    IDP_CERTIFICATE_INVALID,
+    IDP_CERTIFICATE_EXPIRED,
     MALFORMED_RESOURCE,
     PLAN_RESTRICTED,
     LOGIN_LOCKED,
@@ -141,4 +147,5 @@ pub const EVENT_REASONS: &[&str] = &[
     DRIFT_DETECTED,
     SSO_ENFORCEMENT_RESET,
     TOKEN_EXPIRING,
+    IDP_CERTIFICATE_EXPIRING,
 ];

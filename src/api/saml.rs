@@ -186,7 +186,11 @@ pub struct SamlSsoConfigStatus {
     /// Whether Infisical syncs groups at login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_group_sync: Option<bool>,
-    /// When the identity provider's certificate sent to Infisical expires (its notAfter).
+    /// SHA-256 fingerprint (hex, of the DER) of the identity provider's certificate Infisical
+    /// holds, as `openssl x509 -noout -fingerprint -sha256` shows it (without colons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_fingerprint: Option<String>,
+    /// When that certificate expires (its notAfter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_not_after: Option<String>,
 }

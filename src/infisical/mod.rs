@@ -8,6 +8,7 @@ mod ldap_calls;
 pub mod ldap_wire;
 mod limiter;
 mod refusals;
+mod saml;
 mod secret;
 mod tokens;
 pub mod wire;
@@ -174,27 +175,29 @@ impl Infisical {
         connection: &Connection,
         organization_id: &str,
     ) -> Result<Option<OidcConfig>> {
-        let path = format!(
-            "/api/v1/sso/oidc/config?organizationId={}",
-            urlencode(organization_id)
-        );
+        self.read_config(connection, "oidc-config-get", OIDC_CONFIG, organization_id)
+            .await
+    }
+
+    /// The organisation's configuration at `route` (`…/config`), or `None` when it has none.
+    async fn read_config<T: serde::de::DeserializeOwned>(
+        &self,
+        connection: &Connection,
+        endpoint: &'static str,
+        route: &str,
+        organization_id: &str,
+    ) -> Result<Option<T>> {
+        let path = format!("{route}?organizationId={}", urlencode(organization_id));
         let priority = connection.priority;
         self.authorised(connection, |host, token| {
             let path = path.clone();
             async move {
                 match host
-                    .send::<()>(
-                        priority,
-                        "oidc-config-get",
-                        Method::GET,
-                        &path,
-                        Some(&token),
-                        None,
-                    )
+                    .send::<()>(priority, endpoint, Method::GET, &path, Some(&token), None)
                     .await
                 {
                     Ok(answer) => answer.json().map(Some),
-                    // On this route Infisical's NotFound means "no configuration" (its
+                    // On these routes Infisical's NotFound means "no configuration" (its
                     // message has changed before; its error name has not). Answers without
                     // Infisical's envelope never get here: they are NotInfisical.
                     Err(Error::Infisical(api)) if api.status == 404 && api.error == "NotFound" => {
@@ -212,9 +215,15 @@ impl Infisical {
         connection: &Connection,
         body: &CreateOidcConfig,
     ) -> Result<OidcConfigSummary> {
-        self.write_config(connection, "oidc-config-create", Method::POST, body)
-            .await?
-            .json()
+        self.write_config(
+            connection,
+            "oidc-config-create",
+            Method::POST,
+            OIDC_CONFIG,
+            body,
+        )
+        .await?
+        .json()
     }
 
     /// Applies a partial update. `None` when Infisical answered with an empty body (no config).
@@ -224,7 +233,13 @@ impl Infisical {
         body: &UpdateOidcConfig,
     ) -> Result<Option<OidcConfigSummary>> {
         let answer = self
-            .write_config(connection, "oidc-config-update", Method::PATCH, body)
+            .write_config(
+                connection,
+                "oidc-config-update",
+                Method::PATCH,
+                OIDC_CONFIG,
+                body,
+            )
             .await?;
         if answer.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
@@ -238,26 +253,23 @@ impl Infisical {
         connection: &Connection,
         endpoint: &'static str,
         method: Method,
+        route: &'static str,
         body: &B,
     ) -> Result<http::Answer> {
         let priority = connection.priority;
         self.authorised(connection, |host, token| {
             let method = method.clone();
             async move {
-                host.send(
-                    priority,
-                    endpoint,
-                    method,
-                    "/api/v1/sso/oidc/config",
-                    Some(&token),
-                    Some(body),
-                )
-                .await
+                host.send(priority, endpoint, method, route, Some(&token), Some(body))
+                    .await
             }
         })
         .await
     }
 }
+
+/// OIDC's configuration route.
+const OIDC_CONFIG: &str = "/api/v1/sso/oidc/config";
 
 fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()

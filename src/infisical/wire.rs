@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod saml;
+
 use super::secret::SecretString;
 
 /// `POST /api/v1/sso/oidc/config`. Every field is sent, unused strings as `""`, so the stored

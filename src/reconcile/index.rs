@@ -415,9 +415,13 @@ mod tests {
         let index = Index::default();
         let mut guard = resource("a", "one", ORG, "s");
         if let Ok(r) = &mut guard.0 {
-            let mut status = crate::api::OidcSsoConfigStatus::default();
-            status.id = Some("cfg".into());
-            r.status = Some(status);
+            r.status = Some(crate::api::OidcSsoConfigStatus {
+                common: crate::api::CommonStatus {
+                    id: Some("cfg".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            });
         }
         let expected = Claimant::of(guard.0.as_ref().unwrap());
         index.apply(&Event::Apply(guard));

@@ -16,7 +16,7 @@
 //!
 //! What the controller calls is `entry` (panic isolation, malformed objects, deletion). The
 //! kind-specific parts (wire types, validation, diff, preflight) are the `kind::SsoKind` seam;
-//! OIDC, its first kind, is `oidc`.
+//! OIDC, its first kind, is `oidc`; SAML, the second, `saml`.
 
 pub mod apply;
 pub mod cached;
@@ -46,6 +46,7 @@ pub mod references;
 pub mod report;
 pub mod resume;
 pub mod retry;
+pub mod saml;
 pub mod settings;
 pub mod status;
 pub mod validate;

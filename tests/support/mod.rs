@@ -373,31 +373,32 @@ pub async fn kube_client() -> Client {
     client
 }
 
-/// Applies every kind's generated CRD with server-side apply (so a stale CRD left by an earlier
-/// run is replaced) and waits until each is served.
+/// Applies the generated CRDs (every kind's) with server-side apply (so a stale CRD left by an
+/// earlier run is replaced) and waits until they are served.
 pub async fn install_crd(client: &Client) {
-    use infisical_oidc_operator::api::LdapSsoConfig;
-    install_one_crd(client, OidcSsoConfig::crd()).await;
-    install_one_crd(client, LdapSsoConfig::crd()).await;
-}
-
-async fn install_one_crd(client: &Client, crd: CustomResourceDefinition) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let name = crd.metadata.name.clone().unwrap();
-    crds.patch(
-        &name,
-        &PatchParams::apply("infisical-oidc-operator-tests").force(),
-        &Patch::Apply(&crd),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("applying the CRD {name}: {e}"));
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        await_condition(crds, &name, conditions::is_crd_established()),
-    )
-    .await
-    .expect("CRD established in time")
-    .unwrap();
+    use infisical_oidc_operator::api::{LdapSsoConfig, SamlSsoConfig};
+    for crd in [
+        OidcSsoConfig::crd(),
+        SamlSsoConfig::crd(),
+        LdapSsoConfig::crd(),
+    ] {
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        let name = crd.metadata.name.clone().unwrap();
+        crds.patch(
+            &name,
+            &PatchParams::apply("infisical-oidc-operator-tests").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("applying the CRD: {e}"));
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            await_condition(crds, &name, conditions::is_crd_established()),
+        )
+        .await
+        .expect("CRD established in time")
+        .unwrap();
+    }
 }
 
 pub struct Operator {

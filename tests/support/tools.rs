@@ -29,6 +29,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_yaml::Value;
 
 pub const CRD_NAME: &str = "oidcssoconfigs.oidc.infisical-operator.io";
+/// The second kind's CRD.
+pub const SAML_CRD_NAME: &str = "samlssoconfigs.oidc.infisical-operator.io";
+pub const LDAP_CRD_NAME: &str = "ldapssoconfigs.oidc.infisical-operator.io";
+
+/// The CRD named `crd_name` among `docs` (the chart and the bases carry one per kind).
+pub fn crd_named<'a>(docs: &'a [Value], crd_name: &str) -> &'a Value {
+    let found: Vec<&Value> = of_kind(docs, "CustomResourceDefinition")
+        .into_iter()
+        .filter(|d| d["metadata"]["name"].as_str() == Some(crd_name))
+        .collect();
+    assert_eq!(found.len(), 1, "expected exactly one CRD {crd_name}");
+    found[0]
+}
 
 pub fn chart_dir() -> PathBuf {
     repo().join("charts/infisical-oidc-operator")
@@ -233,12 +246,13 @@ pub fn dry_run_then_apply(kubeconfig: &Path, docs: &[Value]) {
     apply_docs(kubeconfig, docs, &[]);
 }
 
-/// The LdapSsoConfig CRD's name.
-pub const LDAP_CRD_NAME: &str = "ldapssoconfigs.oidc.infisical-operator.io";
-
-/// Makes sure every kind's CRD from `crds/` is installed and Established.
+/// Makes sure the CRDs from `crds/` (one per kind) are installed and Established.
 pub fn ensure_crd(kubeconfig: &Path) {
-    for file in ["crds/oidcssoconfigs.yaml", "crds/ldapssoconfigs.yaml"] {
+    for file in [
+        "crds/oidcssoconfigs.yaml",
+        "crds/samlssoconfigs.yaml",
+        "crds/ldapssoconfigs.yaml",
+    ] {
         let text = std::fs::read_to_string(repo().join(file)).unwrap();
         apply_text(kubeconfig, &text, &[]);
     }
@@ -246,14 +260,14 @@ pub fn ensure_crd(kubeconfig: &Path) {
 }
 
 pub fn wait_crd_established(kubeconfig: &Path) {
-    for name in [CRD_NAME, LDAP_CRD_NAME] {
-        run(kubectl(kubeconfig).args([
-            "wait",
-            "--for=condition=Established",
-            &format!("crd/{name}"),
-            "--timeout=60s",
-        ]));
-    }
+    run(kubectl(kubeconfig).args([
+        "wait",
+        "--for=condition=Established",
+        &format!("crd/{CRD_NAME}"),
+        &format!("crd/{SAML_CRD_NAME}"),
+        &format!("crd/{LDAP_CRD_NAME}"),
+        "--timeout=60s",
+    ]));
 }
 
 /// Writes a copy of `kubeconfig` whose current user impersonates the ServiceAccount

@@ -70,22 +70,41 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/*
 The operator's permissions, shared by the ClusterRole (cluster mode) and each Role (namespaced mode).
 Secrets are read-only: get for the referenced Secrets, list/watch for the metadata-only watch that
-re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no Secret writes.
+re-triggers a reconcile when one changes; ConfigMaps get only. No create/delete on the kinds, no Secret writes.
 */}}
 {{- define "infisical-oidc-operator.rules" -}}
 - apiGroups: ["oidc.infisical-operator.io"]
-  resources: ["oidcssoconfigs", "ldapssoconfigs"]
+  resources: ["oidcssoconfigs"]
   verbs: ["get", "list", "watch", "patch", "update"]
 - apiGroups: ["oidc.infisical-operator.io"]
-  resources: ["oidcssoconfigs/status", "ldapssoconfigs/status"]
+  resources: ["oidcssoconfigs/status"]
   verbs: ["get", "patch", "update"]
 - apiGroups: ["oidc.infisical-operator.io"]
-  resources: ["oidcssoconfigs/finalizers", "ldapssoconfigs/finalizers"]
+  resources: ["oidcssoconfigs/finalizers"]
+  verbs: ["update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["samlssoconfigs"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["samlssoconfigs/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["samlssoconfigs/finalizers"]
+  verbs: ["update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["ldapssoconfigs"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["ldapssoconfigs/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["ldapssoconfigs/finalizers"]
   verbs: ["update"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
-# A certificate a spec takes from a ConfigMap (LdapSsoConfig's caCertificateRef), read each pass.
+# A SamlSsoConfig's certRef or an LdapSsoConfig's caCertificateRef may name a ConfigMap: read
+# when a pass runs, never watched.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get"]
@@ -110,29 +129,18 @@ re-triggers a reconcile when one changes. No create/delete on OidcSsoConfigs, no
 {{- end }}
 
 {{/*
-Non-empty when the chart renders the CRD named `name` (with `root` the chart's context):
-crds.install, and the CRD is not in the cluster yet or is this release's already. A CRD put there
-another way (kubectl apply -f crds/, the kustomize base, another release) is left to whoever put
-it there, instead of failing the install on Helm's ownership check. `lookup` finds nothing under
-`helm template`, which therefore renders it.
+Non-empty when the chart renders the CRD `.name` (called with `dict "root" $ "name" ...`):
+crds.install, and the CRD is not in the cluster yet or
+is this release's already. A CRD put there another way (kubectl apply -f crds/, the kustomize
+base, another release) is left to whoever put it there, instead of failing the install on
+Helm's ownership check. `lookup` finds nothing under `helm template`, which therefore renders it.
 */}}
-{{- define "infisical-oidc-operator.rendersCrdNamed" -}}
-{{- $root := .root }}
-{{- if $root.Values.crds.install }}
+{{- define "infisical-oidc-operator.rendersCrd" -}}
+{{- if .root.Values.crds.install }}
 {{- $existing := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name }}
 {{- $annotations := dig "metadata" "annotations" (dict) $existing }}
 {{- $release := get $annotations "meta.helm.sh/release-name" }}
 {{- $namespace := get $annotations "meta.helm.sh/release-namespace" }}
-{{- if or (not $existing) (and (eq $release $root.Release.Name) (eq $namespace $root.Release.Namespace)) }}true{{ end }}
+{{- if or (not $existing) (and (eq $release .root.Release.Name) (eq $namespace .root.Release.Namespace)) }}true{{ end }}
 {{- end }}
-{{- end }}
-
-{{/* The same, for the OidcSsoConfig CRD (what NOTES.txt reports on). */}}
-{{- define "infisical-oidc-operator.rendersCrd" -}}
-{{- include "infisical-oidc-operator.rendersCrdNamed" (dict "root" . "name" "oidcssoconfigs.oidc.infisical-operator.io") }}
-{{- end }}
-
-{{/* Each kind's CRD: the chart file crdgen writes, and the CRD's name. */}}
-{{- define "infisical-oidc-operator.crdFiles" -}}
-{"oidcssoconfigs.yaml": "oidcssoconfigs.oidc.infisical-operator.io", "ldapssoconfigs.yaml": "ldapssoconfigs.oidc.infisical-operator.io"}
 {{- end }}

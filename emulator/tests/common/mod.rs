@@ -137,6 +137,22 @@ impl Env {
     }
 }
 
+/// An API request with a bearer token and an optional JSON body.
+pub async fn send(
+    e: &Env,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut r = e.http.request(method, e.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    body_of(r.send().await.expect("send")).await
+}
+
 /// Assert an Infisical error envelope.
 pub fn assert_err(got: &(u16, Value), status: u16, error: &str, message: &str) {
     let (s, v) = got;
