@@ -811,7 +811,6 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
         }
     }
     for (g, r) in [
-        ("", "configmaps"),
         ("", "pods"),
         ("apiextensions.k8s.io", "customresourcedefinitions"),
         ("rbac.authorization.k8s.io", "roles"),
