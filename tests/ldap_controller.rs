@@ -301,3 +301,78 @@ async fn an_edit_a_rotation_and_drift_each_patch_their_field_and_delete_deactiva
     operator.stop().await;
     cleanup(env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_organisation_has_one_ldap_resource_beside_its_oidc_one() {
+    let dir = Directory::start();
+    let env = TestEnv::new("ldap-owner").await;
+    env.emulator
+        .control()
+        .set_allow_internal_ip_connections(true);
+    env.put_secret("ldap-bind", &[("password", dir.bind_password())])
+        .await;
+    let operator = env.start_operator();
+    // OIDC and LDAP configurations of one organisation are different things in Infisical: both
+    // are managed, neither claims the other's.
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    apply(&env, "corp-ldap", spec(&env, &dir)).await;
+    env.wait_ready("acme-sso").await;
+    wait_ready(&env, "corp-ldap", "True", "Synced").await;
+    // A second LdapSsoConfig for the organisation: a conflict, and it never calls Infisical.
+    apply(&env, "corp-ldap-2", spec(&env, &dir)).await;
+    let second = wait_ready(&env, "corp-ldap-2", "False", "OwnershipConflict").await;
+    let message = second
+        .status
+        .unwrap()
+        .condition("Ready")
+        .unwrap()
+        .message
+        .clone();
+    assert!(message.contains("corp-ldap"), "{message}");
+    let state = env.emulator.control().sso_state(&env.org_id).unwrap();
+    assert_eq!((state.ldap_calls.posts, state.ldap_calls.patches), (1, 0));
+    operator.stop().await;
+    cleanup(env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_plans_without_writing_and_an_existing_configuration_needs_adopt() {
+    let dir = Directory::start();
+    let env = TestEnv::new("ldap-observe").await;
+    let control = env.emulator.control();
+    control.set_allow_internal_ip_connections(true);
+    env.put_secret("ldap-bind", &[("password", dir.bind_password())])
+        .await;
+    let operator = env.start_operator();
+    let mut desired = spec(&env, &dir);
+    desired["managementPolicy"] = json!("Observe");
+    apply(&env, "corp-ldap", desired.clone()).await;
+    let observed = wait_ready(&env, "corp-ldap", "False", "WouldCreate").await;
+    assert_eq!(
+        observed.status.unwrap().plan.clone().map(|p| p.action),
+        Some("Create".to_string())
+    );
+    let state = control.sso_state(&env.org_id).unwrap();
+    assert_eq!((state.ldap_calls.posts, state.ldap_calls.patches), (0, 0));
+
+    // Someone configured LDAP in Infisical meanwhile: Manage will not take it over by itself.
+    assert!(control.put_ldap_config_out_of_band(
+        &env.org_id,
+        json!({"isActive": true, "url": dir.url, "bindDN": dir.bind_dn,
+               "bindPass": dir.bind_password(), "searchBase": support::ldap::PEOPLE_DN})
+    ));
+    desired["managementPolicy"] = json!("Manage");
+    apply(&env, "corp-ldap", desired.clone()).await;
+    wait_ready(&env, "corp-ldap", "False", "AdoptionRequired").await;
+    desired["adoptionPolicy"] = json!("Adopt");
+    apply(&env, "corp-ldap", desired).await;
+    wait_ready(&env, "corp-ldap", "True", "Synced").await;
+    let state = control.sso_state(&env.org_id).unwrap();
+    assert_eq!(state.ldap_calls.posts, 0, "adopted, not created");
+    assert_eq!(state.ldap_calls.patches, 1);
+    let stored = state.ldap.unwrap();
+    assert_eq!(stored.group_search_base, support::ldap::GROUPS_DN);
+    assert_eq!(stored.ca_cert, dir.ca_pem.trim());
+    operator.stop().await;
+    cleanup(env).await;
+}
