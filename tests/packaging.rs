@@ -819,7 +819,10 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
             out.push((Access::new(v, g, r, sub, ns), allowed));
         }
     }
+    // ConfigMaps are granted `get` (a SamlSsoConfig's certRef, an LdapSsoConfig's caCertificateRef),
+    // nothing more: see the table.
     for (g, r) in [
+        ("", "persistentvolumeclaims"),
         ("", "pods"),
         ("apiextensions.k8s.io", "customresourcedefinitions"),
         ("rbac.authorization.k8s.io", "roles"),
