@@ -31,8 +31,16 @@ fn expected_operator_rules() -> BTreeSet<(String, String, String)> {
         ),
         (GROUP, "samlssoconfigs/status", &["get", "patch", "update"]),
         (GROUP, "samlssoconfigs/finalizers", &["update"]),
+        (
+            GROUP,
+            "ldapssoconfigs",
+            &["get", "list", "watch", "patch", "update"],
+        ),
+        (GROUP, "ldapssoconfigs/status", &["get", "patch", "update"]),
+        (GROUP, "ldapssoconfigs/finalizers", &["update"]),
         ("", "secrets", &["get", "list", "watch"]),
-        // A SamlSsoConfig's certRef may name a ConfigMap: read, never watched.
+        // A SamlSsoConfig's certRef or an LdapSsoConfig's caCertificateRef may name a ConfigMap:
+        // read, never watched.
         ("", "configmaps", &["get"]),
         ("events.k8s.io", "events", &["create", "patch"]),
         // list: to find whether a create's Created Event was already recorded before a crash.
@@ -242,9 +250,12 @@ fn cluster_mode_aggregates_read_and_write_access_into_the_default_user_roles() {
         );
     }
     assert!(
-        rule_triples(edit)
-            .iter()
-            .all(|(_, r, _)| r == "oidcssoconfigs" || r == "samlssoconfigs"),
+        rule_triples(edit).iter().all(|(_, r, _)| [
+            "oidcssoconfigs",
+            "samlssoconfigs",
+            "ldapssoconfigs"
+        ]
+        .contains(&r.as_str())),
         "edit must not grant status or finalizers writes"
     );
 
@@ -462,7 +473,7 @@ fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() 
     let docs = helm_template("rel", "ops", &[]);
     assert_eq!(
         of_kind(&docs, "CustomResourceDefinition").len(),
-        2,
+        3,
         "one per kind"
     );
     let crd = crd_named(&docs, CRD_NAME);
@@ -478,6 +489,15 @@ fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() 
         crd_named(&docs, SAML_CRD_NAME)["spec"],
         saml["spec"],
         "the template must not alter the SAML CRD"
+    );
+    let ldap: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("crds/ldapssoconfigs.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        crd_named(&docs, LDAP_CRD_NAME)["spec"],
+        ldap["spec"],
+        "the template must not alter the LDAP CRD"
     );
     assert_eq!(
         crd["metadata"]["annotations"]["helm.sh/resource-policy"],
@@ -651,6 +671,7 @@ fn kustomize_base_matches_the_chart_defaults() {
     assert_same(&comparable(&kust), &comparable(&helm));
     crd_named(&kust, CRD_NAME);
     crd_named(&kust, SAML_CRD_NAME);
+    crd_named(&kust, LDAP_CRD_NAME);
     assert_eq!(
         name(one(&kust, "Namespace")),
         "infisical-oidc-operator",
@@ -683,7 +704,7 @@ fn kustomize_namespaced_overlay_matches_the_chart_in_namespaced_mode() {
     assert_same(&comparable(&kust), &comparable(&helm));
 }
 
-/// Every example is self-contained: each Secret an OidcSsoConfig references is in the same
+/// Every example is self-contained: each Secret an OidcSsoConfig or LdapSsoConfig references is in the same
 /// file and namespace, with the referenced keys.
 #[test]
 fn examples_are_self_contained() {
@@ -715,13 +736,19 @@ fn examples_are_self_contained() {
                         .collect()
                 })
         };
-        for r in of_kind(&docs, "OidcSsoConfig") {
+        let oidc = of_kind(&docs, "OidcSsoConfig")
+            .into_iter()
+            .map(|r| (r, "clientSecretRef"));
+        let ldap = of_kind(&docs, "LdapSsoConfig")
+            .into_iter()
+            .map(|r| (r, "bindPassRef"));
+        for (r, own_ref) in oidc.chain(ldap) {
             resources += 1;
             let ns = namespace(r).expect("examples set a namespace");
             let spec = &r["spec"];
             let mut refs: Vec<(String, Vec<String>)> = vec![(
-                spec["clientSecretRef"]["name"].as_str().unwrap().into(),
-                vec![spec["clientSecretRef"]["key"].as_str().unwrap().into()],
+                spec[own_ref]["name"].as_str().unwrap().into(),
+                vec![spec[own_ref]["key"].as_str().unwrap().into()],
             )];
             let auth = &spec["authentication"];
             if let Some(n) = auth["universalAuth"]["credentialsRef"]["name"].as_str() {
@@ -742,7 +769,10 @@ fn examples_are_self_contained() {
             }
         }
     }
-    assert!(resources >= 6, "found {resources} OidcSsoConfigs");
+    assert!(
+        resources >= 7,
+        "found {resources} OidcSsoConfigs and LdapSsoConfigs"
+    );
 }
 
 // ---- against a real API server (KUBECONFIG) ------------------------------------------------
@@ -767,6 +797,9 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
         (GROUP, "samlssoconfigs", ""),
         (GROUP, "samlssoconfigs", "status"),
         (GROUP, "samlssoconfigs", "finalizers"),
+        (GROUP, "ldapssoconfigs", ""),
+        (GROUP, "ldapssoconfigs", "status"),
+        (GROUP, "ldapssoconfigs", "finalizers"),
         ("", "secrets", ""),
         ("", "configmaps", ""),
         ("events.k8s.io", "events", ""),
@@ -786,7 +819,8 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
             out.push((Access::new(v, g, r, sub, ns), allowed));
         }
     }
-    // ConfigMaps are granted `get` (a SamlSsoConfig's certRef), nothing more: see the table.
+    // ConfigMaps are granted `get` (a SamlSsoConfig's certRef, an LdapSsoConfig's caCertificateRef),
+    // nothing more: see the table.
     for (g, r) in [
         ("", "persistentvolumeclaims"),
         ("", "pods"),
@@ -1031,6 +1065,7 @@ fn chart_in_cluster_mode_installs_upgrades_and_its_service_account_has_exactly_t
     questions.extend(lease_questions("default", false));
     // Cluster-wide list/watch (what an all-namespaces watcher does).
     questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), true));
+    questions.push((Access::new("list", GROUP, "ldapssoconfigs", "", ""), true));
     questions.push((Access::new("watch", "", "secrets", "", ""), true));
     assert_access(&as_sa, &questions);
 
@@ -1067,6 +1102,7 @@ fn chart_in_namespaced_mode_installs_upgrades_and_grants_nothing_outside_the_wat
         questions.extend(lease_questions(n, false));
     }
     questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), false));
+    questions.push((Access::new("list", GROUP, "ldapssoconfigs", "", ""), false));
     questions.push((Access::new("list", "", "secrets", "", ""), false));
     assert_access(&as_sa, &questions);
     helm(&kc, &["uninstall", &release, "--namespace", &ns]);

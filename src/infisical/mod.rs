@@ -4,6 +4,7 @@ mod auth;
 mod credentials;
 mod endpoint;
 mod http;
+mod ldap;
 mod limiter;
 mod refusals;
 mod saml;
