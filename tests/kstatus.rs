@@ -14,8 +14,14 @@ mod support;
 
 use std::process::Stdio;
 
+use std::time::Duration;
+
 use infisical_emulator::{Fault, FaultKind};
+use infisical_oidc_operator::api::{PreflightPolicy, reasons};
+use kube::Api;
+use kube::api::{DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
+use support::ldap::Directory;
 use support::*;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -30,8 +36,13 @@ struct Verdict {
 
 /// `kubectl get oidcsso [NAME] -n NS -o json`: the live object (or list) as the API server has it.
 async fn live(env: &TestEnv, name: Option<&str>) -> Vec<u8> {
+    live_of(env, "oidcssoconfigs", name).await
+}
+
+/// [`live`] for the kind whose plural is `plural`.
+async fn live_of(env: &TestEnv, plural: &str, name: Option<&str>) -> Vec<u8> {
     let mut cmd = Command::new("kubectl");
-    cmd.args(["get", "oidcssoconfigs.oidc.infisical-operator.io"]);
+    cmd.args(["get", &format!("{plural}.oidc.infisical-operator.io")]);
     cmd.args(name);
     cmd.args(["-n", &env.namespace, "-o", "json"]);
     let out = cmd.output().await.expect("run kubectl (on PATH?)");
@@ -84,7 +95,12 @@ async fn kstatus(json: &[u8]) -> Vec<Verdict> {
 
 /// The live object `name` and kstatus' verdict on it.
 async fn kstatus_of(env: &TestEnv, name: &str) -> (Value, Verdict) {
-    let json = live(env, Some(name)).await;
+    kstatus_of_kind(env, "oidcssoconfigs", name).await
+}
+
+/// [`kstatus_of`] for the kind whose plural is `plural`.
+async fn kstatus_of_kind(env: &TestEnv, plural: &str, name: &str) -> (Value, Verdict) {
+    let json = live_of(env, plural, Some(name)).await;
     let mut verdicts = kstatus(&json).await;
     assert_eq!(verdicts.len(), 1, "{verdicts:?}");
     let verdict = verdicts.pop().unwrap();
@@ -315,6 +331,184 @@ async fn kstatus_rejects_input_that_is_not_an_object() {
         assert!(
             String::from_utf8_lossy(&out.stderr).starts_with("kstatus: "),
             "{input}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Applies `spec` as a resource of `kind` named `name` (server-side apply, as the tests' kubectl).
+async fn apply_kind(env: &TestEnv, kind: &str, plural: &str, name: &str, spec: Value) {
+    let resource = kube::api::ApiResource {
+        group: "oidc.infisical-operator.io".into(),
+        version: "v1alpha1".into(),
+        api_version: "oidc.infisical-operator.io/v1alpha1".into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    };
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(env.client.clone(), &env.namespace, &resource);
+    let object = json!({
+        "apiVersion": "oidc.infisical-operator.io/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    });
+    api.patch(
+        name,
+        &PatchParams::apply("tests").force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+}
+
+/// Waits until kstatus gives `status` for the live object, and returns its verdict and object.
+async fn wait_for_kstatus(
+    env: &TestEnv,
+    plural: &str,
+    name: &str,
+    status: &str,
+) -> (Value, Verdict) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (object, verdict) = kstatus_of_kind(env, plural, name).await;
+        if verdict.status == status {
+            return (object, verdict);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{plural}/{name}: kstatus says {verdict:?}, not {status}; object: {object:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A self-signed IdP certificate valid from `from` days to `to` days from now.
+fn idp_certificate(from: i64, to: i64) -> String {
+    let date = |offset: i64| {
+        let d = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(24 * offset))
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
+        rcgen::date_time_ymd(i32::from(d.year()), d.month() as u8, d.day() as u8)
+    };
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["idp.example.com".into()]).unwrap();
+    params.not_before = date(from);
+    params.not_after = date(to);
+    params.self_signed(&key).unwrap().pem()
+}
+
+/// The SAML kind reports through the same conditions: Ready is Current, and a certificate that
+/// has expired (refused by the preflight, permanent until the spec changes) is Failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saml_resource_ready_is_current_and_with_an_expired_certificate_failed() {
+    let env = TestEnv::new("ks-saml").await;
+    let operator =
+        env.start_operator_with(|c| c.settings.default_preflight = PreflightPolicy::Enforce);
+    let spec = |cert: String| {
+        json!({
+            "organizationId": env.org_id,
+            "hostAPI": env.emulator.base_url(),
+            "authentication": {"universalAuth": {"credentialsRef": {"name": "infisical-identity"}}},
+            "authProvider": "okta-saml",
+            "entryPoint": "https://idp.example.com/app/sso/saml",
+            "issuer": "http://www.okta.com/exk1",
+            "cert": cert,
+        })
+    };
+    apply_kind(
+        &env,
+        "SamlSsoConfig",
+        "samlssoconfigs",
+        "okta",
+        spec(idp_certificate(-1, 365)),
+    )
+    .await;
+    let (_, verdict) = wait_for_kstatus(&env, "samlssoconfigs", "okta", "Current").await;
+    assert_eq!(verdict.message, "Resource is Ready");
+
+    apply_kind(
+        &env,
+        "SamlSsoConfig",
+        "samlssoconfigs",
+        "okta",
+        spec(idp_certificate(-30, -1)),
+    )
+    .await;
+    let (object, verdict) = wait_for_kstatus(&env, "samlssoconfigs", "okta", "Failed").await;
+    assert_eq!(
+        live_condition(&object, "Stalled")["reason"],
+        reasons::IDP_CERTIFICATE_EXPIRED
+    );
+    assert_eq!(verdict.message, condition_message(&object, "Stalled"));
+    operator.stop().await;
+    clear_finalizers(&env, "samlssoconfigs").await;
+    env.cleanup().await;
+}
+
+/// The LDAP kind too: Ready against a real directory is Current, and after the bind password's
+/// Secret changes to one the directory refuses (refused by the preflight bind) it is Failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ldap_resource_ready_is_current_and_with_a_refused_bind_password_failed() {
+    let dir = Directory::start();
+    let env = TestEnv::new("ks-ldap").await;
+    // slapd listens on 127.0.0.1, which Infisical refuses unless the instance allows it.
+    env.emulator
+        .control()
+        .set_allow_internal_ip_connections(true);
+    env.put_secret("ldap-bind", &[("password", dir.bind_password())])
+        .await;
+    let operator =
+        env.start_operator_with(|c| c.settings.default_preflight = PreflightPolicy::Enforce);
+    let spec = json!({
+        "organizationId": env.org_id,
+        "hostAPI": env.emulator.base_url(),
+        "authentication": {"universalAuth": {"credentialsRef": {"name": "infisical-identity"}}},
+        "url": dir.url,
+        "bindDN": dir.bind_dn,
+        "bindPassRef": {"name": "ldap-bind", "key": "password"},
+        "searchBase": support::ldap::PEOPLE_DN,
+        "groupSearchBase": support::ldap::GROUPS_DN,
+        "caCertificate": dir.ca_pem,
+    });
+    apply_kind(&env, "LdapSsoConfig", "ldapssoconfigs", "corp", spec).await;
+    let (_, verdict) = wait_for_kstatus(&env, "ldapssoconfigs", "corp", "Current").await;
+    assert_eq!(verdict.message, "Resource is Ready");
+
+    env.put_secret("ldap-bind", &[("password", "not-the-password")])
+        .await;
+    let (object, verdict) = wait_for_kstatus(&env, "ldapssoconfigs", "corp", "Failed").await;
+    assert_eq!(
+        live_condition(&object, "Stalled")["reason"],
+        reasons::LDAP_BIND_REFUSED
+    );
+    assert_eq!(verdict.message, condition_message(&object, "Stalled"));
+    operator.stop().await;
+    clear_finalizers(&env, "ldapssoconfigs").await;
+    env.cleanup().await;
+}
+
+/// Lets the namespace go: the finalizers off every resource of the kind `plural`.
+async fn clear_finalizers(env: &TestEnv, plural: &str) {
+    let listed: Value = serde_json::from_slice(&live_of(env, plural, None).await).unwrap();
+    for item in listed["items"].as_array().into_iter().flatten() {
+        let name = item["metadata"]["name"].as_str().unwrap();
+        let out = Command::new("kubectl")
+            .args([
+                "patch",
+                &format!("{plural}.oidc.infisical-operator.io"),
+                name,
+            ])
+            .args(["-n", &env.namespace, "--type=merge"])
+            .args(["-p", r#"{"metadata":{"finalizers":null}}"#])
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
