@@ -1984,7 +1984,12 @@ async fn after_a_restart_changed_resources_reach_infisical_first_and_in_sync_one
     );
     let patches = logged_since(&env, seq, "PATCH", CONFIG_PATH);
     assert_eq!(patches.len(), 2, "{patches:?}");
-    // Only the two that changed wrote their status.
+    // Only the two that changed wrote their status. The counter moves when the API server's
+    // answer reaches the operator, which can be just after this test saw the write.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while operator.status_writes() < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(operator.status_writes(), 2);
     for name in &names {
         let resource = env.get(name).await;

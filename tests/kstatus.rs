@@ -362,22 +362,29 @@ async fn apply_kind(env: &TestEnv, kind: &str, plural: &str, name: &str, spec: V
     .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
 }
 
-/// Waits until kstatus gives `status` for the live object, and returns its verdict and object.
-async fn wait_for_kstatus(
+/// Waits until the operator has reported the current generation with the Ready condition's
+/// `reason`, then returns the live object and kstatus' verdict on it. (Before the operator's first
+/// status write kstatus calls any object Current, so waiting for the verdict alone proves nothing.)
+async fn kstatus_once_reported(
     env: &TestEnv,
     plural: &str,
     name: &str,
-    status: &str,
+    reason: &str,
 ) -> (Value, Verdict) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let (object, verdict) = kstatus_of_kind(env, plural, name).await;
-        if verdict.status == status {
-            return (object, verdict);
+        let live: Value = serde_json::from_slice(&live_of(env, plural, Some(name)).await).unwrap();
+        let ready = live["status"]["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"));
+        let reported = live["status"]["observedGeneration"] == live["metadata"]["generation"]
+            && ready.is_some_and(|c| c["reason"] == reason);
+        if reported {
+            return kstatus_of_kind(env, plural, name).await;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{plural}/{name}: kstatus says {verdict:?}, not {status}; object: {object:#}"
+            "{plural}/{name} was not reported with reason {reason}: {live:#}"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -426,7 +433,8 @@ async fn a_saml_resource_ready_is_current_and_with_an_expired_certificate_failed
         spec(idp_certificate(-1, 365)),
     )
     .await;
-    let (_, verdict) = wait_for_kstatus(&env, "samlssoconfigs", "okta", "Current").await;
+    let (_, verdict) = kstatus_once_reported(&env, "samlssoconfigs", "okta", "Synced").await;
+    assert_eq!(verdict.status, "Current", "{verdict:?}");
     assert_eq!(verdict.message, "Resource is Ready");
 
     apply_kind(
@@ -437,7 +445,14 @@ async fn a_saml_resource_ready_is_current_and_with_an_expired_certificate_failed
         spec(idp_certificate(-30, -1)),
     )
     .await;
-    let (object, verdict) = wait_for_kstatus(&env, "samlssoconfigs", "okta", "Failed").await;
+    let (object, verdict) = kstatus_once_reported(
+        &env,
+        "samlssoconfigs",
+        "okta",
+        reasons::IDP_CERTIFICATE_EXPIRED,
+    )
+    .await;
+    assert_eq!(verdict.status, "Failed", "{verdict:?}");
     assert_eq!(
         live_condition(&object, "Stalled")["reason"],
         reasons::IDP_CERTIFICATE_EXPIRED
@@ -474,12 +489,15 @@ async fn an_ldap_resource_ready_is_current_and_with_a_refused_bind_password_fail
         "caCertificate": dir.ca_pem,
     });
     apply_kind(&env, "LdapSsoConfig", "ldapssoconfigs", "corp", spec).await;
-    let (_, verdict) = wait_for_kstatus(&env, "ldapssoconfigs", "corp", "Current").await;
+    let (_, verdict) = kstatus_once_reported(&env, "ldapssoconfigs", "corp", "Synced").await;
+    assert_eq!(verdict.status, "Current", "{verdict:?}");
     assert_eq!(verdict.message, "Resource is Ready");
 
     env.put_secret("ldap-bind", &[("password", "not-the-password")])
         .await;
-    let (object, verdict) = wait_for_kstatus(&env, "ldapssoconfigs", "corp", "Failed").await;
+    let (object, verdict) =
+        kstatus_once_reported(&env, "ldapssoconfigs", "corp", reasons::LDAP_BIND_REFUSED).await;
+    assert_eq!(verdict.status, "Failed", "{verdict:?}");
     assert_eq!(
         live_condition(&object, "Stalled")["reason"],
         reasons::LDAP_BIND_REFUSED

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 /// The Infisical Cloud (US) API address, used when `hostAPI` is not set.
 pub const DEFAULT_HOST_API: &str = "https://us.infisical.com";
 
-/// What the identity-provider preflight does with a failed check.
+// What the identity-provider preflight does with a failed check. A plain comment: a doc comment
+// here would replace the `preflight` field's own text in the CRD (the field is optional, so its schema
+// is the enum's).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
 pub enum PreflightPolicy {
     /// Stop: report `IdpPreflightFailed` and send nothing to Infisical.
