@@ -26,6 +26,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+#[path = "scale/mixed.rs"]
+mod mixed;
+
 use std::collections::{BTreeMap, HashMap};
 use std::process::{ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
@@ -733,6 +736,25 @@ async fn wait_all_ready(
     names: &[String],
     timeout: Duration,
 ) -> Res<Instant> {
+    match wait_ready_core(ready, names, timeout).await {
+        Ok(at) => Ok(at),
+        Err((done, missing)) => {
+            let state = api.get_opt(&missing).await.ok().flatten().map(|r| r.status);
+            fail(format!(
+                "only {done}/{} resources became Ready within {timeout:?}; e.g. {missing}: {state:?}",
+                names.len()
+            ))
+        }
+    }
+}
+
+/// [`wait_all_ready`] for any kind: on timeout, how many were Ready and the first name that was
+/// not.
+async fn wait_ready_core(
+    ready: &ReadyMap,
+    names: &[String],
+    timeout: Duration,
+) -> Result<Instant, (usize, String)> {
     let deadline = Instant::now() + timeout;
     let mut last_log = Instant::now();
     loop {
@@ -760,11 +782,7 @@ async fn wait_all_ready(
             return Ok(latest.unwrap_or_else(Instant::now));
         };
         if Instant::now() > deadline {
-            let state = api.get_opt(&missing).await.ok().flatten().map(|r| r.status);
-            return fail(format!(
-                "only {done}/{} resources became Ready within {timeout:?}; e.g. {missing}: {state:?}",
-                names.len()
-            ));
+            return Err((done, missing));
         }
         if last_log.elapsed() > Duration::from_secs(15) {
             log(format!("  {done}/{} Ready", names.len()));
@@ -1372,6 +1390,18 @@ async fn run(table: &mut Table) -> Res<()> {
     );
     table.plain("floor: create path p99", ms(create_floor.p99));
 
+    // The mixed phase: every kind at once, in a namespace and emulator of its own (removed after
+    // it). A failure is recorded and the other phases still run and report.
+    let phases = Phases::from_env();
+    if phases.mixed {
+        if let Err(error) = mixed::phase(table, &client, n, &floor).await {
+            table.failures.push(format!("mixed phase: {error}"));
+        }
+    }
+    if !phases.oidc {
+        return finish(table, workload).await;
+    }
+
     // 5a. Idle RSS with nothing to manage.
     table.settings(Settings::Raw);
     let namespace = workload.env.namespace.clone();
@@ -1805,6 +1835,36 @@ async fn run(table: &mut Table) -> Res<()> {
             stopping.map_or_else(|| "> 30 s (killed)".into(), ms),
         );
     }
+    finish(table, workload).await
+}
+
+/// Which phases run (`BENCH_PHASES`, comma-separated; default all): `mixed` (every kind),
+/// `oidc` (the OIDC phases: latency, throughput, restart, shipped budget, large). The floors
+/// always run.
+struct Phases {
+    mixed: bool,
+    oidc: bool,
+}
+
+impl Phases {
+    fn from_env() -> Self {
+        let value = std::env::var("BENCH_PHASES").unwrap_or_default();
+        let listed: Vec<&str> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let wants =
+            |phase: &str| listed.is_empty() || listed.contains(&"all") || listed.contains(&phase);
+        Self {
+            mixed: wants("mixed"),
+            oidc: wants("oidc"),
+        }
+    }
+}
+
+/// The API server's and etcd's memory as context, the cleanup, and the run's gates.
+async fn finish(table: &mut Table, workload: Workload) -> Res<()> {
     table.settings(Settings::Bench);
     other_rss(table, "kube-apiserver", "BENCH_APISERVER_PID");
     other_rss(table, "etcd", "BENCH_ETCD_PID");

@@ -10,8 +10,9 @@
 #                                               # operator as a process), in its network namespace
 #   USE_EXISTING_CLUSTER=1 bash hack/bench.sh   # $KUBECONFIG instead (kind, k3d, ...)
 #   BENCH_LARGE=0 bash hack/bench.sh            # skip the 10,000-object phase
+#   BENCH_PHASES=mixed bash hack/bench.sh       # the floors and the mixed phase only (every kind)
 #
-# Knobs (see benches/scale.rs): BENCH_N (1000), BENCH_LATENCY_SAMPLES (50), BENCH_LARGE (1 here),
+# Knobs (see benches/scale.rs): BENCH_PHASES (all; or mixed, oidc), BENCH_N (1000), BENCH_LATENCY_SAMPLES (50), BENCH_LARGE (1 here),
 # BENCH_LARGE_TOTAL (10000), BENCH_BUDGET_N (120 creates with the shipped budget, about 4 minutes;
 # 0 skips), BENCH_RESTART_TIMEOUT_S (120), BENCH_OPERATOR_BIN (another operator build, e.g. with
 # another allocator). The operator inherits the environment (e.g. MALLOC_ARENA_MAX). Needs only
@@ -37,6 +38,11 @@ if [ "${USE_EXISTING_CLUSTER:-0}" != 1 ]; then
   [ -f "$state/pids/etcd" ] && export BENCH_ETCD_PID="$(cat "$state/pids/etcd")"
   export BENCH_SKIP_CLEANUP="${BENCH_SKIP_CLEANUP:-1}"
 fi
+
+# The mixed phase's LdapSsoConfig resources need a directory the emulator can bind to: one
+# private slapd (tests/support/ldap.rs), from the unpacked Debian package.
+SLAPD_DIR="$(bash hack/ldap/install.sh)"
+export SLAPD_DIR
 
 mkdir -p .work
 log "building (release)"
