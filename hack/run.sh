@@ -100,8 +100,8 @@ for _ in $(seq 100); do emulator_get /api/status >/dev/null 2>&1 && break; sleep
 emulator_get /api/status >/dev/null
 
 log "installing the CRD"
-in_cluster kubectl apply --server-side --force-conflicts --field-manager=infisical-oidc-operator-install -f crds/oidcssoconfigs.yaml -f crds/samlssoconfigs.yaml >/dev/null
-in_cluster kubectl wait --for=condition=Established crd/oidcssoconfigs.oidc.infisical-operator.io crd/samlssoconfigs.oidc.infisical-operator.io --timeout=60s >/dev/null
+in_cluster kubectl apply --server-side --force-conflicts --field-manager=infisical-oidc-operator-install -f crds/oidcssoconfigs.yaml -f crds/samlssoconfigs.yaml -f crds/ldapssoconfigs.yaml >/dev/null
+in_cluster kubectl wait --for=condition=Established crd/oidcssoconfigs.oidc.infisical-operator.io crd/samlssoconfigs.oidc.infisical-operator.io crd/ldapssoconfigs.oidc.infisical-operator.io --timeout=60s >/dev/null
 
 if [ "$mode" = pods ]; then
   log "pushing the image and the chart to https://$REGISTRY"

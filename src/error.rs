@@ -165,6 +165,12 @@ pub enum Error {
     IdpPreflightFailed { check: &'static str, detail: String },
 
     #[error(
+        "LDAP preflight failed ({}): {detail}; nothing was sent to Infisical (spec.preflight: Warn or Skip to go on regardless)",
+        .check.reason()
+    )]
+    LdapPreflightFailed { check: LdapCheck, detail: String },
+
+    #[error(
         "the identity provider's certificate ({field}) is not usable: {detail}; nothing was sent to Infisical, which would only fail at login"
     )]
     IdpCertificateInvalid { field: &'static str, detail: String },
@@ -236,6 +242,7 @@ impl Error {
             Self::IdpHostUnresolvable { .. } => IDP_HOST_UNRESOLVABLE,
             Self::IdpHostLookupFailed { .. } => IDP_HOST_LOOKUP_FAILED,
             Self::IdpPreflightFailed { .. } => IDP_PREFLIGHT_FAILED,
+            Self::LdapPreflightFailed { check, .. } => check.reason(),
             Self::IdpCertificateInvalid { .. } => IDP_CERTIFICATE_INVALID,
             Self::IdpCertificateExpired { .. } => IDP_CERTIFICATE_EXPIRED,
             Self::MalformedResource(_) => MALFORMED_RESOURCE,
@@ -285,6 +292,12 @@ impl Error {
             | Self::Panicked
             | Self::NotLeader => ErrorClass::Transient,
             Self::DeletionPolicyFailed { source, .. } => source.class(),
+            // The directory may be back in a moment; a refused bind or an untrusted
+            // certificate needs a person.
+            Self::LdapPreflightFailed {
+                check: LdapCheck::Unreachable,
+                ..
+            } => ErrorClass::Transient,
             _ => ErrorClass::Permanent,
         }
     }
@@ -316,6 +329,32 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which step of the LDAP preflight failed; each is a reason of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LdapCheck {
+    /// No connection: refused, timed out, or the name does not resolve.
+    Unreachable,
+    /// The TLS handshake failed: the directory's certificate is not trusted, or it refused the
+    /// client certificate (or the lack of one).
+    Tls,
+    /// The directory refused the bind DN and password.
+    BindRefused,
+    /// A search base does not exist, or the bind DN cannot read it.
+    SearchBaseNotFound,
+}
+
+impl LdapCheck {
+    pub fn reason(self) -> &'static str {
+        use crate::api::reasons::*;
+        match self {
+            Self::Unreachable => LDAP_UNREACHABLE,
+            Self::Tls => LDAP_TLS_FAILED,
+            Self::BindRefused => LDAP_BIND_REFUSED,
+            Self::SearchBaseNotFound => LDAP_SEARCH_BASE_NOT_FOUND,
+        }
+    }
+}
 
 /// User input quoted in a message, cut after `max` characters.
 pub fn truncated(text: &str, max: usize) -> String {

@@ -16,6 +16,7 @@ use crate::infisical::{HttpSettings, Infisical};
 use crate::leader::Elector;
 use crate::metrics::Metrics;
 use crate::reconcile::context::{Context, Settings};
+use crate::reconcile::ldap::Ldap;
 use crate::reconcile::oidc::Oidc;
 use crate::reconcile::saml::Saml;
 use crate::server::Health;
@@ -150,6 +151,13 @@ pub async fn run_leading(
             stop_rx.clone(),
         ));
         tasks.spawn(crate::controller::controller_for::<Saml>(
+            ctx.client.clone(),
+            scope.clone(),
+            ctx.clone(),
+            config.concurrency,
+            stop_rx.clone(),
+        ));
+        tasks.spawn(crate::controller::controller_for::<Ldap>(
             ctx.client.clone(),
             scope,
             ctx.clone(),

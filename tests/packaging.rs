@@ -31,8 +31,16 @@ fn expected_operator_rules() -> BTreeSet<(String, String, String)> {
         ),
         (GROUP, "samlssoconfigs/status", &["get", "patch", "update"]),
         (GROUP, "samlssoconfigs/finalizers", &["update"]),
+        (
+            GROUP,
+            "ldapssoconfigs",
+            &["get", "list", "watch", "patch", "update"],
+        ),
+        (GROUP, "ldapssoconfigs/status", &["get", "patch", "update"]),
+        (GROUP, "ldapssoconfigs/finalizers", &["update"]),
         ("", "secrets", &["get", "list", "watch"]),
-        // A SamlSsoConfig's certRef may name a ConfigMap: read, never watched.
+        // A SamlSsoConfig's certRef or an LdapSsoConfig's caCertificateRef may name a ConfigMap:
+        // read, never watched.
         ("", "configmaps", &["get"]),
         ("events.k8s.io", "events", &["create", "patch"]),
         // list: to find whether a create's Created Event was already recorded before a crash.
@@ -242,9 +250,12 @@ fn cluster_mode_aggregates_read_and_write_access_into_the_default_user_roles() {
         );
     }
     assert!(
-        rule_triples(edit)
-            .iter()
-            .all(|(_, r, _)| r == "oidcssoconfigs" || r == "samlssoconfigs"),
+        rule_triples(edit).iter().all(|(_, r, _)| [
+            "oidcssoconfigs",
+            "samlssoconfigs",
+            "ldapssoconfigs"
+        ]
+        .contains(&r.as_str())),
         "edit must not grant status or finalizers writes"
     );
 
@@ -460,7 +471,11 @@ fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() 
     );
 
     let docs = helm_template("rel", "ops", &[]);
-    assert_eq!(of_kind(&docs, "CustomResourceDefinition").len(), 2, "one per kind");
+    assert_eq!(
+        of_kind(&docs, "CustomResourceDefinition").len(),
+        3,
+        "one per kind"
+    );
     let crd = crd_named(&docs, CRD_NAME);
     assert_eq!(
         crd["spec"], generated["spec"],
@@ -474,6 +489,15 @@ fn the_crd_is_templated_from_the_generated_file_with_install_and_keep_toggles() 
         crd_named(&docs, SAML_CRD_NAME)["spec"],
         saml["spec"],
         "the template must not alter the SAML CRD"
+    );
+    let ldap: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("crds/ldapssoconfigs.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        crd_named(&docs, LDAP_CRD_NAME)["spec"],
+        ldap["spec"],
+        "the template must not alter the LDAP CRD"
     );
     assert_eq!(
         crd["metadata"]["annotations"]["helm.sh/resource-policy"],
@@ -647,6 +671,7 @@ fn kustomize_base_matches_the_chart_defaults() {
     assert_same(&comparable(&kust), &comparable(&helm));
     crd_named(&kust, CRD_NAME);
     crd_named(&kust, SAML_CRD_NAME);
+    crd_named(&kust, LDAP_CRD_NAME);
     assert_eq!(
         name(one(&kust, "Namespace")),
         "infisical-oidc-operator",
@@ -763,6 +788,9 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
         (GROUP, "samlssoconfigs", ""),
         (GROUP, "samlssoconfigs", "status"),
         (GROUP, "samlssoconfigs", "finalizers"),
+        (GROUP, "ldapssoconfigs", ""),
+        (GROUP, "ldapssoconfigs", "status"),
+        (GROUP, "ldapssoconfigs", "finalizers"),
         ("", "secrets", ""),
         ("", "configmaps", ""),
         ("events.k8s.io", "events", ""),
@@ -1026,6 +1054,7 @@ fn chart_in_cluster_mode_installs_upgrades_and_its_service_account_has_exactly_t
     questions.extend(lease_questions("default", false));
     // Cluster-wide list/watch (what an all-namespaces watcher does).
     questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), true));
+    questions.push((Access::new("list", GROUP, "ldapssoconfigs", "", ""), true));
     questions.push((Access::new("watch", "", "secrets", "", ""), true));
     assert_access(&as_sa, &questions);
 
@@ -1062,6 +1091,7 @@ fn chart_in_namespaced_mode_installs_upgrades_and_grants_nothing_outside_the_wat
         questions.extend(lease_questions(n, false));
     }
     questions.push((Access::new("list", GROUP, "oidcssoconfigs", "", ""), false));
+    questions.push((Access::new("list", GROUP, "ldapssoconfigs", "", ""), false));
     questions.push((Access::new("list", "", "secrets", "", ""), false));
     assert_access(&as_sa, &questions);
     helm(&kc, &["uninstall", &release, "--namespace", &ns]);

@@ -50,12 +50,14 @@ pub struct CommonSpec {
     pub ca_bundle_ref: Option<CaBundleRef>,
 
     /// How the operator authenticates to Infisical. Exactly one method must be set. The identity
-    /// needs the organisation permissions `sso: read, create, edit`.
+    /// needs the organisation permissions `sso: read, create, edit` (OIDC, SAML) or
+    /// `ldap: read, create, edit` (LDAP).
     pub authentication: Authentication,
 
     /// What happens in Infisical when this resource is deleted. `Orphan` (default) leaves the
     /// configuration as it is; `Deactivate` sets it inactive first. Infisical has no way to delete
-    /// an SSO configuration.
+    /// an SSO configuration. LDAP: Infisical binds to the directory on every update, so
+    /// `Deactivate` needs the directory to answer.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 
@@ -88,10 +90,14 @@ pub struct CommonSpec {
     /// people log in through or turns the configuration on. OIDC: the discovery document parses
     /// and its `issuer` is the URL it is served from, the JWKS answers with a key, the endpoints
     /// are https, and the provider offers `jwtSignatureAlgorithm`. SAML: the IdP certificate
-    /// parses and has not expired, and the entry point is https. `Enforce` stops on a failure
-    /// (`IdpPreflightFailed` or the certificate's reason, nothing is sent to Infisical); `Warn`
-    /// records a Warning Event and goes on; `Skip` checks nothing. Unset: the operator's
-    /// `--default-preflight` (Enforce). Nothing secret is sent to the identity provider.
+    /// parses and has not expired, and the entry point is https. LDAP: the operator connects to
+    /// the directory as Infisical will (the CA, the client certificate), binds with the DN and
+    /// password, and reads the search bases, each step within 10 seconds. `Enforce` stops on a
+    /// failure (`IdpPreflightFailed`, the certificate's reason, or the LDAP step's:
+    /// `LdapUnreachable`, `LdapTlsFailed`, `LdapBindRefused`, `LdapSearchBaseNotFound`; nothing is
+    /// sent to Infisical); `Warn` records a Warning Event and goes on; `Skip` checks nothing.
+    /// Unset: the operator's `--default-preflight` (Enforce). Nothing secret is sent to an
+    /// identity provider, except the LDAP bind password to the directory it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight: Option<PreflightPolicy>,
 }

@@ -2,6 +2,8 @@
 
 mod common;
 pub mod conditions;
+mod ldap;
+mod ldap_status;
 mod oidc;
 pub mod reasons;
 mod saml;
@@ -9,6 +11,8 @@ mod spec;
 mod status;
 
 pub use common::{CommonSpec, CommonStatus, SsoResource};
+pub use ldap::*;
+pub use ldap_status::LdapSsoConfigStatus;
 pub use oidc::*;
 pub use saml::*;
 pub use spec::*;
@@ -41,6 +45,12 @@ pub const SAML_CRD_PATHS: [&str; 2] = [
     "charts/infisical-oidc-operator/files/samlssoconfigs.yaml",
 ];
 
+/// Where the generated LdapSsoConfig CRD is checked in.
+pub const LDAP_CRD_PATHS: [&str; 2] = [
+    "crds/ldapssoconfigs.yaml",
+    "charts/infisical-oidc-operator/files/ldapssoconfigs.yaml",
+];
+
 /// The OidcSsoConfig CRD as YAML, with a header saying it is generated.
 pub fn crd_yaml() -> String {
     generated::<OidcSsoConfig>()
@@ -51,9 +61,18 @@ pub fn saml_crd_yaml() -> String {
     generated::<SamlSsoConfig>()
 }
 
+/// The LdapSsoConfig CRD as YAML.
+pub fn ldap_crd_yaml() -> String {
+    generated::<LdapSsoConfig>()
+}
+
 /// Every kind's CRD, with where it is checked in.
 pub fn crds() -> Vec<([&'static str; 2], String)> {
-    vec![(CRD_PATHS, crd_yaml()), (SAML_CRD_PATHS, saml_crd_yaml())]
+    vec![
+        (CRD_PATHS, crd_yaml()),
+        (SAML_CRD_PATHS, saml_crd_yaml()),
+        (LDAP_CRD_PATHS, ldap_crd_yaml()),
+    ]
 }
 
 fn generated<K: kube::CustomResourceExt>() -> String {

@@ -36,6 +36,14 @@ pub const TOKEN_WITHOUT_EXPIRY: &str = "TokenWithoutExpiry";
 pub const IDP_HOST_UNRESOLVABLE: &str = "IdpHostUnresolvable";
 pub const IDP_HOST_LOOKUP_FAILED: &str = "IdpHostLookupFailed";
 pub const IDP_PREFLIGHT_FAILED: &str = "IdpPreflightFailed";
+/// The LDAP preflight: the directory refused the bind DN and password.
+pub const LDAP_BIND_REFUSED: &str = "LdapBindRefused";
+/// The LDAP preflight: no connection to the directory.
+pub const LDAP_UNREACHABLE: &str = "LdapUnreachable";
+/// The LDAP preflight: the TLS handshake with the directory failed.
+pub const LDAP_TLS_FAILED: &str = "LdapTlsFailed";
+/// The LDAP preflight: a search base does not exist or cannot be read.
+pub const LDAP_SEARCH_BASE_NOT_FOUND: &str = "LdapSearchBaseNotFound";
 pub const IDP_CERTIFICATE_INVALID: &str = "IdpCertificateInvalid";
 pub const IDP_CERTIFICATE_EXPIRED: &str = "IdpCertificateExpired";
 pub const MALFORMED_RESOURCE: &str = "MalformedResource";
@@ -98,6 +106,10 @@ pub const READY_REASONS: &[&str] = &[
     IDP_HOST_UNRESOLVABLE,
     IDP_HOST_LOOKUP_FAILED,
     IDP_PREFLIGHT_FAILED,
+    LDAP_BIND_REFUSED,
+    LDAP_UNREACHABLE,
+    LDAP_TLS_FAILED,
+    LDAP_SEARCH_BASE_NOT_FOUND,
     IDP_CERTIFICATE_INVALID,
     IDP_CERTIFICATE_EXPIRED,
     MALFORMED_RESOURCE,

@@ -4,6 +4,8 @@ mod auth;
 mod credentials;
 mod endpoint;
 mod http;
+mod ldap_calls;
+pub mod ldap_wire;
 mod limiter;
 mod refusals;
 mod saml;

@@ -95,7 +95,9 @@ async fn preflight_then_apply<K: SsoKind>(
                 &id,
                 &fields,
             ));
-            events.push(notify::enforcement_reset());
+            if K::RESETS_ENFORCEMENT {
+                events.push(notify::enforcement_reset());
+            }
             (K::updated(answer, with.desired), events, true)
         }
     };
@@ -107,7 +109,7 @@ async fn preflight_then_apply<K: SsoKind>(
         token_expires: with.token_expires,
         expiring: K::expiring(with.desired),
         drift: if reset { with.drift } else { None },
-        enforcement_reset: reset,
+        enforcement_reset: reset && K::RESETS_ENFORCEMENT,
     })
 }
 

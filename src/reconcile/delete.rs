@@ -65,6 +65,8 @@ async fn deactivate<K: SsoKind>(ctx: &Context, resource: &K::Resource, id: &str)
     }
     apply::update::<K>(ctx, &connection, &K::deactivation(organization_id)).await?;
     notify::publish(ctx, resource, notify::deactivated(K::LABEL, id)).await;
-    notify::publish(ctx, resource, notify::enforcement_reset()).await;
+    if K::RESETS_ENFORCEMENT {
+        notify::publish(ctx, resource, notify::enforcement_reset()).await;
+    }
     Ok(())
 }

@@ -91,7 +91,7 @@ impl IdpResolver {
     }
 
     /// `Ok(())` when `host` resolves; the error names the field and the host.
-    async fn check(&self, field: &str, host: &str) -> Result<()> {
+    pub(crate) async fn check(&self, field: &str, host: &str) -> Result<()> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if bare.parse::<IpAddr>().is_ok() {
             return Ok(());

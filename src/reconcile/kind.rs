@@ -51,6 +51,9 @@ pub trait SsoKind: Clone + Copy + Debug + PartialEq + Eq + Hash + Send + Sync + 
     /// The patch fields that hold a secret read from a Secret: an update of only these, after
     /// that Secret changed, is a rotation.
     const SECRET_FIELDS: &'static [&'static str];
+    /// Whether every update makes Infisical turn the organisation's enforce-SSO and SCIM
+    /// settings off (OIDC and SAML do; LDAP does not): the enforcement-reset warning.
+    const RESETS_ENFORCEMENT: bool = true;
 
     // Validation.
     /// The keys of Secrets (or ConfigMaps) the kind's own fields read, beyond the connection's

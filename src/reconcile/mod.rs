@@ -32,6 +32,7 @@ pub mod idp_hosts;
 pub mod index;
 pub mod keys;
 pub mod kind;
+pub mod ldap;
 pub mod malformed;
 pub mod memory;
 pub mod notify;

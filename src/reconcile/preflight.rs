@@ -51,6 +51,9 @@ pub fn warning_note(error: &Error) -> String {
         Error::IdpPreflightFailed { check, detail } => {
             format!("IdP preflight failed ({check}): {detail}")
         }
+        Error::LdapPreflightFailed { check, detail } => {
+            format!("LDAP preflight failed ({}): {detail}", check.reason())
+        }
         other => format!("IdP preflight failed: {other}"),
     };
     format!(
@@ -80,5 +83,21 @@ mod tests {
         assert!(!note.contains("nothing was sent"), "{note}");
         // Enforce's text is unchanged: there, nothing is sent.
         assert!(error.to_string().contains("nothing was sent to Infisical"));
+    }
+
+    #[test]
+    fn the_warn_note_of_an_ldap_failure_names_its_step() {
+        let error = crate::reconcile::ldap::directory::failed(
+            crate::error::LdapCheck::BindRefused,
+            "ldaps://ldap.example.org refused the bind",
+        );
+        let note = warning_note(&error);
+        assert!(
+            note.starts_with(
+                "LDAP preflight failed (LdapBindRefused): ldaps://ldap.example.org refused the bind; "
+            ),
+            "{note}"
+        );
+        assert!(!note.contains("nothing was sent"), "{note}");
     }
 }

@@ -376,8 +376,12 @@ pub async fn kube_client() -> Client {
 /// Applies the generated CRDs (every kind's) with server-side apply (so a stale CRD left by an
 /// earlier run is replaced) and waits until they are served.
 pub async fn install_crd(client: &Client) {
-    use infisical_oidc_operator::api::SamlSsoConfig;
-    for crd in [OidcSsoConfig::crd(), SamlSsoConfig::crd()] {
+    use infisical_oidc_operator::api::{LdapSsoConfig, SamlSsoConfig};
+    for crd in [
+        OidcSsoConfig::crd(),
+        SamlSsoConfig::crd(),
+        LdapSsoConfig::crd(),
+    ] {
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
         let name = crd.metadata.name.clone().unwrap();
         crds.patch(

@@ -31,6 +31,7 @@ use serde_yaml::Value;
 pub const CRD_NAME: &str = "oidcssoconfigs.oidc.infisical-operator.io";
 /// The second kind's CRD.
 pub const SAML_CRD_NAME: &str = "samlssoconfigs.oidc.infisical-operator.io";
+pub const LDAP_CRD_NAME: &str = "ldapssoconfigs.oidc.infisical-operator.io";
 
 /// The CRD named `crd_name` among `docs` (the chart and the bases carry one per kind).
 pub fn crd_named<'a>(docs: &'a [Value], crd_name: &str) -> &'a Value {
@@ -247,7 +248,11 @@ pub fn dry_run_then_apply(kubeconfig: &Path, docs: &[Value]) {
 
 /// Makes sure the CRDs from `crds/` (one per kind) are installed and Established.
 pub fn ensure_crd(kubeconfig: &Path) {
-    for file in ["crds/oidcssoconfigs.yaml", "crds/samlssoconfigs.yaml"] {
+    for file in [
+        "crds/oidcssoconfigs.yaml",
+        "crds/samlssoconfigs.yaml",
+        "crds/ldapssoconfigs.yaml",
+    ] {
         let text = std::fs::read_to_string(repo().join(file)).unwrap();
         apply_text(kubeconfig, &text, &[]);
     }
@@ -260,6 +265,7 @@ pub fn wait_crd_established(kubeconfig: &Path) {
         "--for=condition=Established",
         &format!("crd/{CRD_NAME}"),
         &format!("crd/{SAML_CRD_NAME}"),
+        &format!("crd/{LDAP_CRD_NAME}"),
         "--timeout=60s",
     ]));
 }

@@ -91,10 +91,20 @@ re-triggers a reconcile when one changes; ConfigMaps get only. No create/delete 
 - apiGroups: ["oidc.infisical-operator.io"]
   resources: ["samlssoconfigs/finalizers"]
   verbs: ["update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["ldapssoconfigs"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["ldapssoconfigs/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["oidc.infisical-operator.io"]
+  resources: ["ldapssoconfigs/finalizers"]
+  verbs: ["update"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
-# A SamlSsoConfig's certRef may name a ConfigMap: read when a pass runs, never watched.
+# A SamlSsoConfig's certRef or an LdapSsoConfig's caCertificateRef may name a ConfigMap: read
+# when a pass runs, never watched.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get"]
