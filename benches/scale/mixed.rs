@@ -42,6 +42,17 @@ const SAML: Kind = Kind {
     config_path: "/api/v1/sso/config",
 };
 
+const LDAP: Kind = Kind {
+    label: "LDAP",
+    kind: "LdapSsoConfig",
+    plural: "ldapssoconfigs",
+    prefix: "mix-ldap",
+    config_path: "/api/v1/ldap/config",
+};
+
+/// The Secret (and key) holding the directory's bind password, shared by every LDAP resource.
+const LDAP_BIND_SECRET: &str = "ldap-bind";
+
 impl Kind {
     fn api(&self, client: &Client, namespace: &str) -> Api<DynamicObject> {
         let gvk = GroupVersionKind::gvk(GROUP, VERSION, self.kind);
@@ -62,6 +73,10 @@ struct Specs {
     oidc: Value,
     /// An IdP signing certificate valid now (rcgen's default validity), PEM.
     saml_cert: String,
+    /// The phase's directory: `ldaps://127.0.0.1:<port>`, its bind DN and the CA it is signed by.
+    ldap_url: String,
+    ldap_bind_dn: String,
+    ldap_ca: String,
 }
 
 impl Specs {
@@ -73,6 +88,15 @@ impl Specs {
                 "entryPoint": "https://idp.example.com/app/infisical/sso/saml",
                 "issuer": "http://www.okta.com/infisical",
                 "cert": self.saml_cert,
+            }),
+            // Infisical binds to the directory on every create and PATCH (the emulator does too).
+            "LdapSsoConfig" => json!({
+                "url": self.ldap_url,
+                "bindDN": self.ldap_bind_dn,
+                "bindPassRef": {"name": LDAP_BIND_SECRET, "key": "password"},
+                "searchBase": support::ldap::PEOPLE_DN,
+                "groupSearchBase": support::ldap::GROUPS_DN,
+                "caCertificate": self.ldap_ca,
             }),
             other => unreachable!("no spec for {other}"),
         };
@@ -242,10 +266,21 @@ async fn release_dynamic(api: &Api<DynamicObject>) -> Res<()> {
 /// same `n`, measured in this run.
 pub(super) async fn phase(table: &mut Table, client: &Client, n: usize, floor: &Floor) -> Res<()> {
     table.settings(Settings::Raw);
-    let kinds = [OIDC, SAML];
+    let kinds = [OIDC, SAML, LDAP];
+    // One private slapd for the phase (killed on drop, at the end of the phase).
+    let directory = support::ldap::Directory::start();
+    log(format!(
+        "mixed: slapd pid {} at {}",
+        directory.pid(),
+        directory.url
+    ));
     let env = TestEnv::new("bench-mixed").await;
     let control = env.emulator.control();
     control.set_request_log_capacity(REQUEST_LOG_CAPACITY);
+    // slapd listens on loopback, which Infisical refuses unless the instance allows the host.
+    control.set_allowed_internal_hosts(vec!["127.0.0.1".into()]);
+    env.put_secret(LDAP_BIND_SECRET, &[("password", directory.bind_password())])
+        .await;
     let namespace = env.namespace.clone();
     let specs = Specs {
         host_api: env.emulator.base_url(),
@@ -253,6 +288,9 @@ pub(super) async fn phase(table: &mut Table, client: &Client, n: usize, floor: &
         saml_cert: rcgen::generate_simple_self_signed(vec!["idp.example.com".into()])?
             .cert
             .pem(),
+        ldap_url: directory.url.clone(),
+        ldap_bind_dn: directory.bind_dn.clone(),
+        ldap_ca: directory.ca_pem.clone(),
     };
     let mut workload = Workload {
         secrets: Api::namespaced(env.client.clone(), &namespace),
@@ -557,5 +595,6 @@ pub(super) async fn phase(table: &mut Table, client: &Client, n: usize, floor: &
         release_dynamic(api).await?;
     }
     workload.env.cleanup().await;
+    drop(directory);
     Ok(())
 }
