@@ -1393,10 +1393,10 @@ async fn run(table: &mut Table) -> Res<()> {
     // The mixed phase: every kind at once, in a namespace and emulator of its own (removed after
     // it). A failure is recorded and the other phases still run and report.
     let phases = Phases::from_env();
-    if phases.mixed {
-        if let Err(error) = mixed::phase(table, &client, n, &floor).await {
-            table.failures.push(format!("mixed phase: {error}"));
-        }
+    if phases.mixed
+        && let Err(error) = mixed::phase(table, &client, n, &floor).await
+    {
+        table.failures.push(format!("mixed phase: {error}"));
     }
     if !phases.oidc {
         return finish(table, workload).await;
