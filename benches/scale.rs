@@ -4,22 +4,25 @@
 //! the same concurrency, the idle RSS, the time the shipped request budget allows), so the ratios
 //! stay meaningful on any machine. Every row names the operator settings it was measured with.
 //!
-//! Phases: floors; raw budget (latency, 1,000 creates, idle resync, RSS); a restart with the
-//! shipped budget over those resources (edit one at once, time until its PATCH); a batch of
-//! creates with the shipped budget (time against the budget's floor, busiest 60 s); the large
-//! phase (raw budget, up to 10,000). Duplicate creates are counted in every phase from the
-//! emulator's request log; a duplicate or a busiest minute over the budget fails the run (after
-//! every phase has reported).
+//! Phases: floors; the mixed phase (`scale/mixed.rs`: N resources across the OIDC, SAML and
+//! LDAP kinds, raw budget, in a namespace, emulator and slapd of its own); raw budget (latency,
+//! 1,000 creates, idle resync, RSS); a restart with the shipped budget over those resources (edit
+//! one at once, time until its PATCH); a batch of creates with the shipped budget (time against
+//! the budget's floor, busiest 60 s); the large phase (raw budget, up to 10,000). Duplicate
+//! creates are counted in every phase from the emulator's request log; a duplicate or a busiest
+//! minute over the budget fails the run (after every phase has reported).
 //!
 //!   bash hack/bench.sh                              # starts its own kube-apiserver
 //!   KUBECONFIG=... cargo bench --bench scale        # any cluster; BENCH_LARGE=1 adds 10,000 objects
 //!
-//! Knobs: BENCH_N (default 1000), BENCH_LATENCY_SAMPLES (50), BENCH_LARGE (0; 1 adds objects up to
-//! BENCH_LARGE_TOTAL, default 10,000), BENCH_APISERVER_PID / BENCH_ETCD_PID (RSS as context),
-//! BENCH_SKIP_CLEANUP=1 (leave the namespaces behind, e.g. on a throwaway cluster), BENCH_BUDGET_N
-//! (120 creates with the shipped budget; 0 skips), BENCH_RESTART_TIMEOUT_S (120: how long the
-//! restart phase waits for the edited resource's PATCH), BENCH_OPERATOR_BIN (another operator
-//! binary, e.g. one built with another allocator; default: this build's).
+//! Knobs: BENCH_PHASES (default all; `mixed` or `oidc` runs those alone after the floors; the
+//! mixed phase's slapd comes from SLAPD_DIR or hack/ldap/install.sh), BENCH_N (default 1000),
+//! BENCH_LATENCY_SAMPLES (50), BENCH_LARGE (0; 1 adds objects up to BENCH_LARGE_TOTAL, default
+//! 10,000), BENCH_APISERVER_PID / BENCH_ETCD_PID (RSS as context), BENCH_SKIP_CLEANUP=1 (leave the
+//! namespaces behind, e.g. on a throwaway cluster; the mixed phase removes its own at once),
+//! BENCH_BUDGET_N (120 creates with the shipped budget; 0 skips), BENCH_RESTART_TIMEOUT_S (120:
+//! how long the restart phase waits for the edited resource's PATCH), BENCH_OPERATOR_BIN (another
+//! operator binary, e.g. one built with another allocator; default: this build's).
 //!
 //! Not a libtest harness: under `cargo test`/`cargo nextest` (no `--bench` argument) it does nothing.
 

@@ -222,6 +222,26 @@ fn calls_by_kind(
     (calls, posts, unattributed)
 }
 
+/// Writes on `plural` between two snapshots of the API server's counters, deletions left out:
+/// the namespace controller empties the floors' namespaces (every kind's resource) meanwhile, and
+/// nothing in this phase deletes.
+fn kind_writes(
+    before: &Option<BTreeMap<(String, String, String), f64>>,
+    after: &Option<BTreeMap<(String, String, String), f64>>,
+    plural: &str,
+) -> Option<f64> {
+    let (before, after) = (before.as_ref()?, after.as_ref()?);
+    let sum = |m: &BTreeMap<(String, String, String), f64>| -> f64 {
+        m.iter()
+            .filter(|((r, _, verb), _)| {
+                r == plural && matches!(verb.as_str(), "POST" | "PUT" | "PATCH" | "APPLY")
+            })
+            .map(|(_, v)| v)
+            .sum()
+    };
+    Some(sum(after) - sum(before))
+}
+
 /// Marks every member for an immediate sync (the annotation every kind honours).
 async fn annotate_members(apis: &[Api<DynamicObject>], members: &[Member]) -> Res<()> {
     futures::stream::iter(members)
@@ -477,7 +497,7 @@ pub(super) async fn phase(table: &mut Table, client: &Client, n: usize, floor: &
             per_kind[k],
             api_breakdown(&api_before, &api_after, kind.plural)
         ));
-        if let Some(w) = api_writes(&api_before, &api_after, kind.plural) {
+        if let Some(w) = kind_writes(&api_before, &api_after, kind.plural) {
             let writes = (w - count) / count;
             table.row(
                 &format!(
@@ -564,7 +584,7 @@ pub(super) async fn phase(table: &mut Table, client: &Client, n: usize, floor: &
         .iter()
         .zip(&per_kind)
         .map(|(kind, &count)| {
-            api_writes(&api_before, &api_after, kind.plural).map(|w| w - count as f64)
+            kind_writes(&api_before, &api_after, kind.plural).map(|w| w - count as f64)
         })
         .sum();
     let events = api_writes(&api_before, &api_after, "events");
