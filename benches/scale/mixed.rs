@@ -616,5 +616,26 @@ pub(super) async fn phase(table: &mut Table, client: &Client, n: usize, floor: &
     }
     workload.env.cleanup().await;
     drop(directory);
+    wait_namespace_gone(client, &namespace).await;
     Ok(())
+}
+
+/// Waits (at most 3 minutes) until the namespace controller has removed `namespace`: its
+/// deletions would otherwise load the API server during the next phase's measurements.
+async fn wait_namespace_gone(client: &Client, namespace: &str) {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(180) {
+        if let Ok(None) = namespaces.get_opt(namespace).await {
+            log(format!(
+                "mixed: namespace {namespace} removed in {}",
+                secs(t.elapsed())
+            ));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    log(format!(
+        "mixed: namespace {namespace} still being removed after 180 s; going on"
+    ));
 }
