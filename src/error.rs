@@ -112,14 +112,18 @@ pub enum Error {
     },
 
     #[error(
-        "organization already has an OIDC configuration {id} that this resource did not create; set spec.adoptionPolicy: Adopt to take it over"
+        "organization already has a {label} configuration {id} that this resource did not create; set spec.adoptionPolicy: Adopt to take it over"
     )]
-    AdoptionRequired { id: String },
+    AdoptionRequired { label: &'static str, id: String },
 
     #[error(
-        "organization {org} is already managed by {other}; only one OidcSsoConfig may target an organization"
+        "organization {org} is already managed by {other}; an organization has one {label} configuration, so only one resource of this kind may target it"
     )]
-    OwnershipConflict { org: String, other: String },
+    OwnershipConflict {
+        label: &'static str,
+        org: String,
+        other: String,
+    },
 
     #[error(
         "status.id {recorded} does not match the organization's configuration {found}; the configuration was replaced outside this operator"

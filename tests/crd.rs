@@ -756,3 +756,47 @@ async fn the_api_server_refuses_every_saml_violation_naming_the_field() {
         assert!(error.contains(field), "{what}: {error}");
     }
 }
+
+/// `kubectl explain samlsso.spec` shows every SamlSsoConfig spec field with its documentation.
+#[tokio::test]
+async fn kubectl_explain_documents_every_saml_spec_field() {
+    support::kube_client().await;
+    let crd: Value = serde_yaml::from_str(&infisical_oidc_operator::api::saml_crd_yaml()).unwrap();
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let text = loop {
+        let explained = std::process::Command::new("kubectl")
+            .args(["explain", "samlsso.spec"])
+            .output()
+            .expect("kubectl runs");
+        if explained.status.success() {
+            break String::from_utf8(explained.stdout).unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kubectl explain never succeeded: {explained:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let flattened = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let properties = spec["properties"].as_object().unwrap();
+    assert!(properties.len() >= 16, "{properties:?}");
+    for (name, property) in properties {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{name}\t"))),
+            "spec.{name} missing from kubectl explain:\n{text}"
+        );
+        let first_words: String = property["description"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .take(4)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flattened.contains(&first_words),
+            "spec.{name}: {first_words:?} not in kubectl explain"
+        );
+    }
+}

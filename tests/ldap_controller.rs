@@ -6,7 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use infisical_oidc_operator::api::{LdapSsoConfig, PreflightPolicy};
+use infisical_oidc_operator::api::{
+    LdapSsoConfig, PreflightPolicy, RECONCILE_REQUESTED_AT_ANNOTATION,
+};
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -181,6 +183,196 @@ async fn a_wrong_bind_password_is_refused_by_name_before_any_write_and_a_fixed_s
     wait_ready(&env, "corp-ldap", "True", "Synced").await;
     let state = control.sso_state(&env.org_id).unwrap();
     assert_eq!((state.ldap_calls.posts, state.ldap_calls.patches), (1, 0));
+    operator.stop().await;
+    cleanup(env).await;
+}
+
+/// Waits until the emulator's LDAP state satisfies `check`; returns it.
+async fn wait_state(
+    env: &TestEnv,
+    what: &str,
+    check: impl Fn(&infisical_emulator::SsoState) -> bool,
+) -> infisical_emulator::SsoState {
+    let control = env.emulator.control();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let state = control.sso_state(&env.org_id).unwrap();
+        if check(&state) {
+            return state;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: the emulator holds {:?}",
+            state
+                .ldap
+                .as_ref()
+                .map(|l| (&l.search_filter, &l.group_search_base, l.is_active))
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_a_rotation_and_drift_each_patch_their_field_and_delete_deactivates() {
+    let mut dir = Directory::start();
+    let env = TestEnv::new("ldap-life").await;
+    let control = env.emulator.control();
+    control.set_allow_internal_ip_connections(true);
+    env.put_secret("ldap-bind", &[("password", dir.bind_password())])
+        .await;
+    let operator =
+        env.start_operator_with(|c| c.settings.default_preflight = PreflightPolicy::Enforce);
+    let mut desired = spec(&env, &dir);
+    desired["deletionPolicy"] = json!("Deactivate");
+    apply(&env, "corp-ldap", desired.clone()).await;
+    wait_ready(&env, "corp-ldap", "True", "Synced").await;
+
+    // An edit: one PATCH, of that field.
+    desired["searchFilter"] = json!("(mail={{username}})");
+    apply(&env, "corp-ldap", desired.clone()).await;
+    let state = wait_state(&env, "the edit", |s| {
+        s.ldap.as_ref().unwrap().search_filter == "(mail={{username}})"
+    })
+    .await;
+    assert_eq!((state.ldap_calls.posts, state.ldap_calls.patches), (1, 1));
+    env.wait_event("corp-ldap", "Updated").await;
+
+    // A rotated password: the directory's and the Secret's change; one PATCH, a rotation.
+    let rotated = uuid::Uuid::new_v4().simple().to_string();
+    dir.set_password(&dir.bind_dn.clone(), &rotated).await;
+    env.put_secret("ldap-bind", &[("password", &rotated)]).await;
+    let state = wait_state(&env, "the rotation", |s| {
+        s.ldap.as_ref().unwrap().bind_pass == rotated
+    })
+    .await;
+    assert_eq!(state.ldap_calls.patches, 2);
+    env.wait_event("corp-ldap", "SecretRotated").await;
+
+    // Drift made in Infisical: reported, then corrected at the next pass.
+    assert!(control.put_ldap_config_out_of_band(&env.org_id, json!({"groupSearchBase": ""})));
+    // "Sync now": the annotation a person sets for an immediate pass.
+    let poke = json!({"metadata": {"annotations": {RECONCILE_REQUESTED_AT_ANNOTATION: "drift"}}});
+    api(&env)
+        .patch_metadata("corp-ldap", &PatchParams::default(), &Patch::Merge(&poke))
+        .await
+        .unwrap();
+    let state = wait_state(&env, "the drift correction", |s| {
+        s.ldap.as_ref().unwrap().group_search_base == support::ldap::GROUPS_DN
+    })
+    .await;
+    assert_eq!(state.ldap_calls.patches, 3);
+    let drift = env.wait_event("corp-ldap", "DriftDetected").await;
+    assert!(drift.contains("groupSearchBase"), "{drift}");
+    let shown = visible(&env, "corp-ldap").await;
+    assert!(
+        !shown.contains(&rotated),
+        "the bind password is shown: {shown}"
+    );
+    assert!(
+        api(&env)
+            .get("corp-ldap")
+            .await
+            .unwrap()
+            .status
+            .unwrap()
+            .sso_enforcement_reset
+            .is_none()
+    );
+
+    // Deletion with Deactivate: the configuration stays, turned off (Infisical binds for it).
+    api(&env)
+        .delete("corp-ldap", &Default::default())
+        .await
+        .unwrap();
+    let state = wait_state(&env, "the deactivation", |s| {
+        !s.ldap.as_ref().unwrap().is_active
+    })
+    .await;
+    assert_eq!(state.ldap_calls.patches, 4);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while api(&env).get_opt("corp-ldap").await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not deleted in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    dir.stop();
+    operator.stop().await;
+    cleanup(env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_organisation_has_one_ldap_resource_beside_its_oidc_one() {
+    let dir = Directory::start();
+    let env = TestEnv::new("ldap-owner").await;
+    env.emulator
+        .control()
+        .set_allow_internal_ip_connections(true);
+    env.put_secret("ldap-bind", &[("password", dir.bind_password())])
+        .await;
+    let operator = env.start_operator();
+    // OIDC and LDAP configurations of one organisation are different things in Infisical: both
+    // are managed, neither claims the other's.
+    env.apply("acme-sso", env.spec(json!({}))).await;
+    apply(&env, "corp-ldap", spec(&env, &dir)).await;
+    env.wait_ready("acme-sso").await;
+    wait_ready(&env, "corp-ldap", "True", "Synced").await;
+    // A second LdapSsoConfig for the organisation: a conflict, and it never calls Infisical.
+    apply(&env, "corp-ldap-2", spec(&env, &dir)).await;
+    let second = wait_ready(&env, "corp-ldap-2", "False", "OwnershipConflict").await;
+    let message = second
+        .status
+        .unwrap()
+        .condition("Ready")
+        .unwrap()
+        .message
+        .clone();
+    assert!(message.contains("corp-ldap"), "{message}");
+    let state = env.emulator.control().sso_state(&env.org_id).unwrap();
+    assert_eq!((state.ldap_calls.posts, state.ldap_calls.patches), (1, 0));
+    operator.stop().await;
+    cleanup(env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_plans_without_writing_and_an_existing_configuration_needs_adopt() {
+    let dir = Directory::start();
+    let env = TestEnv::new("ldap-observe").await;
+    let control = env.emulator.control();
+    control.set_allow_internal_ip_connections(true);
+    env.put_secret("ldap-bind", &[("password", dir.bind_password())])
+        .await;
+    let operator = env.start_operator();
+    let mut desired = spec(&env, &dir);
+    desired["managementPolicy"] = json!("Observe");
+    apply(&env, "corp-ldap", desired.clone()).await;
+    let observed = wait_ready(&env, "corp-ldap", "False", "WouldCreate").await;
+    assert_eq!(
+        observed.status.unwrap().plan.clone().map(|p| p.action),
+        Some("Create".to_string())
+    );
+    let state = control.sso_state(&env.org_id).unwrap();
+    assert_eq!((state.ldap_calls.posts, state.ldap_calls.patches), (0, 0));
+
+    // Someone configured LDAP in Infisical meanwhile: Manage will not take it over by itself.
+    assert!(control.put_ldap_config_out_of_band(
+        &env.org_id,
+        json!({"isActive": true, "url": dir.url, "bindDN": dir.bind_dn,
+               "bindPass": dir.bind_password(), "searchBase": support::ldap::PEOPLE_DN})
+    ));
+    desired["managementPolicy"] = json!("Manage");
+    apply(&env, "corp-ldap", desired.clone()).await;
+    wait_ready(&env, "corp-ldap", "False", "AdoptionRequired").await;
+    desired["adoptionPolicy"] = json!("Adopt");
+    apply(&env, "corp-ldap", desired).await;
+    wait_ready(&env, "corp-ldap", "True", "Synced").await;
+    let state = control.sso_state(&env.org_id).unwrap();
+    assert_eq!(state.ldap_calls.posts, 0, "adopted, not created");
+    assert_eq!(state.ldap_calls.patches, 1);
+    let stored = state.ldap.unwrap();
+    assert_eq!(stored.group_search_base, support::ldap::GROUPS_DN);
+    assert_eq!(stored.ca_cert, dir.ca_pem.trim());
     operator.stop().await;
     cleanup(env).await;
 }

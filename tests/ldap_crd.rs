@@ -1,9 +1,14 @@
 //! The `LdapSsoConfig` CRD's validation rules accept what they should and refuse what they should,
-//! client-side with kube's CEL evaluator (no cluster), and its schema carries the names, columns
-//! and defaults users see.
+//! client-side with kube's CEL evaluator and on the real API server (which also estimates each
+//! rule's cost and enforces the schema's bounds), and its schema carries the names, columns and
+//! defaults users see.
+
+mod support;
 
 use infisical_oidc_operator::api::{LDAP_CRD_PATHS, LdapSsoConfig, ldap_crd_yaml};
 use kube::CustomResourceExt;
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::core::ApiResource;
 use serde_json::{Value, json};
 
 fn resource(spec: Value) -> LdapSsoConfig {
@@ -110,13 +115,13 @@ fn the_crd_names_columns_and_defaults() {
     assert!(props.get("bindPassword").is_none());
 }
 
-#[test]
-fn acceptable_specs_pass_every_rule() {
+/// Specs every rule accepts.
+fn acceptable() -> Vec<(&'static str, Value)> {
     let (cert, key_ref) = (
         json!("-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----"),
         json!({"name": "ldap-client", "key": "tls.key"}),
     );
-    for (what, spec) in [
+    vec![
         ("minimal", valid_spec()),
         (
             "loopback ldap",
@@ -158,14 +163,19 @@ fn acceptable_specs_pass_every_rule() {
                 json!({"uniqueUserAttribute": "1.3.6.1.1.16.4"}),
             ),
         ),
-    ] {
+    ]
+}
+
+#[test]
+fn acceptable_specs_pass_every_rule() {
+    for (what, spec) in acceptable() {
         assert_eq!(rejection(spec), None, "{what}");
     }
 }
 
-#[test]
-fn every_rule_refuses_with_its_message() {
-    let cases = [
+/// (what, the change to a valid spec, the words of the refusal).
+fn violations() -> Vec<(&'static str, Value, &'static str)> {
+    vec![
         (
             "ldap off loopback",
             json!({"url": "ldap://ldap.example.org"}),
@@ -221,8 +231,12 @@ fn every_rule_refuses_with_its_message() {
             json!({"hostAPI": "http://infisical.example.com"}),
             "hostAPI must use https",
         ),
-    ];
-    for (what, change, message) in cases {
+    ]
+}
+
+#[test]
+fn every_rule_refuses_with_its_message() {
+    for (what, change, message) in violations() {
         let refused =
             rejection(with(valid_spec(), change)).unwrap_or_else(|| panic!("{what}: accepted"));
         assert!(refused.contains(message), "{what}: {refused}");
@@ -241,4 +255,44 @@ fn organization_id_is_immutable() {
     ));
     let message = format!("{:?}", moved.validate_cel_update(&old).unwrap_err());
     assert!(message.contains("organizationId is immutable"), "{message}");
+}
+
+/// A dry-run create on the real API server: every admission check runs, nothing is stored.
+async fn server_verdict(api: &Api<DynamicObject>, spec: Value) -> Result<(), String> {
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "oidc.infisical-operator.io/v1alpha1",
+        "kind": "LdapSsoConfig",
+        "metadata": {"name": "probe"},
+        "spec": spec,
+    }))
+    .unwrap();
+    let dry_run = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    match api.create(&dry_run, &object).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) => Err(format!("{} {}", status.code, status.message)),
+        Err(other) => panic!("unexpected error: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn the_api_server_accepts_and_refuses_as_the_rules_say() {
+    let client = support::kube_client().await;
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client, "default", &ApiResource::erase::<LdapSsoConfig>(&()));
+    for (what, spec) in acceptable() {
+        server_verdict(&api, spec)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: refused by the API server: {e}"));
+    }
+    for (what, change, message) in violations() {
+        let error = server_verdict(&api, with(valid_spec(), change))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{what}: accepted by the API server"));
+        assert!(error.starts_with("422 "), "{what}: {error}");
+        assert!(error.contains(message), "{what}: {error}");
+    }
 }

@@ -704,7 +704,7 @@ fn kustomize_namespaced_overlay_matches_the_chart_in_namespaced_mode() {
     assert_same(&comparable(&kust), &comparable(&helm));
 }
 
-/// Every example is self-contained: each Secret an OidcSsoConfig references is in the same
+/// Every example is self-contained: each Secret an OidcSsoConfig or LdapSsoConfig references is in the same
 /// file and namespace, with the referenced keys.
 #[test]
 fn examples_are_self_contained() {
@@ -736,13 +736,19 @@ fn examples_are_self_contained() {
                         .collect()
                 })
         };
-        for r in of_kind(&docs, "OidcSsoConfig") {
+        let oidc = of_kind(&docs, "OidcSsoConfig")
+            .into_iter()
+            .map(|r| (r, "clientSecretRef"));
+        let ldap = of_kind(&docs, "LdapSsoConfig")
+            .into_iter()
+            .map(|r| (r, "bindPassRef"));
+        for (r, own_ref) in oidc.chain(ldap) {
             resources += 1;
             let ns = namespace(r).expect("examples set a namespace");
             let spec = &r["spec"];
             let mut refs: Vec<(String, Vec<String>)> = vec![(
-                spec["clientSecretRef"]["name"].as_str().unwrap().into(),
-                vec![spec["clientSecretRef"]["key"].as_str().unwrap().into()],
+                spec[own_ref]["name"].as_str().unwrap().into(),
+                vec![spec[own_ref]["key"].as_str().unwrap().into()],
             )];
             let auth = &spec["authentication"];
             if let Some(n) = auth["universalAuth"]["credentialsRef"]["name"].as_str() {
@@ -763,7 +769,10 @@ fn examples_are_self_contained() {
             }
         }
     }
-    assert!(resources >= 6, "found {resources} OidcSsoConfigs");
+    assert!(
+        resources >= 7,
+        "found {resources} OidcSsoConfigs and LdapSsoConfigs"
+    );
 }
 
 // ---- against a real API server (KUBECONFIG) ------------------------------------------------
@@ -810,8 +819,10 @@ fn rbac_questions(ns: &str) -> Vec<(Access, bool)> {
             out.push((Access::new(v, g, r, sub, ns), allowed));
         }
     }
+    // ConfigMaps are granted `get` (a SamlSsoConfig's certRef, an LdapSsoConfig's caCertificateRef),
+    // nothing more: see the table.
     for (g, r) in [
-        ("", "configmaps"),
+        ("", "persistentvolumeclaims"),
         ("", "pods"),
         ("apiextensions.k8s.io", "customresourcedefinitions"),
         ("rbac.authorization.k8s.io", "roles"),

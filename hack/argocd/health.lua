@@ -1,7 +1,8 @@
--- Argo CD health check for oidc.infisical-operator.io/OidcSsoConfig.
+-- Argo CD health check for oidc.infisical-operator.io/OidcSsoConfig, SamlSsoConfig and LdapSsoConfig (it
+-- reads only what every kind writes).
 --
--- Install: argocd-cm key resource.customizations.health.oidc.infisical-operator.io_OidcSsoConfig
--- (see docs/argocd.md). Written for gopher-lua (Lua 5.1), base and string libraries only.
+-- Install: argocd-cm keys resource.customizations.health.oidc.infisical-operator.io_OidcSsoConfig and
+-- resource.customizations.health.oidc.infisical-operator.io_SamlSsoConfig and ..._LdapSsoConfig (see docs/argocd.md). Written for gopher-lua (Lua 5.1), base and string libraries only.
 --
 -- The status contract (kstatus): status.observedGeneration, and status.conditions of types
 -- Ready, Reconciling and Stalled in the metav1.Condition shape.

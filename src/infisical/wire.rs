@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod ldap;
 pub mod saml;
 
 use super::secret::SecretString;

@@ -106,15 +106,16 @@ pub fn decide<K: SsoKind>(
     ownership: &Ownership,
     hints: Hints,
 ) -> Result<Plan<K>, Error> {
-    check_claim(ownership, K::organization_id(desired))?;
+    check_claim::<K>(ownership, K::organization_id(desired))?;
     plan::<K>(desired, observed, ownership, hints)
 }
 
 /// A resource that another resource takes precedence over for the organisation stops here,
 /// before it calls Infisical: never a tug of war.
-pub fn check_claim(ownership: &Ownership, organization_id: &str) -> Result<(), Error> {
+pub fn check_claim<K: SsoKind>(ownership: &Ownership, organization_id: &str) -> Result<(), Error> {
     match &ownership.competing_owner {
         Some(other) => Err(Error::OwnershipConflict {
+            label: K::LABEL,
             org: organization_id.to_string(),
             other: other.clone(),
         }),
@@ -146,7 +147,10 @@ pub fn plan<K: SsoKind>(
         None if ownership.create_pending => false,
         _ if ownership.adoption_policy == AdoptionPolicy::Adopt => true,
         _ => {
-            return Err(Error::AdoptionRequired { id: id.to_string() });
+            return Err(Error::AdoptionRequired {
+                label: K::LABEL,
+                id: id.to_string(),
+            });
         }
     };
 

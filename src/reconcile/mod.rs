@@ -121,7 +121,7 @@ async fn run_pipeline<K: SsoKind>(
     let claimants = ctx.claimants::<K>(&resource.spec().organization_id);
     let owner = ownership::ownership(&*resource, &checked.base, &claimants);
     let organization_id = K::organization_id(&checked.desired);
-    decide::check_claim(&owner, organization_id)?;
+    decide::check_claim::<K>(&owner, organization_id)?;
     let status_digest = fingerprints.status_digest.as_deref();
     let create_pending = owner.create_pending;
     if !last.started {

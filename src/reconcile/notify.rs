@@ -12,11 +12,11 @@ use crate::error::Result;
 pub type EventNote = (EventType, &'static str, String);
 
 /// What every update makes Infisical do, and what only a person can undo.
-pub const ENFORCEMENT_RESET: &str = "Infisical turned off enforce-SSO and SCIM for the organisation when the OIDC configuration was updated (it does so on every update, and a machine identity cannot turn them back on): an organisation admin must re-enable them in Infisical's Organization Settings";
+pub const ENFORCEMENT_RESET: &str = "Infisical turned off enforce-SSO and SCIM for the organisation when its OIDC or SAML configuration was updated (it does so on every update, and a machine identity cannot turn them back on): an organisation admin must re-enable them in Infisical's Organization Settings";
 
 /// What a new configuration needs before anyone can sign in through it, which only an
 /// organisation admin can do (Infisical's email-domain API takes user sessions only).
-pub const SIGN_IN_NEEDS_VERIFIED_DOMAIN: &str = "Infisical lets members sign in through it only with an email whose domain is a verified email domain of the organisation (Organization Settings in Infisical) and is allowed by allowedEmailDomains";
+pub const SIGN_IN_NEEDS_VERIFIED_DOMAIN: &str = "Infisical lets members sign in through it only with an email whose domain is a verified email domain of the organisation (Organization Settings in Infisical) and, for OIDC, is allowed by allowedEmailDomains";
 
 /// The warning that follows every update.
 pub fn enforcement_reset() -> EventNote {

@@ -12,7 +12,7 @@ use crate::api::{LdapSsoConfigSpec, MAX_LDAP_TEXT, MAX_URL_LENGTH};
 use crate::error::{Error, Result};
 use crate::infisical::SecretString;
 use crate::infisical::is_loopback;
-use crate::infisical::ldap_wire::CreateLdapConfig;
+use crate::infisical::wire::ldap::CreateLdapConfig;
 use crate::reconcile::checks::{is_invisible, uuid_like};
 
 use super::tls;

@@ -9,7 +9,7 @@
 use super::desired::Desired;
 use crate::api::{DEFAULT_GROUP_SEARCH_FILTER, DEFAULT_SEARCH_FILTER, LdapSsoConfigStatus};
 use crate::infisical::SecretString;
-use crate::infisical::ldap_wire::{LdapConfig, UpdateLdapConfig};
+use crate::infisical::wire::ldap::{LdapConfig, UpdateLdapConfig};
 
 /// A stored filter as Infisical uses it at login: `""` means its default (`bootLdap` for the
 /// user filter, the login strategy for the group filter), so it is not a difference worth a

@@ -13,7 +13,7 @@ use std::time::Duration;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchOptions};
 
 use crate::error::{Error, LdapCheck, Result};
-use crate::infisical::ldap_wire::UpdateLdapConfig;
+use crate::infisical::wire::ldap::UpdateLdapConfig;
 
 use super::desired::Desired;
 use super::tls;

@@ -1,6 +1,6 @@
 //! The LDAP kind: `LdapSsoConfig` over Infisical's `/api/v1/ldap/config`. Its validation is
 //! `desired`, its diff `diff`, its preflight `directory` (with `tls`); its wire types and calls
-//! are `infisical::ldap_wire` and `infisical::ldap_calls`.
+//! are `infisical::wire::ldap` and `infisical::ldap`.
 //!
 //! Infisical's LDAP group maps (LDAP group CN to Infisical group) are JWT-only routes: a machine
 //! identity gets 403 there, so this kind does not manage them.
@@ -12,7 +12,7 @@ pub mod tls;
 
 use crate::api::{CertificateSource, LdapSsoConfig, LdapSsoConfigSpec, LdapSsoConfigStatus};
 use crate::error::{Error, Result};
-use crate::infisical::ldap_wire::{LdapConfig, LdapConfigSummary, UpdateLdapConfig};
+use crate::infisical::wire::ldap::{LdapConfig, LdapConfigSummary, UpdateLdapConfig};
 use crate::infisical::{Connection, Infisical};
 
 use super::idp_hosts::IdpResolver;

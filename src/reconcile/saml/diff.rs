@@ -15,10 +15,13 @@ pub fn spec_differs_from_last_sync(desired: &Desired, status: &SamlSsoConfigStat
         differs(&status.auth_provider, desired.auth_provider.as_str()),
         differs(&status.entry_point, &desired.entry_point),
         differs(&status.issuer, &desired.issuer),
-        differs(
-            &status.certificate_fingerprint,
-            &certificate::fingerprint(&desired.cert),
-        ),
+        // An inline certificate is the spec's; one from certRef changes as its Secret does (a
+        // rotation, named by the fingerprints of what was read).
+        desired.cert_field == "spec.cert"
+            && differs(
+                &status.certificate_fingerprint,
+                &certificate::fingerprint(&desired.cert),
+            ),
         status.is_active.is_some_and(|a| a != desired.is_active),
         status
             .enable_group_sync

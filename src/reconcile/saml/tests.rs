@@ -255,3 +255,65 @@ fn the_preflight_runs_for_a_create_and_an_update_of_what_people_log_in_through()
     let off = Saml::deactivation("org");
     assert!(!Saml::preflight_needed(Some(&off)));
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::api::reasons::READY_REASONS;
+
+    /// Text a person might paste: printable, whitespace, PEM markers, invisible characters.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            ".{0,80}",
+            "[ -~]{0,80}",
+            Just("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----".to_string()),
+            Just("https://idp.example.com/sso\u{200b}".to_string()),
+            Just("http://127.0.0.1:8080/sso".to_string()),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the spec holds, validation and the preflight answer without panicking, and
+        /// every refusal carries a named reason (InvalidSpec naming a spec field).
+        #[test]
+        fn any_saml_spec_is_refused_with_a_named_reason_or_accepted(
+            entry in text(), issuer in text(), cert in text(),
+            provider in prop::sample::select(vec!["okta-saml", "azure-saml", "jumpcloud-saml",
+                "google-saml", "keycloak-saml", "auth0-saml"]),
+            group_sync in any::<bool>(),
+            organization in prop_oneof![
+                3 => Just(" 7c1e0000-0000-4000-8000-000000000001 ".to_string()),
+                1 => text(),
+            ],
+            valid_entry in any::<bool>(), valid_cert in any::<bool>(),
+        ) {
+            // Half the cases reach the later checks with a usable entry point or certificate.
+            let entry = if valid_entry { "https://idp.example.com/sso".to_string() } else { entry };
+            let cert = if valid_cert { certificate(-1, 30) } else { cert };
+            let spec: SamlSsoConfigSpec = serde_json::from_value(serde_json::json!({
+                "organizationId": organization,
+                "authentication": {"universalAuth": {"credentialsRef": {"name": "creds"}}},
+                "authProvider": provider,
+                "entryPoint": entry,
+                "issuer": issuer,
+                "cert": cert,
+                "enableGroupSync": group_sync,
+            }))
+            .unwrap();
+            match desired_state(&spec, None) {
+                Ok(d) => {
+                    if let Err(e) = certificate::check(&d) {
+                        prop_assert!(READY_REASONS.contains(&e.reason()), "{e}");
+                    }
+                    let _ = Saml::expiring(&d);
+                }
+                Err(e) => {
+                    prop_assert!(READY_REASONS.contains(&e.reason()), "{e}");
+                    let named = matches!(&e, Error::InvalidSpec { field, .. } if field.starts_with("spec."));
+                    prop_assert!(named, "{e}");
+                }
+            }
+        }
+    }
+}

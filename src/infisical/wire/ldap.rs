@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::secret::SecretString;
+use crate::infisical::SecretString;
 
 /// `GET /api/v1/ldap/config?organizationId=`: the stored configuration, decrypted. The bind
 /// password comes back in plain text (compared, never logged); the client key never does, only

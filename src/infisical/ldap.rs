@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 
-use super::ldap_wire::{CreateLdapConfig, LdapConfig, LdapConfigSummary, UpdateLdapConfig};
+use super::wire::ldap::{CreateLdapConfig, LdapConfig, LdapConfigSummary, UpdateLdapConfig};
 use super::{Connection, Infisical, http, urlencode};
 use crate::error::{Error, Result};
 
