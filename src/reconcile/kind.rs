@@ -6,7 +6,8 @@
 //! dereference, ownership and the create-pending mark, the budget and auth, Observe, drift
 //! reports, the enforcement-reset warning, deletion, conditions, retries and metrics.
 //!
-//! OIDC (`oidc`) is the first kind. README's Development section says how a second plugs in.
+//! OIDC (`oidc`) and SAML (`saml`) implement it. README's Development section says how another
+//! kind plugs in.
 
 use std::fmt::Debug;
 use std::hash::Hash;
