@@ -3,8 +3,9 @@
 # operator binary as a separate process and the Infisical emulator in-process. Prints a table of
 # figures, each against a floor measured in the same run and each naming the operator settings it
 # was measured with (raw budget, or the shipped defaults); the output is kept in .work/bench.txt.
-# Fails (non-zero) on a duplicate create in any phase, or when the operator sent more Infisical
-# reads or writes in some 60-second window than its shipped budget allows.
+# Fails (non-zero) on a duplicate create in any phase (per kind in the mixed phase), on a write in
+# the mixed phase's idle resync, or when the operator sent more Infisical reads or writes in some
+# 60-second window than its shipped budget allows.
 #
 #   bash hack/bench.sh                          # its own control plane (no node: the bench runs the
 #                                               # operator as a process), in its network namespace
