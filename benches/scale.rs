@@ -4,27 +4,33 @@
 //! the same concurrency, the idle RSS, the time the shipped request budget allows), so the ratios
 //! stay meaningful on any machine. Every row names the operator settings it was measured with.
 //!
-//! Phases: floors; raw budget (latency, 1,000 creates, idle resync, RSS); a restart with the
-//! shipped budget over those resources (edit one at once, time until its PATCH); a batch of
-//! creates with the shipped budget (time against the budget's floor, busiest 60 s); the large
-//! phase (raw budget, up to 10,000). Duplicate creates are counted in every phase from the
-//! emulator's request log; a duplicate or a busiest minute over the budget fails the run (after
-//! every phase has reported).
+//! Phases: floors; the mixed phase (`scale/mixed.rs`: N resources across the OIDC, SAML and
+//! LDAP kinds, raw budget, in a namespace, emulator and slapd of its own); raw budget (latency,
+//! 1,000 creates, idle resync, RSS); a restart with the shipped budget over those resources (edit
+//! one at once, time until its PATCH); a batch of creates with the shipped budget (time against
+//! the budget's floor, busiest 60 s); the large phase (raw budget, up to 10,000). Duplicate
+//! creates are counted in every phase from the emulator's request log; a duplicate or a busiest
+//! minute over the budget fails the run (after every phase has reported).
 //!
 //!   bash hack/bench.sh                              # starts its own kube-apiserver
 //!   KUBECONFIG=... cargo bench --bench scale        # any cluster; BENCH_LARGE=1 adds 10,000 objects
 //!
-//! Knobs: BENCH_N (default 1000), BENCH_LATENCY_SAMPLES (50), BENCH_LARGE (0; 1 adds objects up to
-//! BENCH_LARGE_TOTAL, default 10,000), BENCH_APISERVER_PID / BENCH_ETCD_PID (RSS as context),
-//! BENCH_SKIP_CLEANUP=1 (leave the namespaces behind, e.g. on a throwaway cluster), BENCH_BUDGET_N
-//! (120 creates with the shipped budget; 0 skips), BENCH_RESTART_TIMEOUT_S (120: how long the
-//! restart phase waits for the edited resource's PATCH), BENCH_OPERATOR_BIN (another operator
-//! binary, e.g. one built with another allocator; default: this build's).
+//! Knobs: BENCH_PHASES (default all; `mixed` or `oidc` runs those alone after the floors; the
+//! mixed phase's slapd comes from SLAPD_DIR or hack/ldap/install.sh), BENCH_N (default 1000),
+//! BENCH_LATENCY_SAMPLES (50), BENCH_LARGE (0; 1 adds objects up to BENCH_LARGE_TOTAL, default
+//! 10,000), BENCH_APISERVER_PID / BENCH_ETCD_PID (RSS as context), BENCH_SKIP_CLEANUP=1 (leave the
+//! namespaces behind, e.g. on a throwaway cluster; the mixed phase removes its own at once),
+//! BENCH_BUDGET_N (120 creates with the shipped budget; 0 skips), BENCH_RESTART_TIMEOUT_S (120:
+//! how long the restart phase waits for the edited resource's PATCH), BENCH_OPERATOR_BIN (another
+//! operator binary, e.g. one built with another allocator; default: this build's).
 //!
 //! Not a libtest harness: under `cargo test`/`cargo nextest` (no `--bench` argument) it does nothing.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+#[path = "scale/mixed.rs"]
+mod mixed;
 
 use std::collections::{BTreeMap, HashMap};
 use std::process::{ExitCode, Stdio};
@@ -733,6 +739,25 @@ async fn wait_all_ready(
     names: &[String],
     timeout: Duration,
 ) -> Res<Instant> {
+    match wait_ready_core(ready, names, timeout).await {
+        Ok(at) => Ok(at),
+        Err((done, missing)) => {
+            let state = api.get_opt(&missing).await.ok().flatten().map(|r| r.status);
+            fail(format!(
+                "only {done}/{} resources became Ready within {timeout:?}; e.g. {missing}: {state:?}",
+                names.len()
+            ))
+        }
+    }
+}
+
+/// [`wait_all_ready`] for any kind: on timeout, how many were Ready and the first name that was
+/// not.
+async fn wait_ready_core(
+    ready: &ReadyMap,
+    names: &[String],
+    timeout: Duration,
+) -> Result<Instant, (usize, String)> {
     let deadline = Instant::now() + timeout;
     let mut last_log = Instant::now();
     loop {
@@ -760,11 +785,7 @@ async fn wait_all_ready(
             return Ok(latest.unwrap_or_else(Instant::now));
         };
         if Instant::now() > deadline {
-            let state = api.get_opt(&missing).await.ok().flatten().map(|r| r.status);
-            return fail(format!(
-                "only {done}/{} resources became Ready within {timeout:?}; e.g. {missing}: {state:?}",
-                names.len()
-            ));
+            return Err((done, missing));
         }
         if last_log.elapsed() > Duration::from_secs(15) {
             log(format!("  {done}/{} Ready", names.len()));
@@ -1372,6 +1393,18 @@ async fn run(table: &mut Table) -> Res<()> {
     );
     table.plain("floor: create path p99", ms(create_floor.p99));
 
+    // The mixed phase: every kind at once, in a namespace and emulator of its own (removed after
+    // it). A failure is recorded and the other phases still run and report.
+    let phases = Phases::from_env();
+    if phases.mixed
+        && let Err(error) = mixed::phase(table, &client, n, &floor).await
+    {
+        table.failures.push(format!("mixed phase: {error}"));
+    }
+    if !phases.oidc {
+        return finish(table, workload).await;
+    }
+
     // 5a. Idle RSS with nothing to manage.
     table.settings(Settings::Raw);
     let namespace = workload.env.namespace.clone();
@@ -1805,6 +1838,36 @@ async fn run(table: &mut Table) -> Res<()> {
             stopping.map_or_else(|| "> 30 s (killed)".into(), ms),
         );
     }
+    finish(table, workload).await
+}
+
+/// Which phases run (`BENCH_PHASES`, comma-separated; default all): `mixed` (every kind),
+/// `oidc` (the OIDC phases: latency, throughput, restart, shipped budget, large). The floors
+/// always run.
+struct Phases {
+    mixed: bool,
+    oidc: bool,
+}
+
+impl Phases {
+    fn from_env() -> Self {
+        let value = std::env::var("BENCH_PHASES").unwrap_or_default();
+        let listed: Vec<&str> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let wants =
+            |phase: &str| listed.is_empty() || listed.contains(&"all") || listed.contains(&phase);
+        Self {
+            mixed: wants("mixed"),
+            oidc: wants("oidc"),
+        }
+    }
+}
+
+/// The API server's and etcd's memory as context, the cleanup, and the run's gates.
+async fn finish(table: &mut Table, workload: Workload) -> Res<()> {
     table.settings(Settings::Bench);
     other_rss(table, "kube-apiserver", "BENCH_APISERVER_PID");
     other_rss(table, "etcd", "BENCH_ETCD_PID");
