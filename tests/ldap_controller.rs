@@ -376,3 +376,62 @@ async fn observe_plans_without_writing_and_an_existing_configuration_needs_adopt
     operator.stop().await;
     cleanup(env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_the_create_and_the_status_write_creates_nothing_twice() {
+    let dir = Directory::start();
+    let env = TestEnv::new("ldap-crash").await;
+    let control = env.emulator.control();
+    control.set_allow_internal_ip_connections(true);
+    env.put_secret("ldap-bind", &[("password", dir.bind_password())])
+        .await;
+    // Infisical binds, commits the create, then answers slowly; the operator dies before the
+    // answer.
+    control.inject_fault(infisical_emulator::Fault {
+        method: Some("POST".into()),
+        path_prefix: Some("/api/v1/ldap/config".into()),
+        count: 1,
+        kind: infisical_emulator::FaultKind::CommitThenDelay { millis: 3000 },
+    });
+    let operator = env.start_operator();
+    apply(&env, "corp-ldap", spec(&env, &dir)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while control.sso_state(&env.org_id).unwrap().ldap.is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the create never committed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let marked = api(&env).get("corp-ldap").await.unwrap();
+    assert!(
+        marked
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key("oidc.infisical-operator.io/create-pending")),
+        "marked create-pending before the POST"
+    );
+    operator.crash();
+    let id = api(&env)
+        .get("corp-ldap")
+        .await
+        .unwrap()
+        .status
+        .and_then(|s| s.common.id);
+    assert!(id.is_none(), "the id was never written");
+
+    let operator = env.start_operator();
+    let resource = wait_ready(&env, "corp-ldap", "True", "Synced").await;
+    let state = control.sso_state(&env.org_id).unwrap();
+    assert_eq!(
+        state.ldap_calls.posts, 1,
+        "no second create after the restart"
+    );
+    assert_eq!(
+        resource.status.unwrap().common.id,
+        Some(state.ldap.unwrap().id)
+    );
+    operator.stop().await;
+    cleanup(env).await;
+}

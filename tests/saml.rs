@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use infisical_emulator::{ConfigCalls, OrgFlags, SamlConfigState};
+use infisical_emulator::{ConfigCalls, Fault, FaultKind, OrgFlags, SamlConfigState};
 use infisical_oidc_operator::api::SamlSsoConfig;
 use infisical_oidc_operator::api::reasons;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -581,6 +581,48 @@ async fn a_certificate_from_a_secret_is_rotated_with_a_patch_of_only_the_certifi
     assert_eq!(patches.len(), 1, "{patches:?}");
     assert_eq!(keys(&patches[0]), ["cert", "organizationId"]);
     assert_eq!(s.stored().unwrap().cert, next.trim());
+    operator.stop().await;
+    s.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_the_create_and_the_status_write_creates_nothing_twice() {
+    let s = Saml::new("saml-crash").await;
+    // Infisical commits the create but answers slowly; the operator dies before the answer.
+    s.env.emulator.control().inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: Some("/api/v1/sso/config".into()),
+        count: 1,
+        kind: FaultKind::CommitThenDelay { millis: 3000 },
+    });
+    let operator = s.env.start_operator();
+    s.apply("acme-saml", s.spec(json!({}))).await.unwrap();
+    s.wait_until("acme-saml", "marked create-pending", |r| {
+        r.metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key("oidc.infisical-operator.io/create-pending"))
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while s.stored().is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the create never committed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    operator.crash();
+    let id = s.get("acme-saml").await.status.and_then(|st| st.common.id);
+    assert!(id.is_none(), "the id was never written");
+
+    let operator = s.env.start_operator();
+    let resource = s.wait_ready("acme-saml").await;
+    assert_eq!(s.calls().posts, 1, "no second create after the restart");
+    assert_eq!(
+        resource.status.unwrap().common.id,
+        Some(s.stored().unwrap().id)
+    );
     operator.stop().await;
     s.cleanup().await;
 }
