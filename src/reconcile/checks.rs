@@ -19,23 +19,29 @@ pub fn uuid_like(text: &str) -> Option<()> {
     .then_some(())
 }
 
-/// One IdP URL: https (http for loopback only), a host, no credentials, no whitespace.
-pub fn check_idp_url(field: &str, value: &str) -> Result<url::Url> {
+/// What any URL of a spec must be before it is parsed: not too long, and printable ASCII.
+/// Infisical stores and uses the text as written, while a URL parser forgives a lot (a dropped
+/// zero-width space, `https:host`, backslashes, `@` without credentials): what is checked must be
+/// exactly what is sent, as the CRD's rule requires.
+pub fn check_url_text(field: &str, value: &str) -> Result<()> {
     if value.len() > MAX_URL_LENGTH {
         return Err(Error::invalid_spec(
             field,
             format!("is longer than {MAX_URL_LENGTH} characters"),
         ));
     }
-    // Infisical stores and uses the text as written, while a URL parser forgives a lot (a
-    // dropped zero-width space, `https:host`, backslashes, `@` without credentials): what is
-    // checked must be exactly what is sent, as the CRD's rule requires.
     if !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::invalid_spec(
             field,
             "must be printable ASCII, without whitespace or invisible characters (encode an internationalised host as xn--)",
         ));
     }
+    Ok(())
+}
+
+/// One IdP URL: https (http for loopback only), a host, no credentials, no whitespace.
+pub fn check_idp_url(field: &str, value: &str) -> Result<url::Url> {
+    check_url_text(field, value)?;
     let not_https = || {
         Error::invalid_spec(
             field,

@@ -5,6 +5,8 @@
 //! It follows the watch exactly as kube's reflector store does: `Apply` and `Delete` change one
 //! entry; a relist (`Init`, `InitApply`…, `InitDone`) is collected aside and replaces everything
 //! at `InitDone`, so a resource deleted while the watch was away leaves the index too.
+//!
+//! Over 400 lines with its tests, which replay watch sequences; the index itself is about 250.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
