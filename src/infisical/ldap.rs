@@ -5,7 +5,7 @@
 use reqwest::Method;
 
 use super::wire::ldap::{CreateLdapConfig, LdapConfig, LdapConfigSummary, UpdateLdapConfig};
-use super::{Connection, Infisical, http, urlencode};
+use super::{Connection, Infisical};
 use crate::error::{Error, Result};
 
 const PATH: &str = "/api/v1/ldap/config";
@@ -24,29 +24,8 @@ impl Infisical {
         connection: &Connection,
         organization_id: &str,
     ) -> Result<Option<LdapConfig>> {
-        let path = format!("{PATH}?organizationId={}", urlencode(organization_id));
-        let priority = connection.priority;
-        self.authorised(connection, |host, token| {
-            let path = path.clone();
-            async move {
-                match host
-                    .send::<()>(
-                        priority,
-                        "ldap-config-get",
-                        Method::GET,
-                        &path,
-                        Some(&token),
-                        None,
-                    )
-                    .await
-                {
-                    Ok(answer) => answer.json().map(Some),
-                    Err(error) if is_missing(&error) => Ok(None),
-                    Err(other) => Err(other),
-                }
-            }
-        })
-        .await
+        self.read_config(connection, "ldap-config-get", PATH, organization_id)
+            .await
     }
 
     pub async fn create_ldap_config(
@@ -54,7 +33,7 @@ impl Infisical {
         connection: &Connection,
         body: &CreateLdapConfig,
     ) -> Result<LdapConfigSummary> {
-        self.write_ldap_config(connection, "ldap-config-create", Method::POST, body)
+        self.write_config(connection, "ldap-config-create", Method::POST, PATH, body)
             .await?
             .json()
     }
@@ -66,30 +45,12 @@ impl Infisical {
         body: &UpdateLdapConfig,
     ) -> Result<Option<LdapConfigSummary>> {
         match self
-            .write_ldap_config(connection, "ldap-config-update", Method::PATCH, body)
+            .write_config(connection, "ldap-config-update", Method::PATCH, PATH, body)
             .await
         {
             Ok(answer) => answer.json().map(Some),
             Err(error) if is_missing(&error) => Ok(None),
             Err(other) => Err(other),
         }
-    }
-
-    async fn write_ldap_config<B: serde::Serialize + Sync>(
-        &self,
-        connection: &Connection,
-        endpoint: &'static str,
-        method: Method,
-        body: &B,
-    ) -> Result<http::Answer> {
-        let priority = connection.priority;
-        self.authorised(connection, |host, token| {
-            let method = method.clone();
-            async move {
-                host.send(priority, endpoint, method, PATH, Some(&token), Some(body))
-                    .await
-            }
-        })
-        .await
     }
 }
