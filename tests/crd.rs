@@ -541,17 +541,23 @@ async fn the_api_server_keeps_organization_id_immutable() {
     env.cleanup().await;
 }
 
-/// `kubectl explain` shows every spec field with the first words of its documentation.
+/// `kubectl explain oidcsso.spec` shows every spec field with the first words of its documentation.
 #[tokio::test]
 async fn kubectl_explain_documents_every_spec_field() {
+    assert_explained("oidcsso", &crd_yaml(), 20).await;
+}
+
+/// `kubectl explain SHORT.spec` (the API server's published OpenAPI) shows each spec field of the
+/// CRD in `yaml` with the first words of its documentation; the kind has at least `at_least`.
+async fn assert_explained(short: &str, yaml: &str, at_least: usize) {
     support::kube_client().await;
-    let crd: Value = serde_yaml::from_str(&crd_yaml()).unwrap();
+    let crd: Value = serde_yaml::from_str(yaml).unwrap();
     let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
     // The API server publishes a new CRD's OpenAPI a moment after it is Established.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let text = loop {
         let explained = std::process::Command::new("kubectl")
-            .args(["explain", "oidcsso.spec"])
+            .args(["explain", &format!("{short}.spec")])
             .output()
             .expect("kubectl runs");
         if explained.status.success() {
@@ -559,17 +565,18 @@ async fn kubectl_explain_documents_every_spec_field() {
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "kubectl explain never succeeded: {explained:?}"
+            "kubectl explain {short}.spec never succeeded: {explained:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
+    let flattened = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let properties = spec["properties"].as_object().unwrap();
-    assert!(properties.len() >= 20, "{properties:?}");
+    assert!(properties.len() >= at_least, "{properties:?}");
     for (name, property) in properties {
         assert!(
             text.lines()
                 .any(|l| l.trim_start().starts_with(&format!("{name}\t"))),
-            "spec.{name} missing from kubectl explain:\n{text}"
+            "{short}.spec.{name} missing from kubectl explain:\n{text}"
         );
         let first_words: String = property["description"]
             .as_str()
@@ -578,10 +585,9 @@ async fn kubectl_explain_documents_every_spec_field() {
             .take(4)
             .collect::<Vec<_>>()
             .join(" ");
-        let flattened = text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
             flattened.contains(&first_words),
-            "spec.{name}: {first_words:?} not in kubectl explain"
+            "{short}.spec.{name}: {first_words:?} not in kubectl explain"
         );
     }
 }
@@ -760,43 +766,21 @@ async fn the_api_server_refuses_every_saml_violation_naming_the_field() {
 /// `kubectl explain samlsso.spec` shows every SamlSsoConfig spec field with its documentation.
 #[tokio::test]
 async fn kubectl_explain_documents_every_saml_spec_field() {
-    support::kube_client().await;
-    let crd: Value = serde_yaml::from_str(&infisical_oidc_operator::api::saml_crd_yaml()).unwrap();
-    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let text = loop {
-        let explained = std::process::Command::new("kubectl")
-            .args(["explain", "samlsso.spec"])
-            .output()
-            .expect("kubectl runs");
-        if explained.status.success() {
-            break String::from_utf8(explained.stdout).unwrap();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "kubectl explain never succeeded: {explained:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
-    let flattened = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let properties = spec["properties"].as_object().unwrap();
-    assert!(properties.len() >= 16, "{properties:?}");
-    for (name, property) in properties {
-        assert!(
-            text.lines()
-                .any(|l| l.trim_start().starts_with(&format!("{name}\t"))),
-            "spec.{name} missing from kubectl explain:\n{text}"
-        );
-        let first_words: String = property["description"]
-            .as_str()
-            .unwrap()
-            .split_whitespace()
-            .take(4)
-            .collect::<Vec<_>>()
-            .join(" ");
-        assert!(
-            flattened.contains(&first_words),
-            "spec.{name}: {first_words:?} not in kubectl explain"
-        );
-    }
+    assert_explained(
+        "samlsso",
+        &infisical_oidc_operator::api::saml_crd_yaml(),
+        16,
+    )
+    .await;
+}
+
+/// `kubectl explain ldapsso.spec` shows every LdapSsoConfig spec field with its documentation.
+#[tokio::test]
+async fn kubectl_explain_documents_every_ldap_spec_field() {
+    assert_explained(
+        "ldapsso",
+        &infisical_oidc_operator::api::ldap_crd_yaml(),
+        20,
+    )
+    .await;
 }

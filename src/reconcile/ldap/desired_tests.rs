@@ -33,7 +33,7 @@ pub fn password(text: &str) -> LdapInputs {
 /// The invalid-spec message for `spec`, which must name `field`.
 fn refused(spec: &LdapSsoConfigSpec, inputs: &LdapInputs, field: &str) -> String {
     let error = desired_state(spec, inputs).expect_err("accepted");
-    assert_eq!(error.reason(), "InvalidSpec", "{error}");
+    assert_eq!(error.reason(), crate::api::reasons::INVALID_SPEC, "{error}");
     let text = error.to_string();
     assert!(text.contains(field), "{field} not named: {text}");
     text
