@@ -2,8 +2,9 @@
 //! `dereference → validate → observe → decide → preflight → apply → report`, each step a module
 //! that takes typed input and returns a typed value, computed once and handed on.
 //!
-//! 1. `dereference`: read the Secrets the spec points to, and `fingerprint` them. A pass whose
-//!    inputs did not change since its outcome was reported waits instead (`retry`).
+//! 1. `dereference`: read the Secrets and ConfigMaps the kind's spec points to
+//!    (`SsoKind::references`), and `fingerprint` them. A pass whose inputs did not change since
+//!    its outcome was reported waits instead (`retry`).
 //! 2. `validate`: the spec as Infisical would check it, into the desired state. Its common fields
 //!    (`hostAPI`, `resyncInterval`) are checked before step 1, so that no Secret is read for a
 //!    spec that cannot work. Then the claim on the organisation (`ownership`,
@@ -16,7 +17,7 @@
 //!
 //! What the controller calls is `entry` (panic isolation, malformed objects, deletion). The
 //! kind-specific parts (wire types, validation, diff, preflight) are the `kind::SsoKind` seam;
-//! OIDC, its first kind, is `oidc`; SAML, the second, `saml`.
+//! the kinds are `oidc`, `saml` and `ldap`, one controller each (`lifecycle`).
 
 pub mod apply;
 pub mod cached;
