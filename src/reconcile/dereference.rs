@@ -261,83 +261,77 @@ fn connection_secrets(spec: &CommonSpec) -> impl Iterator<Item = &str> {
     .flatten()
 }
 
-/// The Secrets a pass reads: each read once, all at the same time, so a pass waits for one
-/// round trip to the API server however many it reads. Failures are reported in the order the
-/// pass asks for them, as if they had been read one after the other.
-struct Secrets {
+/// The objects of one kind (Secrets, ConfigMaps) a pass reads: each read once, all at the same
+/// time, so a pass waits for one round trip to the API server however many it reads. Failures are
+/// reported in the order the pass asks for them, as if they had been read one after the other.
+struct Fetched<K> {
     namespace: String,
-    read: HashMap<String, std::result::Result<Option<Secret>, kube::Error>>,
+    read: HashMap<String, std::result::Result<Option<K>, kube::Error>>,
+}
+
+type Secrets = Fetched<Secret>;
+type ConfigMaps = Fetched<ConfigMap>;
+
+impl<K> Fetched<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    async fn read<'a>(
+        client: &Client,
+        namespace: &str,
+        names: impl Iterator<Item = &'a str>,
+    ) -> Self {
+        let api: Api<K> = Api::namespaced(client.clone(), namespace);
+        let mut names: Vec<&str> = names.collect();
+        names.sort_unstable();
+        names.dedup();
+        let answers = futures::future::join_all(names.iter().map(|name| api.get_opt(name))).await;
+        Self {
+            namespace: namespace.to_string(),
+            read: names.into_iter().map(str::to_string).zip(answers).collect(),
+        }
+    }
+}
+
+/// The object `name` of `read`; `missing` builds the error (from the namespace and the name)
+/// when it does not exist. A failed read is reported once: the first step to ask takes it.
+fn found<'r, K>(
+    read: &'r mut HashMap<String, std::result::Result<Option<K>, kube::Error>>,
+    namespace: &str,
+    name: &str,
+    missing: fn(String, String) -> Error,
+) -> Result<&'r K> {
+    if matches!(read.get(name), Some(Err(_)))
+        && let Some(Err(error)) = read.remove(name)
+    {
+        return Err(error.into());
+    }
+    match read.get(name) {
+        Some(Ok(Some(object))) => Ok(object),
+        _ => Err(missing(namespace.to_string(), name.to_string())),
+    }
 }
 
 impl Secrets {
-    async fn read<'a>(
-        client: &Client,
-        namespace: &str,
-        names: impl Iterator<Item = &'a str>,
-    ) -> Self {
-        let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-        let mut names: Vec<&str> = names.collect();
-        names.sort_unstable();
-        names.dedup();
-        let answers = futures::future::join_all(names.iter().map(|name| api.get_opt(name))).await;
-        Self {
-            namespace: namespace.to_string(),
-            read: names.into_iter().map(str::to_string).zip(answers).collect(),
-        }
-    }
-
     fn get(&mut self, name: &str) -> Result<&Secret> {
-        if matches!(self.read.get(name), Some(Err(_)))
-            && let Some(Err(error)) = self.read.remove(name)
-        {
-            return Err(error.into());
-        }
-        match self.read.get(name) {
-            Some(Ok(Some(secret))) => Ok(secret),
-            _ => Err(Error::SecretNotFound {
-                namespace: self.namespace.clone(),
-                name: name.to_string(),
-            }),
-        }
+        found(&mut self.read, &self.namespace, name, |namespace, name| {
+            Error::SecretNotFound { namespace, name }
+        })
     }
-}
-
-/// The ConfigMaps a pass reads, each once, all at the same time (as [`Secrets`]).
-struct ConfigMaps {
-    namespace: String,
-    read: HashMap<String, std::result::Result<Option<ConfigMap>, kube::Error>>,
 }
 
 impl ConfigMaps {
-    async fn read<'a>(
-        client: &Client,
-        namespace: &str,
-        names: impl Iterator<Item = &'a str>,
-    ) -> Self {
-        let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
-        let mut names: Vec<&str> = names.collect();
-        names.sort_unstable();
-        names.dedup();
-        let answers = futures::future::join_all(names.iter().map(|name| api.get_opt(name))).await;
-        Self {
-            namespace: namespace.to_string(),
-            read: names.into_iter().map(str::to_string).zip(answers).collect(),
-        }
-    }
-
     /// The text under `r.key` (`data`, or UTF-8 `binaryData`).
     fn text(&mut self, r: &KeyRef<'_>) -> Result<String> {
-        if matches!(self.read.get(r.name), Some(Err(_)))
-            && let Some(Err(error)) = self.read.remove(r.name)
-        {
-            return Err(error.into());
-        }
-        let Some(Ok(Some(map))) = self.read.get(r.name) else {
-            return Err(Error::ConfigMapNotFound {
-                namespace: self.namespace.clone(),
-                name: r.name.to_string(),
-            });
-        };
+        let map = found(
+            &mut self.read,
+            &self.namespace,
+            r.name,
+            |namespace, name| Error::ConfigMapNotFound { namespace, name },
+        )?;
         let data = map.data.as_ref().and_then(|d| d.get(r.key)).cloned();
         let binary = || {
             let bytes = map.binary_data.as_ref()?.get(r.key)?;
