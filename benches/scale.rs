@@ -864,22 +864,7 @@ impl Workload {
             .iter()
             .map(|(name, i)| self.resource(name, *i))
             .collect::<Res<Vec<_>>>()?;
-        futures::stream::iter(objects)
-            .map(|object| {
-                let api = api.clone();
-                async move {
-                    api.create(&PostParams::default(), &object)
-                        .await
-                        .map_err(|e| {
-                            format!("creating {}: {e}", object.metadata.name.clone().unwrap())
-                        })?;
-                    Ok::<_, BoxError>(())
-                }
-            })
-            .buffer_unordered(concurrency)
-            .try_collect::<Vec<_>>()
-            .await?;
-        Ok(())
+        create_all(objects.into_iter().map(|o| (api.clone(), o)), concurrency).await
     }
 
     /// Sum of the emulator's per-org counters over `range` of identity indices:
@@ -2229,4 +2214,22 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Creates each object through its API, `concurrency` at a time; the first failure ends it.
+async fn create_all<K>(objects: impl Iterator<Item = (Api<K>, K)>, concurrency: usize) -> Res<()>
+where
+    K: kube::Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    futures::stream::iter(objects)
+        .map(|(api, object)| async move {
+            api.create(&PostParams::default(), &object)
+                .await
+                .map_err(|e| format!("creating {}: {e}", object.meta().name.clone().unwrap()))?;
+            Ok::<_, BoxError>(())
+        })
+        .buffer_unordered(concurrency)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(())
 }

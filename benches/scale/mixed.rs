@@ -382,21 +382,13 @@ pub(super) async fn phase(table: &mut Table, client: &Client, n: usize, floor: &
         "mixed: creating {n} resources ({split}), {CREATE_CONCURRENCY} in flight"
     ));
     let t0 = Instant::now();
-    futures::stream::iter(objects)
-        .map(|(k, object)| {
-            let api = apis[k].clone();
-            async move {
-                api.create(&PostParams::default(), &object)
-                    .await
-                    .map_err(|e| {
-                        format!("creating {}: {e}", object.metadata.name.clone().unwrap())
-                    })?;
-                Ok::<_, BoxError>(())
-            }
-        })
-        .buffer_unordered(CREATE_CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await?;
+    create_all(
+        objects
+            .into_iter()
+            .map(|(k, object)| (apis[k].clone(), object)),
+        CREATE_CONCURRENCY,
+    )
+    .await?;
     let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
     let done = match wait_ready_core(&ready, &names, Duration::from_secs(300)).await {
         Ok(done) => done,
