@@ -22,6 +22,7 @@ use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use support::ldap::Directory;
+use support::saml_idp;
 use support::*;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -390,23 +391,6 @@ async fn kstatus_once_reported(
     }
 }
 
-/// A self-signed IdP certificate valid from `from` days to `to` days from now.
-fn idp_certificate(from: i64, to: i64) -> String {
-    let date = |offset: i64| {
-        let d = jiff::Timestamp::now()
-            .checked_add(jiff::SignedDuration::from_hours(24 * offset))
-            .unwrap()
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .date();
-        rcgen::date_time_ymd(i32::from(d.year()), d.month() as u8, d.day() as u8)
-    };
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(vec!["idp.example.com".into()]).unwrap();
-    params.not_before = date(from);
-    params.not_after = date(to);
-    params.self_signed(&key).unwrap().pem()
-}
-
 /// The SAML kind reports through the same conditions: Ready is Current, and a certificate that
 /// has expired (refused by the preflight, permanent until the spec changes) is Failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,7 +414,7 @@ async fn a_saml_resource_ready_is_current_and_with_an_expired_certificate_failed
         "SamlSsoConfig",
         "samlssoconfigs",
         "okta",
-        spec(idp_certificate(-1, 365)),
+        spec(saml_idp::self_signed_certificate(-1, 365)),
     )
     .await;
     let (_, verdict) = kstatus_once_reported(&env, "samlssoconfigs", "okta", "Synced").await;
@@ -442,7 +426,7 @@ async fn a_saml_resource_ready_is_current_and_with_an_expired_certificate_failed
         "SamlSsoConfig",
         "samlssoconfigs",
         "okta",
-        spec(idp_certificate(-30, -1)),
+        spec(saml_idp::self_signed_certificate(-30, -1)),
     )
     .await;
     let (object, verdict) = kstatus_once_reported(

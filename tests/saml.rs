@@ -11,7 +11,7 @@ use infisical_oidc_operator::api::SamlSsoConfig;
 use infisical_oidc_operator::api::reasons;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
-use support::saml_idp::{SamlIdp, SigningCertificate};
+use support::saml_idp::{self, SamlIdp, SigningCertificate};
 use support::*;
 
 /// A TestEnv with the SAML kind's API beside it.
@@ -28,7 +28,7 @@ impl Saml {
         Self {
             env,
             api,
-            cert: certificate(365),
+            cert: saml_idp::self_signed_certificate(-1, 365),
         }
     }
 
@@ -198,23 +198,6 @@ fn keys(body: &Value) -> Vec<String> {
     let mut keys: Vec<String> = body.as_object().unwrap().keys().cloned().collect();
     keys.sort();
     keys
-}
-
-/// A self-signed certificate valid from yesterday for `days`.
-fn certificate(days: i64) -> String {
-    let date = |offset: i64| {
-        let d = jiff::Timestamp::now()
-            .checked_add(jiff::SignedDuration::from_hours(24 * offset))
-            .unwrap()
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .date();
-        rcgen::date_time_ymd(i32::from(d.year()), d.month() as u8, d.day() as u8)
-    };
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(vec!["idp.example.com".into()]).unwrap();
-    params.not_before = date(-1);
-    params.not_after = date(days);
-    params.self_signed(&key).unwrap().pem()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -572,7 +555,7 @@ async fn a_certificate_from_a_secret_is_rotated_with_a_patch_of_only_the_certifi
     .await
     .unwrap();
     s.wait_ready("acme-saml").await;
-    let next = certificate(400);
+    let next = saml_idp::self_signed_certificate(-1, 400);
     s.env
         .put_secret("idp-cert", &[("cert.pem", next.as_str())])
         .await;

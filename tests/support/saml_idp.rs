@@ -254,3 +254,21 @@ fn write(dir: &Path, name: &str, content: &[u8]) {
     std::fs::write(dir.join(name), content)
         .unwrap_or_else(|e| panic!("write {}: {e}", dir.join(name).display()));
 }
+
+/// A self-signed IdP certificate for idp.example.com, valid from `from` days to `to` days from
+/// now (negative: in the past).
+pub fn self_signed_certificate(from: i64, to: i64) -> String {
+    let date = |offset: i64| {
+        let d = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(24 * offset))
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
+        rcgen::date_time_ymd(i32::from(d.year()), d.month() as u8, d.day() as u8)
+    };
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["idp.example.com".into()]).unwrap();
+    params.not_before = date(from);
+    params.not_after = date(to);
+    params.self_signed(&key).unwrap().pem()
+}
